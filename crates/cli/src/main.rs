@@ -1,0 +1,1 @@
+fn main() { eprintln!("visionllm: no subcommands yet"); std::process::exit(2); }

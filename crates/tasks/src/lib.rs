@@ -1,0 +1,1 @@
+//! Words in, boxes out: tokenizer, instruction router, answer parsers, masks, export.
