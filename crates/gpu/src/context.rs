@@ -1,0 +1,109 @@
+//! Device acquisition: pick an adapter, request only what it offers, record what was granted.
+
+use std::sync::Arc;
+
+use crate::caps::{AdapterSummary, Capabilities, Overrides};
+use crate::error::{GpuError, Result};
+use crate::pipeline::PipelineCache;
+use crate::pool::BufferPool;
+use crate::shader::ShaderTarget;
+
+/// One GPU device with its queue, capabilities, buffer pool and pipeline cache.
+/// Cheap to share: wrap in `Arc` (every launcher takes `&Gpu`).
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub caps: Capabilities,
+    pub pool: Arc<BufferPool>,
+    pub(crate) pipelines: PipelineCache,
+    pub(crate) target: ShaderTarget,
+}
+
+impl Gpu {
+    /// Acquire the default high-performance adapter and a device on it.
+    pub async fn new(overrides: Overrides) -> Result<Arc<Gpu>> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        Self::from_adapter(adapter, overrides).await
+    }
+
+    /// Natively, block on [`Gpu::new`] with the environment's overrides added to `overrides`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking(overrides: Overrides) -> Result<Arc<Gpu>> {
+        pollster::block_on(Self::new(overrides.or(Overrides::from_env())))
+    }
+
+    pub async fn from_adapter(adapter: wgpu::Adapter, overrides: Overrides) -> Result<Arc<Gpu>> {
+        let info = adapter.get_info();
+        let offered = adapter.features();
+        let adapter_f16 = offered.contains(wgpu::Features::SHADER_F16);
+        let adapter_subgroups = offered.contains(wgpu::Features::SUBGROUP);
+        let mut features = wgpu::Features::empty();
+        if adapter_f16 && !overrides.no_f16 {
+            features |= wgpu::Features::SHADER_F16;
+        }
+        if adapter_subgroups && !overrides.no_subgroups {
+            features |= wgpu::Features::SUBGROUP;
+        }
+        let limits = requested_limits(&adapter.limits());
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("visionllm"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::DeviceRequest(e.to_string()))?;
+        let caps = Capabilities {
+            adapter: AdapterSummary {
+                name: info.name.clone(),
+                vendor: info.vendor,
+                backend: format!("{:?}", info.backend),
+                device_type: format!("{:?}", info.device_type),
+                driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
+                is_software: info.device_type == wgpu::DeviceType::Cpu,
+            },
+            f16: features.contains(wgpu::Features::SHADER_F16),
+            subgroups: features.contains(wgpu::Features::SUBGROUP),
+            subgroup_min_size: info.subgroup_min_size,
+            subgroup_max_size: info.subgroup_max_size,
+            adapter_f16,
+            adapter_subgroups,
+            limits: device.limits(),
+        };
+        Ok(Arc::new(Gpu {
+            device,
+            queue,
+            caps,
+            pool: Arc::new(BufferPool::default()),
+            pipelines: PipelineCache::default(),
+            target: ShaderTarget::current(),
+        }))
+    }
+
+    /// Largest single storage binding the device granted, in bytes.
+    pub fn max_binding(&self) -> u64 {
+        self.caps.limits.max_storage_buffer_binding_size as u64
+    }
+}
+
+/// WebGPU's defaults, raised only where the adapter offers more and we need it: buffer and binding
+/// sizes (weights and activations are large) and the count of storage buffers per stage.
+fn requested_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
+    let base = wgpu::Limits::default();
+    wgpu::Limits {
+        max_buffer_size: adapter.max_buffer_size,
+        max_storage_buffer_binding_size: adapter.max_storage_buffer_binding_size,
+        max_storage_buffers_per_shader_stage: adapter.max_storage_buffers_per_shader_stage.min(10),
+        max_compute_workgroup_storage_size: base.max_compute_workgroup_storage_size,
+        ..base
+    }
+    .using_alignment(adapter.clone())
+}

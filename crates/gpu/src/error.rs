@@ -1,0 +1,30 @@
+//! Errors a caller can show to a person: what failed and, where it helps, what to do.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GpuError {
+    #[error("no GPU adapter available ({0}); in a browser, WebGPU may be disabled or unsupported")]
+    NoAdapter(String),
+    #[error("the GPU refused to create a device: {0}")]
+    DeviceRequest(String),
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
+    #[error("shape error in {op}: {detail}")]
+    Shape { op: &'static str, detail: String },
+    #[error("{op} does not support dtype {dtype:?}")]
+    DType { op: &'static str, dtype: crate::DType },
+    #[error("{what} needs {needed} bytes but the device allows {limit} per binding")]
+    TooLarge { what: String, needed: u64, limit: u64 },
+    #[error("reading back from the GPU failed: {0}")]
+    Readback(String),
+    #[error("shader {name} failed to compile: {detail}")]
+    Shader { name: String, detail: String },
+}
+
+pub type Result<T> = std::result::Result<T, GpuError>;
+
+/// Shorthand used by launchers to reject bad shapes with a readable message.
+pub(crate) fn shape_err(op: &'static str, detail: impl Into<String>) -> GpuError {
+    GpuError::Shape { op, detail: detail.into() }
+}

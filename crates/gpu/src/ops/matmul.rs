@@ -1,0 +1,159 @@
+//! Tiled matmul (64x64 tiles, 4x4 outputs per invocation, vec4 loads when strides allow),
+//! batched, with B plain or transposed, optional fused bias; and a GEMV for one row.
+
+use crate::error::{shape_err, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::recorder::{grid, Recorder};
+use crate::tensor::Tensor;
+
+use super::{float_dtype, variant_for};
+
+const MATMUL: Kernel = kernel!("matmul");
+
+/// Element strides of a batched matmul, see `shaders/matmul.wgsl`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatmulGeometry {
+    pub batch: usize,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub a_off: usize,
+    pub a_bs: usize,
+    pub a_rs: usize,
+    pub a_ks: usize,
+    pub b_off: usize,
+    pub b_bs: usize,
+    pub b_ks: usize,
+    pub b_ns: usize,
+    pub c_off: usize,
+    pub c_bs: usize,
+    pub c_rs: usize,
+}
+
+impl MatmulGeometry {
+    /// Contiguous a [batch, m, k], b [batch or 1, k, n] (or [.., n, k] when `trans_b`), c [batch, m, n].
+    pub fn contiguous(batch: usize, m: usize, n: usize, k: usize, trans_b: bool, broadcast_b: bool) -> Self {
+        let (b_ks, b_ns) = if trans_b { (1, k) } else { (n, 1) };
+        MatmulGeometry {
+            batch, m, n, k,
+            a_off: 0, a_bs: m * k, a_rs: k, a_ks: 1,
+            b_off: 0, b_bs: if broadcast_b { 0 } else { k * n }, b_ks, b_ns,
+            c_off: 0, c_bs: m * n, c_rs: n,
+        }
+    }
+
+    /// The largest element index each operand reaches, +1 (to validate against tensor sizes).
+    pub fn extents(&self) -> (usize, usize, usize) {
+        let last = |off: usize, bs: usize, r: usize, rs: usize, c: usize, cs: usize| {
+            off + (self.batch.max(1) - 1) * bs + r.saturating_sub(1) * rs + c.saturating_sub(1) * cs + 1
+        };
+        (
+            last(self.a_off, self.a_bs, self.m, self.a_rs, self.k, self.a_ks),
+            last(self.b_off, self.b_bs, self.k, self.b_ks, self.n, self.b_ns),
+            last(self.c_off, self.c_bs, self.m, self.c_rs, self.n, 1),
+        )
+    }
+
+    fn params(&self) -> Vec<u32> {
+        [
+            self.m, self.n, self.k, self.batch,
+            self.a_off, self.a_bs, self.a_rs, self.a_ks,
+            self.b_off, self.b_bs, self.b_ks, self.b_ns,
+            self.c_off, self.c_bs, self.c_rs, 0,
+        ]
+        .iter()
+        .map(|&v| v as u32)
+        .collect()
+    }
+
+    fn a_vec4(&self) -> bool {
+        self.a_ks == 1 && [self.k, self.a_rs, self.a_off, self.a_bs].iter().all(|v| v % 4 == 0)
+    }
+
+    fn b_vec4_k(&self) -> bool {
+        self.b_ks == 1 && [self.k, self.b_ns, self.b_off, self.b_bs].iter().all(|v| v % 4 == 0)
+    }
+
+    fn b_vec4_n(&self) -> bool {
+        self.b_ns == 1 && [self.n, self.b_ks, self.b_off, self.b_bs].iter().all(|v| v % 4 == 0)
+    }
+}
+
+/// General strided form: writes into `c` (which may be a larger tensor, e.g. an attention output).
+pub fn matmul_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>) -> Result<()> {
+    let mut operands = vec![a, b, c];
+    operands.extend(bias);
+    let dtype = float_dtype(rec.gpu, "matmul", &operands)?;
+    let (ea, eb, ec) = g.extents();
+    if ea > a.numel() || eb > b.numel() || ec > c.numel() {
+        return Err(shape_err("matmul", format!("{g:?} reaches past a {:?}, b {:?} or c {:?}", a.shape, b.shape, c.shape)));
+    }
+    if let Some(bias) = bias {
+        if bias.numel() != g.n {
+            return Err(shape_err("matmul", format!("bias has {} values for n = {}", bias.numel(), g.n)));
+        }
+    }
+    if g.m == 0 || g.n == 0 || g.batch == 0 {
+        return Ok(());
+    }
+    let gemv = g.m == 1 && g.batch == 1 && g.b_ks == 1;
+    let b_vec4_k = g.b_vec4_k();
+    let variant = variant_for(rec.gpu, dtype)
+        .flag("A_VEC4", if gemv { b_vec4_k && g.a_vec4() } else { g.a_vec4() })
+        .flag("B_VEC4_K", b_vec4_k)
+        .flag("B_VEC4_N", !b_vec4_k && g.b_vec4_n())
+        .flag("BIAS", bias.is_some());
+    let mut tensors = vec![a, b, c];
+    tensors.extend(bias);
+    if gemv {
+        let pipeline = rec.gpu.pipeline(&MATMUL, "gemv_rows", &variant);
+        rec.dispatch(&pipeline, &g.params(), &tensors, grid(g.n as u32));
+    } else {
+        let pipeline = rec.gpu.pipeline(&MATMUL, "main", &variant);
+        let groups = [g.n.div_ceil(64) as u32, g.m.div_ceil(64) as u32, g.batch as u32];
+        rec.dispatch(&pipeline, &g.params(), &tensors, groups);
+    }
+    Ok(())
+}
+
+/// a [.., m, k] x b -> [.., m, n]. `b` is [k, n] (or [n, k] when `trans_b`), shared by every
+/// batch, or carries the same batch dims as `a`.
+pub fn matmul(rec: &mut Recorder, a: &Tensor, b: &Tensor, trans_b: bool) -> Result<Tensor> {
+    let (batch, m, k) = split_batch(&a.shape);
+    let (b_batch, r, cdim) = split_batch(&b.shape);
+    let (bk, n) = if trans_b { (cdim, r) } else { (r, cdim) };
+    if bk != k || (b_batch != 1 && b_batch != batch) {
+        return Err(shape_err("matmul", format!("a {:?} x b {:?} (trans_b {trans_b})", a.shape, b.shape)));
+    }
+    let g = MatmulGeometry::contiguous(batch, m, n, k, trans_b, b_batch == 1);
+    let mut shape = a.shape.clone();
+    *shape.last_mut().unwrap() = n;
+    let c = rec.alloc(&shape, a.dtype);
+    matmul_into(rec, a, b, &c, &g, None)?;
+    Ok(c)
+}
+
+/// A linear layer: x [.., k] times weight [n, k] transposed, plus bias [n].
+pub fn linear_dense(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let (rows, k) = x.dims2();
+    let (n, wk) = w.dims2();
+    if wk != k {
+        return Err(shape_err("linear", format!("x {:?} with weight {:?}", x.shape, w.shape)));
+    }
+    let g = MatmulGeometry::contiguous(1, rows, n, k, true, true);
+    let mut shape = x.shape.clone();
+    *shape.last_mut().unwrap() = n;
+    let c = rec.alloc(&shape, x.dtype);
+    matmul_into(rec, x, w, &c, &g, bias)?;
+    Ok(c)
+}
+
+/// (batch, rows, cols) of a shape with any number of leading batch dims.
+fn split_batch(shape: &[usize]) -> (usize, usize, usize) {
+    match shape.len() {
+        0 => (1, 1, 1),
+        1 => (1, 1, shape[0]),
+        n => (shape[..n - 2].iter().product(), shape[n - 2], shape[n - 1]),
+    }
+}

@@ -1,0 +1,30 @@
+//! Launchers: one per kernel, each recording dispatches into a [`crate::Recorder`]. The plain-Rust
+//! twin of every launcher lives under [`crate::twin`] with the same name.
+
+pub mod matmul;
+
+use crate::context::Gpu;
+use crate::dtype::DType;
+use crate::error::{GpuError, Result};
+use crate::shader::Variant;
+use crate::tensor::Tensor;
+
+/// Float activations must be F32, or F16 on a device with shader-f16; all operands alike.
+pub(crate) fn float_dtype(gpu: &Gpu, op: &'static str, tensors: &[&Tensor]) -> Result<DType> {
+    let dtype = tensors[0].dtype;
+    for t in tensors {
+        if t.dtype != dtype {
+            return Err(crate::error::shape_err(op, format!("mixed dtypes {:?} and {:?}", dtype, t.dtype)));
+        }
+    }
+    match dtype {
+        DType::F32 => Ok(dtype),
+        DType::F16 if gpu.caps.f16 => Ok(dtype),
+        other => Err(GpuError::DType { op, dtype: other }),
+    }
+}
+
+/// The base variant (element type, subgroups) for operands of `dtype`.
+pub(crate) fn variant_for(gpu: &Gpu, dtype: DType) -> Variant {
+    gpu.base_variant(dtype == DType::F16)
+}

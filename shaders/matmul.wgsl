@@ -1,0 +1,186 @@
+// Matrix multiply C[b] = A[b] * B[b] (+ bias), f32 accumulation; T is f32 or f16 storage.
+// Addressing in elements: A(m,k) = a_off + b*a_bs + m*a_rs + k*a_ks,
+// B(k,n) = b_off + b*b_bs + k*b_ks + n*b_ns, C(m,n) = c_off + b*c_bs + m*c_rs + n.
+// With b_ks = 1, B is "transposed" ([N, K] rows, the layout of linear weights).
+// Variants: A_VEC4 (a_ks = 1, K, a_rs, a_off, a_bs multiples of 4), B_VEC4_K (b_ks = 1 likewise),
+// B_VEC4_N (b_ns = 1, N, b_ks, b_off, b_bs multiples of 4), BIAS.
+
+struct Params {
+    m: u32, n: u32, k: u32, batch: u32,
+    a_off: u32, a_bs: u32, a_rs: u32, a_ks: u32,
+    b_off: u32, b_bs: u32, b_ks: u32, b_ns: u32,
+    c_off: u32, c_bs: u32, c_rs: u32, _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+#if A_VEC4
+@group(0) @binding(1) var<storage, read> a: array<T4>;
+#else
+@group(0) @binding(1) var<storage, read> a: array<T>;
+#endif
+#if B_VEC4_K
+@group(0) @binding(2) var<storage, read> b: array<T4>;
+#else
+#if B_VEC4_N
+@group(0) @binding(2) var<storage, read> b: array<T4>;
+#else
+@group(0) @binding(2) var<storage, read> b: array<T>;
+#endif
+#endif
+@group(0) @binding(3) var<storage, read_write> c: array<T>;
+#if BIAS
+@group(0) @binding(4) var<storage, read> bias: array<T>;
+#endif
+
+const BM: u32 = 64u;
+const BN: u32 = 64u;
+const BK: u32 = 16u;
+var<workgroup> As: array<vec4<f32>, 256>; // [BK][BM/4]
+var<workgroup> Bs: array<vec4<f32>, 256>; // [BK][BN/4]
+
+fn load_a4(bi: u32, m: u32, k: u32) -> vec4<f32> {
+    // Four consecutive k of row m, zero outside the matrix.
+    if (m >= p.m) { return vec4<f32>(0.0); }
+#if A_VEC4
+    if (k >= p.k) { return vec4<f32>(0.0); }
+    return vec4<f32>(a[(p.a_off + bi * p.a_bs + m * p.a_rs + k) / 4u]);
+#else
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (k + i < p.k) { v[i] = f32(a[p.a_off + bi * p.a_bs + m * p.a_rs + (k + i) * p.a_ks]); }
+    }
+    return v;
+#endif
+}
+
+// Scalar element access whatever the binding's vector width.
+fn a_at(idx: u32) -> f32 {
+#if A_VEC4
+    return f32(a[idx / 4u][idx % 4u]);
+#else
+    return f32(a[idx]);
+#endif
+}
+
+fn b_at(idx: u32) -> f32 {
+#if B_VEC4_K
+    return f32(b[idx / 4u][idx % 4u]);
+#else
+#if B_VEC4_N
+    return f32(b[idx / 4u][idx % 4u]);
+#else
+    return f32(b[idx]);
+#endif
+#endif
+}
+
+fn load_b_scalar(bi: u32, k: u32, n: u32) -> f32 {
+    if (k >= p.k || n >= p.n) { return 0.0; }
+    return b_at(p.b_off + bi * p.b_bs + k * p.b_ks + n * p.b_ns);
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    let tx = lid3.x;
+    let ty = lid3.y;
+    let t = ty * 16u + tx;
+    let n0 = wid.x * BN;
+    let m0 = wid.y * BM;
+    let bi = wid.z;
+    var acc: array<vec4<f32>, 4>;
+    for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
+
+    for (var k0 = 0u; k0 < p.k; k0 += BK) {
+        // A tile: thread t loads row t/4, k quad (t%4)*4, stored transposed as As[k][m].
+        let ar = t / 4u;
+        let ak = (t % 4u) * 4u;
+        let av = load_a4(bi, m0 + ar, k0 + ak);
+        for (var i = 0u; i < 4u; i++) {
+            let idx = (ak + i) * BM + ar;
+            As[idx / 4u][idx % 4u] = av[i];
+        }
+        // B tile as Bs[k][n].
+#if B_VEC4_N
+        let bk = t / 16u;
+        let bn = (t % 16u) * 4u;
+        var bv = vec4<f32>(0.0);
+        if (k0 + bk < p.k && n0 + bn < p.n) {
+            bv = vec4<f32>(b[(p.b_off + bi * p.b_bs + (k0 + bk) * p.b_ks + n0 + bn) / 4u]);
+        }
+        Bs[bk * 16u + bn / 4u] = bv;
+#else
+        let bn = t / 4u;
+        let bk = (t % 4u) * 4u;
+        var bv = vec4<f32>(0.0);
+#if B_VEC4_K
+        if (n0 + bn < p.n && k0 + bk < p.k) {
+            bv = vec4<f32>(b[(p.b_off + bi * p.b_bs + (n0 + bn) * p.b_ns + k0 + bk) / 4u]);
+        }
+#else
+        for (var i = 0u; i < 4u; i++) { bv[i] = load_b_scalar(bi, k0 + bk + i, n0 + bn); }
+#endif
+        for (var i = 0u; i < 4u; i++) {
+            let idx = (bk + i) * BN + bn;
+            Bs[idx / 4u][idx % 4u] = bv[i];
+        }
+#endif
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK; kk++) {
+            let av4 = As[kk * 16u + ty];
+            let bv4 = Bs[kk * 16u + tx];
+            acc[0] += av4.x * bv4;
+            acc[1] += av4.y * bv4;
+            acc[2] += av4.z * bv4;
+            acc[3] += av4.w * bv4;
+        }
+        workgroupBarrier();
+    }
+
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + ty * 4u + i;
+        if (m >= p.m) { continue; }
+        for (var j = 0u; j < 4u; j++) {
+            let n = n0 + tx * 4u + j;
+            if (n >= p.n) { continue; }
+            var v = acc[i][j];
+#if BIAS
+            v += f32(bias[n]);
+#endif
+            c[p.c_off + bi * p.c_bs + m * p.c_rs + n] = T(v);
+        }
+    }
+}
+
+// GEMV for one row of A against B stored as [N, K] rows (b_ks = 1): one workgroup per output,
+// the K loop split over 64 invocations and reduced (through subgroups when available).
+#include reduce
+
+@compute @workgroup_size(64)
+fn gemv_rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(num_workgroups) nwg: vec3<u32> $SUBGROUP_ARGS) {
+    $SUBGROUP_INIT
+    let n = wid.x + wid.y * nwg.x;
+    let valid = n < p.n;
+    var s = 0.0;
+    if (valid) {
+        let nn = min(n, p.n - 1u);
+#if B_VEC4_K
+        for (var k = lid * 4u; k < p.k; k += RWG * 4u) {
+            let av = load_a4(0u, 0u, k);
+            s += dot(av, vec4<f32>(b[(p.b_off + nn * p.b_ns + k) / 4u]));
+        }
+#else
+        for (var k = lid; k < p.k; k += RWG) {
+            s += a_at(p.a_off + k * p.a_ks) * b_at(p.b_off + nn * p.b_ns + k);
+        }
+#endif
+    }
+    let total = wg_sum(s, lid);
+    if (valid && lid == 0u) {
+        var v = total;
+#if BIAS
+        v += f32(bias[n]);
+#endif
+        c[p.c_off + n] = T(v);
+    }
+}
