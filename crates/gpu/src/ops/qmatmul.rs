@@ -1,0 +1,57 @@
+//! Quantized linear layers (Q8, Q4; see `crate::quant` for the packing), dequantizing inside the
+//! K loop so the weights stay packed in GPU memory; and `linear`, which picks dense or quantized.
+
+use crate::dtype::DType;
+use crate::error::{shape_err, GpuError, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::quant::QuantLayout;
+use crate::recorder::{grid, Recorder};
+use crate::tensor::Tensor;
+
+use super::{float_dtype, variant_for};
+
+const QMATMUL: Kernel = kernel!("qmatmul");
+
+/// x [.., K] times the quantized weight [N, K] transposed, plus bias [N] -> [.., N].
+pub fn qlinear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    if !w.dtype.is_quantized() {
+        return Err(GpuError::DType { op: "qlinear", dtype: w.dtype });
+    }
+    let mut acts = vec![x];
+    acts.extend(bias);
+    let dtype = float_dtype(rec.gpu, "qlinear", &acts)?;
+    let (rows, k) = x.dims2();
+    let (n, wk) = (w.shape[0], w.shape[1]);
+    if wk != k || bias.is_some_and(|b| b.numel() != n) {
+        return Err(shape_err("qlinear", format!("x {:?}, weight {:?}, bias {:?}", x.shape, w.shape, bias.map(|b| &b.shape))));
+    }
+    let lay = QuantLayout::new(w.dtype, n, k);
+    let mut shape = x.shape.clone();
+    *shape.last_mut().unwrap() = n;
+    let out = rec.alloc(&shape, dtype);
+    if rows == 0 || n == 0 {
+        return Ok(out);
+    }
+    let params = [rows, n, k, lay.blocks, lay.scale_offset_words(), 0, 0, 0].map(|v| v as u32);
+    let variant = variant_for(rec.gpu, dtype).flag("Q4", w.dtype == DType::Q4).flag("BIAS", bias.is_some());
+    let mut tensors = vec![x, w, &out];
+    tensors.extend(bias);
+    if rows == 1 {
+        let pipeline = rec.gpu.pipeline(&QMATMUL, "gemv", &variant);
+        rec.dispatch(&pipeline, &params, &tensors, grid(n as u32));
+    } else {
+        let pipeline = rec.gpu.pipeline(&QMATMUL, "main", &variant);
+        rec.dispatch(&pipeline, &params, &tensors, [n.div_ceil(64) as u32, rows.div_ceil(64) as u32, 1]);
+    }
+    Ok(out)
+}
+
+/// A linear layer whatever the weight's storage: dense (F32/F16) or quantized (Q8/Q4).
+pub fn linear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    if w.dtype.is_quantized() {
+        qlinear(rec, x, w, bias)
+    } else {
+        super::matmul::linear_dense(rec, x, w, bias)
+    }
+}
