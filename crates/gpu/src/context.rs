@@ -17,6 +17,8 @@ pub struct Gpu {
     pub pool: Arc<BufferPool>,
     pub(crate) pipelines: PipelineCache,
     pub(crate) target: ShaderTarget,
+    /// Set by the device-lost callback: why the device went away (driver reset, tab in background).
+    lost: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -78,6 +80,11 @@ impl Gpu {
             adapter_subgroups,
             limits: device.limits(),
         };
+        let lost = Arc::new(std::sync::Mutex::new(None));
+        let lost_in_callback = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            *lost_in_callback.lock().unwrap() = Some(format!("{reason:?}: {message}"));
+        });
         Ok(Arc::new(Gpu {
             device,
             queue,
@@ -85,7 +92,16 @@ impl Gpu {
             pool: Arc::new(BufferPool::default()),
             pipelines: PipelineCache::default(),
             target: ShaderTarget::current(),
+            lost,
         }))
+    }
+
+    /// `Err(DeviceLost)` once the device is gone: callers stop and offer to start again.
+    pub fn check_alive(&self) -> Result<()> {
+        match self.lost.lock().unwrap().clone() {
+            Some(why) => Err(GpuError::DeviceLost(why)),
+            None => Ok(()),
+        }
     }
 
     /// Largest single storage binding the device granted, in bytes.

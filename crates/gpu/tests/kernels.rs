@@ -1,5 +1,6 @@
 //! Every kernel against its CPU twin on the native adapter (lavapipe in CI), once per capability
 //! variant: everything on, subgroups forced off, f16 forced off.
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::sync::Arc;
 
@@ -33,3 +34,16 @@ macro_rules! conformance_test {
 }
 
 conformance_test!(matmul, conformance::matmul::check_matmul);
+conformance_test!(qmatmul, conformance::qmatmul::check_qmatmul);
+conformance_test!(window_attention, conformance::attention::check_window_attention);
+conformance_test!(attention, conformance::attention::check_attention);
+conformance_test!(causal_attention, conformance::attention::check_causal_attention);
+conformance_test!(conv, conformance::conv::check_conv);
+conformance_test!(layernorm, conformance::norm::check_layernorm);
+conformance_test!(elementwise, conformance::elementwise::check_elementwise);
+conformance_test!(softmax, conformance::softmax::check_softmax);
+conformance_test!(mean_pool, conformance::pool::check_mean_pool);
+conformance_test!(embedding, conformance::embedding::check_embedding);
+conformance_test!(copy, conformance::copy::check_copy);
+conformance_test!(topk, conformance::topk::check_topk);
+conformance_test!(channel_attention, conformance::attention::check_channel_attention);

@@ -3,6 +3,16 @@
 //! the browser (`tests/browser.rs`), so both targets are held to one standard.
 
 pub mod matmul;
+pub mod attention;
+pub mod qmatmul;
+pub mod conv;
+pub mod norm;
+pub mod elementwise;
+pub mod softmax;
+pub mod pool;
+pub mod embedding;
+pub mod copy;
+pub mod topk;
 
 use crate::context::Gpu;
 use crate::dtype::DType;

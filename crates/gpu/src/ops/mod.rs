@@ -2,6 +2,17 @@
 //! twin of every launcher lives under [`crate::twin`] with the same name.
 
 pub mod matmul;
+pub mod attention;
+pub mod channel_attention;
+pub mod qmatmul;
+pub mod conv;
+pub mod norm;
+pub mod elementwise;
+pub mod softmax;
+pub mod pool;
+pub mod embedding;
+pub mod copy;
+pub mod topk;
 
 use crate::context::Gpu;
 use crate::dtype::DType;
@@ -27,4 +38,12 @@ pub(crate) fn float_dtype(gpu: &Gpu, op: &'static str, tensors: &[&Tensor]) -> R
 /// The base variant (element type, subgroups) for operands of `dtype`.
 pub(crate) fn variant_for(gpu: &Gpu, dtype: DType) -> Variant {
     gpu.base_variant(dtype == DType::F16)
+}
+
+/// Element counts are u32 inside the kernels (with room for the last partial workgroup).
+pub(crate) fn check_u32(op: &'static str, n: usize) -> Result<()> {
+    if n > (u32::MAX as usize) - 1024 {
+        return Err(crate::error::shape_err(op, format!("{n} elements exceed what a u32 index can address")));
+    }
+    Ok(())
 }

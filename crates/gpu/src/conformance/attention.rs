@@ -1,0 +1,109 @@
+//! Attention kernels against their twins: windows on a padded grid (several windows, one window,
+//! head dims from 1 up), plain and cross attention (queries != keys), causal self-attention over a
+//! KV cache filled in two appends (prefill then a one-token step).
+
+use super::{compare, float_dtypes, round_to, tolerance, Rng};
+use crate::context::Gpu;
+use crate::ops::attention::{attention, causal_self_attention, kv_cache_append, window_attention};
+use crate::recorder::Recorder;
+use crate::tensor::Tensor;
+use crate::twin;
+
+async fn read(gpu: &Gpu, rec: Recorder<'_>, t: &Tensor) -> Result<Vec<f32>, String> {
+    let mut rec = rec;
+    let staged = rec.stage_read(t);
+    rec.submit();
+    staged.read_f32(gpu).await.map_err(|e| e.to_string())
+}
+
+pub async fn check_window_attention(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+    let mut rng = Rng::new(seed);
+    let mut cases = 0;
+    for dtype in float_dtypes(gpu) {
+        // (grid h, grid w, C, heads, window): multi-window grids, a single window, odd head dims.
+        for &(hp, wp, c, heads, win) in &[(24, 12, 16, 2, 12), (12, 12, 8, 1, 12), (6, 9, 6, 3, 3), (4, 4, 3, 3, 2), (2, 2, 4, 1, 1)] {
+            let qkv = round_to(dtype, &rng.vec(hp * wp * 3 * c));
+            let want = round_to(dtype, &twin::attention::window_attention(&qkv, hp, wp, c, heads, win));
+            let mut rec = Recorder::new(gpu);
+            let t = rec.upload_as(&[hp, wp, 3 * c], &qkv, dtype);
+            let o = window_attention(&mut rec, &t, heads, win).map_err(|e| e.to_string())?;
+            let got = read(gpu, rec, &o).await?;
+            compare(&got, &want, tolerance(dtype), &format!("window_attention {dtype:?} {hp}x{wp} C{c} h{heads} w{win}"))?;
+            cases += 1;
+        }
+    }
+    Ok(cases)
+}
+
+pub async fn check_attention(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+    let mut rng = Rng::new(seed);
+    let mut cases = 0;
+    for dtype in float_dtypes(gpu) {
+        for &(nq, nk, heads, hd) in &[(1, 1, 1, 1), (5, 7, 2, 4), (1, 600, 12, 64), (70, 65, 3, 5), (33, 130, 4, 16)] {
+            let c = heads * hd;
+            let (q, k, v) = (round_to(dtype, &rng.vec(nq * c)), round_to(dtype, &rng.vec(nk * c)), round_to(dtype, &rng.vec(nk * c)));
+            let want = round_to(dtype, &twin::attention::attention(&q, &k, &v, nq, nk, heads, c, None));
+            let mut rec = Recorder::new(gpu);
+            let (tq, tk, tv) = (rec.upload_as(&[nq, c], &q, dtype), rec.upload_as(&[nk, c], &k, dtype), rec.upload_as(&[nk, c], &v, dtype));
+            let o = attention(&mut rec, &tq, &tk, &tv, heads, None).map_err(|e| e.to_string())?;
+            let got = read(gpu, rec, &o).await?;
+            compare(&got, &want, tolerance(dtype), &format!("attention {dtype:?} nq{nq} nk{nk} h{heads} d{hd}"))?;
+            cases += 1;
+        }
+    }
+    Ok(cases)
+}
+
+pub async fn check_causal_attention(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+    let mut rng = Rng::new(seed);
+    let mut cases = 0;
+    for dtype in float_dtypes(gpu) {
+        for &(prefill, heads, hd, max_len) in &[(1, 1, 4, 4), (6, 2, 8, 16), (13, 3, 5, 40)] {
+            let c = heads * hd;
+            let total = prefill + 1;
+            let (q, k, v) = (round_to(dtype, &rng.vec(total * c)), round_to(dtype, &rng.vec(total * c)), round_to(dtype, &rng.vec(total * c)));
+            // Expected: causal attention over the whole sequence at once.
+            let want = round_to(dtype, &twin::attention::attention(&q, &k, &v, total, total, heads, c, Some(0)));
+            let mut rec = Recorder::new(gpu);
+            let kc = rec.zeros(&[max_len, c], dtype);
+            let vc = rec.zeros(&[max_len, c], dtype);
+            let rows = |x: &[f32], a: usize, b: usize| x[a * c..b * c].to_vec();
+            // Prefill the first `prefill` positions, then one decoding step.
+            let (q0, k0, v0) = (rec.upload_as(&[prefill, c], &rows(&q, 0, prefill), dtype), rec.upload_as(&[prefill, c], &rows(&k, 0, prefill), dtype), rec.upload_as(&[prefill, c], &rows(&v, 0, prefill), dtype));
+            kv_cache_append(&mut rec, &kc, &k0, 0).map_err(|e| e.to_string())?;
+            kv_cache_append(&mut rec, &vc, &v0, 0).map_err(|e| e.to_string())?;
+            let o0 = causal_self_attention(&mut rec, &q0, &kc, &vc, prefill, heads).map_err(|e| e.to_string())?;
+            let (q1, k1, v1) = (rec.upload_as(&[1, c], &rows(&q, prefill, total), dtype), rec.upload_as(&[1, c], &rows(&k, prefill, total), dtype), rec.upload_as(&[1, c], &rows(&v, prefill, total), dtype));
+            kv_cache_append(&mut rec, &kc, &k1, prefill).map_err(|e| e.to_string())?;
+            kv_cache_append(&mut rec, &vc, &v1, prefill).map_err(|e| e.to_string())?;
+            let o1 = causal_self_attention(&mut rec, &q1, &kc, &vc, total, heads).map_err(|e| e.to_string())?;
+            let s0 = rec.stage_read(&o0);
+            let s1 = rec.stage_read(&o1);
+            rec.submit();
+            let mut got = s0.read_f32(gpu).await.map_err(|e| e.to_string())?;
+            got.extend(s1.read_f32(gpu).await.map_err(|e| e.to_string())?);
+            compare(&got, &want, tolerance(dtype), &format!("causal attention {dtype:?} prefill {prefill} h{heads} d{hd}"))?;
+            cases += 1;
+        }
+    }
+    Ok(cases)
+}
+
+pub async fn check_channel_attention(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+    let mut rng = Rng::new(seed);
+    let mut cases = 0;
+    for dtype in float_dtypes(gpu) {
+        // (tokens, C, groups): one token, one group, channel groups of 1, long token sums.
+        for &(n, c, groups) in &[(1, 4, 1), (5, 6, 3), (49, 16, 2), (144, 32, 4), (3000, 8, 2), (7, 5, 5)] {
+            let qkv = round_to(dtype, &rng.vec(n * 3 * c));
+            let want = round_to(dtype, &twin::channel_attention::channel_attention(&qkv, n, c, groups));
+            let mut rec = Recorder::new(gpu);
+            let t = rec.upload_as(&[n, 3 * c], &qkv, dtype);
+            let o = crate::ops::channel_attention::channel_attention(&mut rec, &t, groups).map_err(|e| e.to_string())?;
+            let got = read(gpu, rec, &o).await?;
+            compare(&got, &want, tolerance(dtype), &format!("channel_attention {dtype:?} N{n} C{c} G{groups}"))?;
+            cases += 1;
+        }
+    }
+    Ok(cases)
+}

@@ -1,0 +1,41 @@
+//! Embedding gather against the twin: one id, one column, odd widths, repeated ids, the first and
+//! last rows, ids past the table (clamped) including u32::MAX, the padded 51328-row vocabulary.
+//! A gather moves values unchanged, so the comparison is exact.
+
+use super::{float_dtypes, round_to, Rng};
+use crate::context::Gpu;
+use crate::ops::embedding::embedding;
+use crate::recorder::run_and_read;
+use crate::twin;
+
+pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+    let mut rng = Rng::new(seed);
+    let mut shapes = vec![(1, 1, 1), (5, 1, 3), (3, 7, 10), (100, 33, 64), (51_328, 8, 40), (1026, 768, 5)];
+    shapes.push((rng.range(1, 500), rng.range(1, 300), rng.range(1, 100)));
+    let mut cases = 0;
+    for dtype in float_dtypes(gpu) {
+        for &(vocab, dim, len) in &shapes {
+            let table = round_to(dtype, &rng.vec(vocab * dim));
+            let mut ids: Vec<u32> = (0..len).map(|_| rng.range(0, vocab) as u32).collect();
+            // Edges and out-of-range ids at fixed places (short lists get fewer of them).
+            let specials = [0, vocab as u32 - 1, vocab as u32, u32::MAX, ids[0]];
+            for (slot, id) in ids.iter_mut().zip(specials) {
+                *slot = id;
+            }
+            let want = twin::embedding::embedding(&table, vocab, dim, &ids);
+            let got = run_and_read(gpu, |rec| {
+                let tt = rec.upload_as(&[vocab, dim], &table, dtype);
+                let ti = rec.upload_u32(&[len], &ids);
+                embedding(rec, &tt, &ti)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            if got != want {
+                let i = got.iter().zip(&want).position(|(g, w)| g != w).unwrap_or(0);
+                return Err(format!("embedding {dtype:?} [{vocab}, {dim}] ids {len}: element {i} got {:?} want {:?}", got.get(i), want.get(i)));
+            }
+            cases += 1;
+        }
+    }
+    Ok(cases)
+}

@@ -1,0 +1,52 @@
+//! LayerNorm against the twin: one column, one row, C below, at and far above the 64-wide
+//! workgroup and not a multiple of it, the model's widths, a large mean offset (which a one-pass
+//! E[x^2] - mean^2 variance gets wrong), a constant row (variance 0: only eps keeps it finite).
+
+use super::{compare, float_dtypes, round_to, tolerance, Rng};
+use crate::context::Gpu;
+use crate::ops::norm::layernorm;
+use crate::recorder::run_and_read;
+use crate::twin;
+
+pub async fn check_layernorm(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+    let mut rng = Rng::new(seed);
+    // (rows, cols, offset added to every x)
+    let mut shapes: Vec<(usize, usize, f32)> = vec![(1, 1, 0.0), (1, 7, 0.0), (3, 64, 0.0), (5, 65, 0.0), (2, 1000, 0.0), (17, 128, 0.0), (4, 768, 0.0), (9, 33, 300.0), (6, 256, 1000.0)];
+    for _ in 0..4 {
+        shapes.push((rng.range(1, 80), rng.range(1, 600), 0.0));
+    }
+    let mut cases = 0;
+    for dtype in float_dtypes(gpu) {
+        for &(rows, cols, offset) in &shapes {
+            // f16 cannot hold 1000 + small noise: keep the offset where the dtype resolves it.
+            let offset = if dtype == crate::DType::F16 { offset.min(30.0) } else { offset };
+            let x: Vec<f32> = rng.vec(rows * cols).iter().map(|v| v + offset).collect();
+            let x = round_to(dtype, &x);
+            let gamma = round_to(dtype, &rng.vec(cols).iter().map(|v| 1.0 + 0.5 * v).collect::<Vec<_>>());
+            let beta = round_to(dtype, &rng.vec(cols));
+            cases += case(gpu, dtype, &x, rows, cols, &gamma, &beta, 1e-5).await?;
+        }
+        // A constant row: the output is exactly beta (x - mean = 0), for any eps.
+        let cols = 70;
+        let x = vec![0.25f32; 2 * cols];
+        let beta = round_to(dtype, &rng.vec(cols));
+        cases += case(gpu, dtype, &x, 2, cols, &rng.vec(cols), &beta, 1e-5).await?;
+    }
+    Ok(cases)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn case(gpu: &Gpu, dtype: crate::DType, x: &[f32], rows: usize, cols: usize, gamma: &[f32], beta: &[f32], eps: f32) -> Result<usize, String> {
+    let gamma = round_to(dtype, gamma);
+    let want = round_to(dtype, &twin::norm::layernorm(x, rows, cols, &gamma, beta, eps));
+    let got = run_and_read(gpu, |rec| {
+        let tx = rec.upload_as(&[rows, cols], x, dtype);
+        let tg = rec.upload_as(&[cols], &gamma, dtype);
+        let tb = rec.upload_as(&[cols], beta, dtype);
+        layernorm(rec, &tx, &tg, &tb, eps)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    compare(&got, &want, tolerance(dtype), &format!("layernorm {dtype:?} [{rows}, {cols}] |mean| {}", x[0].abs().round()))?;
+    Ok(1)
+}

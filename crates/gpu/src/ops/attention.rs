@@ -1,0 +1,160 @@
+//! Launchers over `shaders/attention.wgsl`: window attention (DaViT), plain multi-head attention
+//! (encoder self-attention, cross-attention) and causal self-attention over a KV cache (decoder).
+
+use crate::error::{shape_err, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::recorder::{grid, Recorder};
+use crate::tensor::Tensor;
+
+use super::{float_dtype, variant_for};
+
+const ATTENTION: Kernel = kernel!("attention");
+pub const MAX_KEYS: usize = 2048;
+pub const MAX_HEAD_DIM: usize = 256;
+
+/// Where rows of one operand live: element (row r, head h, dim d) = off + r * rs + h * hd + d.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rows {
+    pub off: usize,
+    pub rs: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AttentionSpec {
+    pub nq: usize,
+    pub nk: usize,
+    pub head_dim: usize,
+    pub heads: usize,
+    /// Number of windows (1 for plain attention).
+    pub groups: usize,
+    /// Window side (0 for plain attention), padded grid width, windows per grid row.
+    pub win: usize,
+    pub grid_w: usize,
+    pub nwx: usize,
+    pub q: Rows,
+    pub k: Rows,
+    pub v: Rows,
+    pub o: Rows,
+    pub scale: f32,
+    /// Causal masking: query i sees keys j <= i + offset.
+    pub causal_offset: Option<usize>,
+}
+
+impl AttentionSpec {
+    /// Contiguous q [nq, C], k and v [nk, C], o [nq, C] with C = heads * head_dim.
+    pub fn plain(nq: usize, nk: usize, heads: usize, head_dim: usize, causal_offset: Option<usize>) -> Self {
+        let c = heads * head_dim;
+        let rows = Rows { off: 0, rs: c };
+        AttentionSpec {
+            nq, nk, head_dim, heads, groups: 1, win: 0, grid_w: 0, nwx: 1,
+            q: rows, k: rows, v: rows, o: rows,
+            scale: (head_dim as f32).powf(-0.5), causal_offset,
+        }
+    }
+
+    fn params(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = [
+            self.nq, self.nk, self.head_dim, self.heads, self.groups, self.win, self.grid_w, self.nwx,
+            self.q.off, self.q.rs, self.k.off, self.k.rs, self.v.off, self.v.rs, self.o.off, self.o.rs,
+        ]
+        .iter()
+        .map(|&x| x as u32)
+        .collect();
+        v.extend([self.scale.to_bits(), self.causal_offset.unwrap_or(0) as u32, 0, 0]);
+        v
+    }
+}
+
+/// Record attention over explicit layouts (the general form the helpers below fill in).
+pub fn attention_into(rec: &mut Recorder, q: &Tensor, k: &Tensor, v: &Tensor, o: &Tensor, spec: &AttentionSpec) -> Result<()> {
+    let dtype = float_dtype(rec.gpu, "attention", &[q, k, v, o])?;
+    if spec.nk > MAX_KEYS || spec.head_dim > MAX_HEAD_DIM || spec.nk == 0 {
+        return Err(shape_err("attention", format!("{} keys, head dim {} (limits 1..={MAX_KEYS}, {MAX_HEAD_DIM})", spec.nk, spec.head_dim)));
+    }
+    let n = spec.groups * spec.heads * spec.nq;
+    if n == 0 {
+        return Ok(());
+    }
+    let variant = variant_for(rec.gpu, dtype).flag("CAUSAL", spec.causal_offset.is_some());
+    let pipeline = rec.gpu.pipeline(&ATTENTION, "main", &variant);
+    rec.dispatch(&pipeline, &spec.params(), &[q, k, v, o], grid(n as u32));
+    Ok(())
+}
+
+/// Multi-head attention of q [nq, C] over k, v [nk, C]; `causal_offset` for masked self-attention.
+pub fn attention(rec: &mut Recorder, q: &Tensor, k: &Tensor, v: &Tensor, heads: usize, causal_offset: Option<usize>) -> Result<Tensor> {
+    let (nq, c) = q.dims2();
+    let (nk, kc) = k.dims2();
+    if kc != c || v.dims2() != (nk, c) || heads == 0 || c % heads != 0 {
+        return Err(shape_err("attention", format!("q {:?}, k {:?}, v {:?}, {heads} heads", q.shape, k.shape, v.shape)));
+    }
+    let o = rec.alloc(&q.shape, q.dtype);
+    attention_into(rec, q, k, v, &o, &AttentionSpec::plain(nq, nk, heads, c / heads, causal_offset))?;
+    Ok(o)
+}
+
+/// DaViT window attention on a padded grid: `qkv` is [Hp, Wp, 3C] (q, k, v concatenated per token,
+/// as the qkv linear layer emits them), Hp and Wp multiples of `window`. Padded tokens are not
+/// masked: they take part as keys and values, as in the reference. Returns [Hp, Wp, C].
+pub fn window_attention(rec: &mut Recorder, qkv: &Tensor, heads: usize, window: usize) -> Result<Tensor> {
+    let (hp, wp, c3) = match qkv.shape[..] {
+        [h, w, c] => (h, w, c),
+        _ => return Err(shape_err("window_attention", format!("qkv must be [H, W, 3C], got {:?}", qkv.shape))),
+    };
+    let c = c3 / 3;
+    if c3 % 3 != 0 || window == 0 || hp % window != 0 || wp % window != 0 || heads == 0 || c % heads != 0 {
+        return Err(shape_err("window_attention", format!("qkv {:?}, window {window}, {heads} heads", qkv.shape)));
+    }
+    let nwx = wp / window;
+    let spec = AttentionSpec {
+        nq: window * window,
+        nk: window * window,
+        head_dim: c / heads,
+        heads,
+        groups: (hp / window) * nwx,
+        win: window,
+        grid_w: wp,
+        nwx,
+        q: Rows { off: 0, rs: c3 },
+        k: Rows { off: c, rs: c3 },
+        v: Rows { off: 2 * c, rs: c3 },
+        o: Rows { off: 0, rs: c },
+        scale: ((c / heads) as f32).powf(-0.5),
+        causal_offset: None,
+    };
+    let o = rec.alloc(&[hp, wp, c], qkv.dtype);
+    attention_into(rec, qkv, qkv, qkv, &o, &spec)?;
+    Ok(o)
+}
+
+/// Write `new` rows [L, C] into a KV cache [max_len, C] starting at row `at`.
+pub fn kv_cache_append(rec: &mut Recorder, cache: &Tensor, new: &Tensor, at: usize) -> Result<()> {
+    let (max_len, c) = cache.dims2();
+    let (l, nc) = new.dims2();
+    if nc != c || at + l > max_len || new.dtype != cache.dtype {
+        return Err(shape_err("kv_cache_append", format!("{l} rows of {nc} at {at} into {:?}", cache.shape)));
+    }
+    // A buffer copy when the rows are whole words (f32, or f16 with even C); else the copy kernel.
+    let row_bytes = (c * new.dtype.size().unwrap_or(4)) as u64;
+    if row_bytes % 4 == 0 {
+        rec.copy_into(new, cache, at as u64 * row_bytes);
+        Ok(())
+    } else {
+        let g = super::copy::CopyGeometry::new(&[l, c], 0, &[c, 1], at * c, &[c, 1])?;
+        super::copy::copy_into(rec, new, cache, &g)
+    }
+}
+
+/// Decoder self-attention: queries q [L, C] are the newest L positions; the caches hold
+/// `cache_len` rows (including these L). Query i sees keys 0 ..= cache_len - L + i.
+pub fn causal_self_attention(rec: &mut Recorder, q: &Tensor, k_cache: &Tensor, v_cache: &Tensor, cache_len: usize, heads: usize) -> Result<Tensor> {
+    let (l, c) = q.dims2();
+    if cache_len < l || cache_len > k_cache.dims2().0 || k_cache.dims2().1 != c || v_cache.dims2() != k_cache.dims2() || c % heads != 0 {
+        return Err(shape_err("causal_self_attention", format!("q {:?}, cache {:?} with {cache_len} rows", q.shape, k_cache.shape)));
+    }
+    let o = rec.alloc(&q.shape, q.dtype);
+    let spec = AttentionSpec::plain(l, cache_len, heads, c / heads, Some(cache_len - l));
+    attention_into(rec, q, k_cache, v_cache, &o, &spec)?;
+    Ok(o)
+}

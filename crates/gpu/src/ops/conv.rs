@@ -1,0 +1,78 @@
+//! Convolutions on channels-last feature maps [H, W, C]: a general conv2d with PyTorch's weight
+//! layout (the DaViT patch embeddings, k7 s4 p3 and k3 s2 p1) and the depthwise 3x3 (groups = C,
+//! stride 1, pad 1) of the conv position encodings.
+//!
+//! The direct conv2d reads weights with a stride of Cin*KH*KW between neighbouring invocations;
+//! it is simple and exact, the place to start if the patch embeddings ever dominate a profile.
+
+use crate::error::{shape_err, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::recorder::{grid, Recorder};
+use crate::tensor::Tensor;
+
+use super::{check_u32, float_dtype, variant_for};
+
+const CONV: Kernel = kernel!("conv");
+const WG: usize = 256;
+
+/// Output size along one axis, or `None` when the padded input is smaller than the kernel.
+pub fn conv_out_len(len: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
+    (stride > 0 && len + 2 * pad >= k).then(|| (len + 2 * pad - k) / stride + 1)
+}
+
+/// x [H, W, Cin] conv weight [Cout, Cin, KH, KW] (+ bias [Cout]) -> [Ho, Wo, Cout], with
+/// `stride` and zero `pad` given as [along H, along W].
+pub fn conv2d(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: [usize; 2], pad: [usize; 2]) -> Result<Tensor> {
+    let mut operands = vec![x, weight];
+    operands.extend(bias);
+    let dtype = float_dtype(rec.gpu, "conv2d", &operands)?;
+    let bad = || shape_err("conv2d", format!("x {:?}, weight {:?}, bias {:?}, stride {stride:?}, pad {pad:?}", x.shape, weight.shape, bias.map(|b| &b.shape)));
+    let (&[h, w, cin], &[cout, wcin, kh, kw]) = (x.shape.as_slice(), weight.shape.as_slice()) else {
+        return Err(bad());
+    };
+    if wcin != cin || bias.is_some_and(|b| b.numel() != cout) || [h, w, cin, cout, kh, kw].contains(&0) {
+        return Err(bad());
+    }
+    let (Some(ho), Some(wo)) = (conv_out_len(h, kh, stride[0], pad[0]), conv_out_len(w, kw, stride[1], pad[1])) else {
+        return Err(bad());
+    };
+    let total = ho * wo * cout;
+    check_u32("conv2d", total)?;
+    let y = rec.alloc(&[ho, wo, cout], dtype);
+    let params = [h, w, cin, cout, ho, wo, kh, kw, stride[0], stride[1], pad[0], pad[1], total, 0, 0, 0];
+    launch(rec, "conv2d", dtype, &params, x, weight, &y, bias);
+    Ok(y)
+}
+
+/// Depthwise 3x3 (groups = C, stride 1, pad 1): x [H, W, C], weight [C, 1, 3, 3] (+ bias [C]).
+pub fn dwconv3x3(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let mut operands = vec![x, weight];
+    operands.extend(bias);
+    let dtype = float_dtype(rec.gpu, "dwconv3x3", &operands)?;
+    let &[h, w, c] = x.shape.as_slice() else {
+        return Err(shape_err("dwconv3x3", format!("x {:?} is not [H, W, C]", x.shape)));
+    };
+    if weight.shape != [c, 1, 3, 3] || bias.is_some_and(|b| b.numel() != c) {
+        return Err(shape_err("dwconv3x3", format!("x {:?}, weight {:?} (want [{c}, 1, 3, 3]), bias {:?}", x.shape, weight.shape, bias.map(|b| &b.shape))));
+    }
+    let total = h * w * c;
+    check_u32("dwconv3x3", total)?;
+    let y = rec.alloc(&[h, w, c], dtype);
+    if total == 0 {
+        return Ok(y);
+    }
+    let params = [h, w, c, c, h, w, 3, 3, 1, 1, 1, 1, total, 0, 0, 0];
+    launch(rec, "dwconv3x3", dtype, &params, x, weight, &y, bias);
+    Ok(y)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn launch(rec: &mut Recorder, entry: &str, dtype: crate::DType, params: &[usize; 16], x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
+    let variant = variant_for(rec.gpu, dtype).flag("BIAS", bias.is_some());
+    let pipeline = rec.gpu.pipeline(&CONV, entry, &variant);
+    let params: Vec<u32> = params.iter().map(|&v| v as u32).collect();
+    let mut tensors = vec![x, w, y];
+    tensors.extend(bias);
+    rec.dispatch(&pipeline, &params, &tensors, grid(params[12].div_ceil(WG as u32)));
+}

@@ -1,0 +1,63 @@
+//! Elementwise ops: exact GELU (DaViT's and BART's MLPs), residual add, mul, and scale by a
+//! constant; binary ops take b of a's shape, or a row [C] broadcast over a [.., C] (a bias).
+
+use crate::error::{shape_err, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::recorder::{grid, Recorder};
+use crate::tensor::Tensor;
+
+use super::{check_u32, float_dtype, variant_for};
+
+const ELEMENTWISE: Kernel = kernel!("elementwise");
+
+/// gelu(x) = x * Phi(x) with the exact (erf) Phi, as PyTorch's default `nn.GELU()`.
+pub fn gelu(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
+    unary(rec, "gelu", "OP_GELU", x, 1.0)
+}
+
+/// x * s.
+pub fn scale(rec: &mut Recorder, x: &Tensor, s: f32) -> Result<Tensor> {
+    unary(rec, "scale", "OP_SCALE", x, s)
+}
+
+/// a + b, b the shape of a or [C] broadcast over the rows of a [.., C].
+pub fn add(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(rec, "add", "OP_ADD", a, b)
+}
+
+/// a * b, b the shape of a or [C] broadcast over the rows of a [.., C].
+pub fn mul(rec: &mut Recorder, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    binary(rec, "mul", "OP_MUL", a, b)
+}
+
+fn unary(rec: &mut Recorder, op: &'static str, flag: &'static str, x: &Tensor, s: f32) -> Result<Tensor> {
+    let dtype = float_dtype(rec.gpu, op, &[x])?;
+    let y = rec.alloc(&x.shape, dtype);
+    launch(rec, op, variant_for(rec.gpu, dtype).flag(flag, true), &[x, &y], x.numel(), 1, s)?;
+    Ok(y)
+}
+
+fn binary(rec: &mut Recorder, op: &'static str, flag: &'static str, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let dtype = float_dtype(rec.gpu, op, &[a, b])?;
+    let (_, cols) = a.dims2();
+    // Same shape, or b a single row (shape [C] or [1, C]) matching a's last dim.
+    let row = b.numel() == cols && b.shape.iter().rev().skip(1).all(|&d| d == 1) && !b.shape.is_empty();
+    if b.shape != a.shape && !row {
+        return Err(shape_err(op, format!("a {:?} and b {:?}: b must match a or be one row of {cols}", a.shape, b.shape)));
+    }
+    let y = rec.alloc(&a.shape, dtype);
+    let variant = variant_for(rec.gpu, dtype).flag(flag, true).flag("BINARY", true);
+    launch(rec, op, variant, &[a, b, &y], a.numel(), b.numel().max(1), 1.0)?;
+    Ok(y)
+}
+
+fn launch(rec: &mut Recorder, op: &'static str, variant: crate::shader::Variant, tensors: &[&Tensor], n: usize, bn: usize, s: f32) -> Result<()> {
+    check_u32(op, n)?;
+    if n == 0 {
+        return Ok(());
+    }
+    let pipeline = rec.gpu.pipeline(&ELEMENTWISE, "main", &variant);
+    rec.dispatch(&pipeline, &[n as u32, bn as u32, s.to_bits(), 0], tensors, grid((n as u32).div_ceil(256)));
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! LayerNorm over the last dim (every LayerNorm in Florence-2: DaViT's channels-last norms, the
+//! projector's, BART's), one workgroup per row.
+
+use crate::error::{shape_err, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::recorder::{grid, Recorder};
+use crate::tensor::Tensor;
+
+use super::{float_dtype, variant_for};
+
+const NORM: Kernel = kernel!("norm");
+
+/// x [.., C] normalised over C, then scaled by gamma [C] and shifted by beta [C].
+pub fn layernorm(rec: &mut Recorder, x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f32) -> Result<Tensor> {
+    let dtype = float_dtype(rec.gpu, "layernorm", &[x, gamma, beta])?;
+    let (rows, cols) = x.dims2();
+    if x.shape.is_empty() || cols == 0 || gamma.numel() != cols || beta.numel() != cols {
+        return Err(shape_err("layernorm", format!("x {:?}, gamma {:?}, beta {:?}", x.shape, gamma.shape, beta.shape)));
+    }
+    if !(eps >= 0.0 && eps.is_finite()) {
+        return Err(shape_err("layernorm", format!("eps {eps} must be finite and >= 0")));
+    }
+    let y = rec.alloc(&x.shape, dtype);
+    if rows == 0 {
+        return Ok(y);
+    }
+    let pipeline = rec.gpu.pipeline(&NORM, "layernorm", &variant_for(rec.gpu, dtype));
+    let params = [rows as u32, cols as u32, eps.to_bits(), 0];
+    rec.dispatch(&pipeline, &params, &[x, gamma, beta, &y], grid(rows as u32));
+    Ok(y)
+}

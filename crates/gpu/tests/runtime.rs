@@ -1,0 +1,57 @@
+//! The runtime's own promises: pooled buffers are reused, pipelines are cached per variant, a
+//! recording with many dispatches is one submit, bad shapes are errors (not panics).
+#![cfg(not(target_arch = "wasm32"))]
+
+use visionllm_gpu::ops::matmul::matmul;
+use visionllm_gpu::recorder::run_and_read;
+use visionllm_gpu::{DType, Gpu, GpuError, Overrides, Recorder};
+
+#[test]
+fn pool_reuses_released_buffers() {
+    let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let before = gpu.pool.stats();
+    {
+        let mut rec = Recorder::new(&gpu);
+        let a = rec.alloc(&[1000], DType::F32);
+        drop(a);
+        let _b = rec.alloc(&[990], DType::F32); // same size class: reused
+        rec.submit();
+    }
+    let after = gpu.pool.stats();
+    assert_eq!(after.created - before.created, 1);
+    assert_eq!(after.reused - before.reused, 1);
+}
+
+#[test]
+fn chained_dispatches_in_one_submit_and_cached_pipelines() {
+    let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    // (A * I) * I ... ten times in one recording equals A.
+    let n = 9;
+    let a: Vec<f32> = (0..n * n).map(|i| i as f32 * 0.25 - 3.0).collect();
+    let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
+    let got = pollster::block_on(run_and_read(&gpu, |rec| {
+        let mut x = rec.upload_f32(&[n, n], &a);
+        let id = rec.upload_f32(&[n, n], &eye);
+        for _ in 0..10 {
+            x = matmul(rec, &x, &id, false)?;
+        }
+        assert_eq!(rec.dispatch_count(), 10);
+        Ok(x)
+    }))
+    .unwrap();
+    assert_eq!(got, a);
+    assert_eq!(gpu.pipeline_count(), 1, "one variant compiled once");
+}
+
+#[test]
+fn shape_mismatch_is_an_error() {
+    let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let mut rec = Recorder::new(&gpu);
+    let a = rec.alloc(&[2, 3], DType::F32);
+    let b = rec.alloc(&[4, 5], DType::F32);
+    match matmul(&mut rec, &a, &b, false) {
+        Err(GpuError::Shape { op: "matmul", .. }) => {}
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+    assert!(gpu.check_alive().is_ok());
+}

@@ -1,0 +1,82 @@
+// Convolutions on channels-last feature maps, f32 accumulation; T is f32 or f16 storage.
+// conv2d: x [H, W, Cin], weight [Cout, Cin, KH, KW] (PyTorch layout), bias [Cout] -> [Ho, Wo, Cout],
+//   with Ho = (H + 2 ph - KH) / sh + 1 (likewise Wo); taps outside the input read as zero.
+// dwconv3x3: groups = C, stride 1, pad 1: x [H, W, C], weight [C, 1, 3, 3], bias [C] -> [H, W, C].
+// One invocation per output element with the channel fastest, so neighbouring invocations read
+// the same input pixel (conv2d: a broadcast) or neighbouring channels (dwconv: coalesced).
+// Variant: BIAS.
+
+struct Params {
+    h: u32, w: u32, cin: u32, cout: u32,
+    ho: u32, wo: u32, kh: u32, kw: u32,
+    sh: u32, sw: u32, ph: u32, pw: u32,
+    total: u32, _p0: u32, _p1: u32, _p2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<T>;
+@group(0) @binding(2) var<storage, read> wt: array<T>;
+@group(0) @binding(3) var<storage, read_write> y: array<T>;
+#if BIAS
+@group(0) @binding(4) var<storage, read> bias: array<T>;
+#endif
+
+const WG: u32 = 256u;
+
+fn bias_at(c: u32) -> f32 {
+#if BIAS
+    return f32(bias[c]);
+#else
+    return 0.0;
+#endif
+}
+
+@compute @workgroup_size(256)
+fn conv2d(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+          @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (i >= p.total) { return; }
+    let co = i % p.cout;
+    let pix = i / p.cout;
+    let ox = pix % p.wo;
+    let oy = pix / p.wo;
+    let taps = p.kh * p.kw;
+    var acc = 0.0;
+    for (var ky = 0u; ky < p.kh; ky++) {
+        // Signed arithmetic: the first rows of a padded conv start above the input.
+        let iy = i32(oy * p.sh + ky) - i32(p.ph);
+        if (iy < 0 || iy >= i32(p.h)) { continue; }
+        for (var kx = 0u; kx < p.kw; kx++) {
+            let ix = i32(ox * p.sw + kx) - i32(p.pw);
+            if (ix < 0 || ix >= i32(p.w)) { continue; }
+            let xb = (u32(iy) * p.w + u32(ix)) * p.cin;
+            let wb = co * p.cin * taps + ky * p.kw + kx;
+            for (var ci = 0u; ci < p.cin; ci++) {
+                acc += f32(x[xb + ci]) * f32(wt[wb + ci * taps]);
+            }
+        }
+    }
+    y[i] = T(acc + bias_at(co));
+}
+
+@compute @workgroup_size(256)
+fn dwconv3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
+             @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (i >= p.total) { return; }
+    let c = i % p.cin;
+    let pix = i / p.cin;
+    let ox = pix % p.w;
+    let oy = pix / p.w;
+    var acc = 0.0;
+    for (var dy = 0u; dy < 3u; dy++) {
+        let iy = i32(oy + dy) - 1;
+        if (iy < 0 || iy >= i32(p.h)) { continue; }
+        for (var dx = 0u; dx < 3u; dx++) {
+            let ix = i32(ox + dx) - 1;
+            if (ix < 0 || ix >= i32(p.w)) { continue; }
+            acc += f32(x[(u32(iy) * p.w + u32(ix)) * p.cin + c]) * f32(wt[c * 9u + dy * 3u + dx]);
+        }
+    }
+    y[i] = T(acc + bias_at(c));
+}
