@@ -1,1 +1,52 @@
-fn main() { eprintln!("visionllm: no subcommands yet"); std::process::exit(2); }
+//! `visionllm`: one binary, one file per subcommand. To add a subcommand, write `src/<name>_cmd.rs`
+//! with `pub const USAGE: &str` and `pub fn run(args: &mut args::Args) -> Result<(), String>`, then
+//! add one line to `SUBCOMMANDS`.
+
+mod args;
+mod parse_cmd;
+
+type Run = fn(&mut args::Args) -> Result<(), String>;
+
+/// (name, one-line summary, usage, entry point)
+const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[(
+    "parse",
+    "parse generated text into boxes/masks JSON",
+    parse_cmd::USAGE,
+    parse_cmd::run,
+)];
+
+fn print_help() {
+    println!(
+        "visionllm: Florence-2 tools\n\nUSAGE: visionllm <SUBCOMMAND> [OPTIONS]\n\nSUBCOMMANDS:"
+    );
+    for (name, summary, _, _) in SUBCOMMANDS {
+        println!("  {name:<10} {summary}");
+    }
+    println!("\nRun `visionllm <SUBCOMMAND> --help` for its options.");
+}
+
+fn main() {
+    let mut argv = std::env::args().skip(1);
+    let Some(name) = argv.next() else {
+        print_help();
+        std::process::exit(2);
+    };
+    if name == "--help" || name == "-h" || name == "help" {
+        print_help();
+        return;
+    }
+    let Some((_, _, usage, run)) = SUBCOMMANDS.iter().find(|(n, ..)| *n == name) else {
+        eprintln!("visionllm: unknown subcommand {name:?}");
+        print_help();
+        std::process::exit(2);
+    };
+    let mut args = args::Args::new(argv.collect());
+    if args.flag("--help") || args.flag("-h") {
+        println!("{usage}");
+        return;
+    }
+    if let Err(message) = run(&mut args) {
+        eprintln!("visionllm {name}: {message}\n\n{usage}");
+        std::process::exit(2);
+    }
+}

@@ -1,1 +1,18 @@
-//! Words in, boxes out: tokenizer, instruction router, answer parsers, masks, export.
+//! Words in, boxes out: tokenizer, prompts, instruction router, answer parsers, masks, export.
+//! Independent of the GPU; compiles natively and for wasm32.
+
+pub mod export;
+pub mod geometry;
+pub mod instruction;
+pub mod mask;
+pub mod parse;
+pub mod prompts;
+pub mod quantize;
+pub mod tokenizer;
+
+pub use geometry::{BoundingBox, ImageSize, Point, Polygon};
+pub use instruction::{route, Geometry, Region, RouteOptions, Routed, TaskCall};
+pub use mask::Mask;
+pub use parse::{parse, post_process_generation, AnswerKind, LabelledBox, LabelledPolygons, OcrLine, TaskAnswer};
+pub use prompts::{construct_prompt, PromptError, Task};
+pub use tokenizer::{Florence2Tokenizer, TokenizerError};

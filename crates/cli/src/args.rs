@@ -1,0 +1,50 @@
+//! A tiny argument reader shared by the subcommands: `--key value`, `--key=value`, `--flag`.
+//! Subcommands take what they know, then call `finish` so leftovers are reported, not ignored.
+
+#[derive(Default)]
+pub struct Args {
+    rest: Vec<String>,
+}
+
+impl Args {
+    pub fn new(args: Vec<String>) -> Self {
+        Self { rest: args }
+    }
+
+    /// Removes `--name` (a boolean flag) and says whether it was there.
+    pub fn flag(&mut self, name: &str) -> bool {
+        let before = self.rest.len();
+        self.rest.retain(|a| a != name);
+        self.rest.len() != before
+    }
+
+    /// Removes `--name value` or `--name=value` and returns the value.
+    pub fn value(&mut self, name: &str) -> Result<Option<String>, String> {
+        let prefix = format!("{name}=");
+        if let Some(i) = self.rest.iter().position(|a| a.starts_with(&prefix)) {
+            return Ok(Some(self.rest.remove(i)[prefix.len()..].to_string()));
+        }
+        let Some(i) = self.rest.iter().position(|a| a == name) else {
+            return Ok(None);
+        };
+        if i + 1 >= self.rest.len() {
+            return Err(format!("{name} needs a value"));
+        }
+        let value = self.rest.remove(i + 1);
+        self.rest.remove(i);
+        Ok(Some(value))
+    }
+
+    pub fn required(&mut self, name: &str) -> Result<String, String> {
+        self.value(name)?.ok_or_else(|| format!("missing {name}"))
+    }
+
+    /// Errors on anything not consumed.
+    pub fn finish(self) -> Result<(), String> {
+        if self.rest.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("unexpected arguments: {}", self.rest.join(" ")))
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The same task layer in the browser (wasm32, headless Chromium via `cargo test --target
+//! wasm32-unknown-unknown`): tokenizer.json loads from bytes, prompt ids and every reference
+//! parser case match, as natively.
+#![cfg(target_arch = "wasm32")]
+
+use serde_json::Value;
+use visionllm_tasks::{post_process_generation, route, Florence2Tokenizer, ImageSize, Task};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn cases() -> Value {
+    serde_json::from_str(include_str!("fixtures/parser_cases.json")).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn tokenizer_loads_and_encodes_like_python() {
+    let tok = Florence2Tokenizer::from_bytes(include_bytes!("fixtures/tokenizer_tiny.json")).unwrap();
+    for case in cases()["prompt_cases"].as_array().unwrap().iter().filter(|c| c.get("ids").is_some()) {
+        let ids: Vec<u64> =
+            tok.encode_task(case["text"].as_str().unwrap()).unwrap().into_iter().map(u64::from).collect();
+        let expected: Vec<u64> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(ids, expected);
+        assert_eq!(tok.decode(&tok.encode_prompt("a<loc_3>").unwrap()).unwrap(), "<s>a<loc_3></s>");
+    }
+}
+
+#[wasm_bindgen_test]
+fn parsers_match_the_reference() {
+    for case in cases()["parser_cases"].as_array().unwrap() {
+        let size = ImageSize::new(
+            case["image_size"][0].as_u64().unwrap() as u32,
+            case["image_size"][1].as_u64().unwrap() as u32,
+        );
+        let got = post_process_generation(case["task"].as_str().unwrap(), case["text"].as_str().unwrap(), size);
+        assert_eq!(got, case["expected"]);
+    }
+}
+
+#[wasm_bindgen_test]
+fn router_runs() {
+    assert_eq!(route("find everything", None).tasks[0].task, Task::ObjectDetection);
+}
