@@ -32,3 +32,22 @@ async fn attention_in_browser() {
         + conformance::attention::check_attention(&gpu, 14).await.unwrap();
     console_log!("attention: {n} cases match the CPU twin");
 }
+
+/// The rest of the suite, so the browser is held to the same standard as the native adapter.
+#[wasm_bindgen_test]
+async fn every_other_kernel_in_browser() {
+    let gpu = gpu().await;
+    let g = &*gpu;
+    let mut n = 0;
+    n += conformance::attention::check_causal_attention(g, 21).await.unwrap();
+    n += conformance::attention::check_channel_attention(g, 22).await.unwrap();
+    n += conformance::conv::check_conv(g, 23).await.unwrap();
+    n += conformance::copy::check_copy(g, 24).await.unwrap();
+    n += conformance::elementwise::check_elementwise(g, 25).await.unwrap();
+    n += conformance::embedding::check_embedding(g, 26).await.unwrap();
+    n += conformance::norm::check_layernorm(g, 27).await.unwrap();
+    n += conformance::pool::check_mean_pool(g, 28).await.unwrap();
+    n += conformance::softmax::check_softmax(g, 29).await.unwrap();
+    n += conformance::topk::check_topk(g, 30).await.unwrap();
+    console_log!("other kernels: {n} cases match the CPU twins");
+}
