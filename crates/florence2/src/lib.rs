@@ -1,4 +1,16 @@
-//! Florence-2 on our GPU runtime. See `../shared/florence2.md` (mirrored in ARCHITECTURE.md) for the
-//! facts this must match; every stage is tested against the reference's activations.
+//! Florence-2 on our GPU runtime: preprocessing, DaViT vision tower, projector, BART encoder and
+//! decoder with a KV cache, greedy and beam generation. Every stage is tested against the
+//! reference's activations (`tests/fixtures/florence2`, made by `tests/reference/florence2`).
 
+pub mod config;
+pub mod language;
+pub mod model;
 pub mod preprocess;
+pub mod projector;
+pub mod vision;
+mod load;
+pub mod generate;
+mod beam;
+
+pub use config::Florence2Config;
+pub use model::Florence2;

@@ -104,6 +104,17 @@ impl Gpu {
         }
     }
 
+    /// A tensor in its own unpooled buffer, written now through the queue: for weights and other
+    /// data that outlive any recording (never for activations during a recording, see pool.rs).
+    pub fn upload_persistent(&self, shape: &[usize], dtype: crate::DType, bytes: &[u8], label: &str) -> crate::Tensor {
+        assert_eq!(bytes.len() as u64, crate::tensor::byte_len(shape, dtype), "{label}: {shape:?} {dtype:?}");
+        let buf = BufferPool::persistent(&self.device, bytes.len() as u64, label);
+        let mut data = bytes.to_vec();
+        data.resize(bytes.len().next_multiple_of(4), 0);
+        self.queue.write_buffer(&buf.buffer, 0, &data);
+        crate::Tensor::new(buf, 0, shape.to_vec(), dtype)
+    }
+
     /// Largest single storage binding the device granted, in bytes.
     pub fn max_binding(&self) -> u64 {
         self.caps.limits.max_storage_buffer_binding_size as u64

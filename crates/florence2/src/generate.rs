@@ -1,0 +1,67 @@
+//! Generation: plain greedy (argmax on the GPU, one token id read back per step) and beam search
+//! with the reference's semantics (transformers 5 `_beam_search`).
+
+use visionllm_gpu::ops::topk;
+use visionllm_gpu::Recorder;
+
+use crate::model::{Florence2, Result};
+
+/// How to decode.
+#[derive(Clone, Debug)]
+pub enum Decoding {
+    /// Argmax each step; no forced tokens, no n-gram blocking; stops at eos or the limit.
+    Greedy,
+    /// Beam search as Florence-2 publishes it: forced bos/eos, n-gram blocking, early stopping.
+    Beam { num_beams: usize, no_repeat_ngram_size: usize, length_penalty: f32 },
+}
+
+impl Decoding {
+    pub fn florence_beams(num_beams: usize) -> Self {
+        Decoding::Beam { num_beams, no_repeat_ngram_size: 3, length_penalty: 1.0 }
+    }
+}
+
+/// The generated sequence as the reference's `generate` returns it: decoder start token first.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub ids: Vec<u32>,
+    /// For beam search: the sequence score (sum of log-probs / length^penalty).
+    pub score: Option<f32>,
+}
+
+impl Florence2 {
+    /// Run the encoder on `input_ids` with the image features and decode up to `max_new_tokens`.
+    pub async fn generate(&self, input_ids: &[u32], features: &visionllm_gpu::Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
+        let t = &self.cfg.text_config;
+        let max_len = (max_new_tokens + 1).min(t.max_position_embeddings);
+        let mut rec = Recorder::new(&self.gpu);
+        let encoded = self.language.encode(&mut rec, input_ids, self.cfg.image_token_id, features, &mut |_, _| {})?;
+        let state = self.language.start(&mut rec, &encoded, max_len)?;
+        match decoding {
+            Decoding::Greedy => self.greedy(rec, state, max_len).await,
+            Decoding::Beam { num_beams, no_repeat_ngram_size, length_penalty } => {
+                crate::beam::beam_search(self, rec, state, max_len, *num_beams, *no_repeat_ngram_size, *length_penalty).await
+            }
+        }
+    }
+
+    async fn greedy(&self, rec: Recorder<'_>, mut state: crate::language::DecoderState, max_len: usize) -> Result<Generated> {
+        let t = &self.cfg.text_config;
+        let mut ids = vec![t.decoder_start_token_id];
+        let mut rec = rec;
+        while ids.len() < max_len {
+            let logits = self.language.step(&mut rec, &mut state, &ids[ids.len() - 1..], &mut |_, _| {})?;
+            let next = topk::argmax(&mut rec, &logits)?;
+            let staged = rec.stage_read(&next);
+            rec.submit();
+            let id = staged.read_u32(&self.gpu).await?[0];
+            self.gpu.check_alive()?;
+            ids.push(id);
+            if id == t.eos_token_id {
+                break;
+            }
+            rec = Recorder::new(&self.gpu);
+        }
+        Ok(Generated { ids, score: None })
+    }
+}

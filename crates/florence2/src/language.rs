@@ -1,0 +1,259 @@
+//! BART encoder-decoder (post-LN), as Florence-2 uses it: learned positions with offset 2 that
+//! count the image tokens, `layernorm_embedding` after the sum, no final LayerNorm, `lm_head`
+//! tied to `shared` without bias. The decoder keeps a self-attention KV cache per layer that grows
+//! by one row per step; cross-attention K/V are computed once per image.
+
+use std::sync::Arc;
+
+use visionllm_gpu::ops::{attention, copy, elementwise, embedding, qmatmul};
+use visionllm_gpu::{DType, Recorder, Tensor};
+
+use crate::config::TextConfig;
+use crate::load::{Linear, Loader, Norm};
+use crate::model::{ModelError, Result};
+use crate::vision::Tap;
+
+const POSITION_OFFSET: usize = 2;
+
+struct Attn {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
+}
+
+impl Attn {
+    fn load(l: &Loader, p: &str, d: usize) -> Result<Attn> {
+        Ok(Attn {
+            q: Linear::load(l, &format!("{p}.q_proj"), d, d, true)?,
+            k: Linear::load(l, &format!("{p}.k_proj"), d, d, true)?,
+            v: Linear::load(l, &format!("{p}.v_proj"), d, d, true)?,
+            o: Linear::load(l, &format!("{p}.out_proj"), d, d, true)?,
+        })
+    }
+}
+
+struct Ffn {
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Ffn {
+    fn load(l: &Loader, p: &str, d: usize, hidden: usize) -> Result<Ffn> {
+        Ok(Ffn { fc1: Linear::load(l, &format!("{p}.fc1"), hidden, d, true)?, fc2: Linear::load(l, &format!("{p}.fc2"), d, hidden, true)? })
+    }
+
+    fn forward(&self, rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
+        let h = self.fc1.forward(rec, x)?;
+        let h = elementwise::gelu(rec, &h)?;
+        Ok(self.fc2.forward(rec, &h)?)
+    }
+}
+
+/// Post-LN residual: LN(x + h).
+fn add_norm(rec: &mut Recorder, x: &Tensor, h: &Tensor, norm: &Norm) -> Result<Tensor> {
+    let sum = elementwise::add(rec, x, h)?;
+    Ok(norm.forward(rec, &sum)?)
+}
+
+struct EncoderLayer {
+    attn: Attn,
+    attn_norm: Norm,
+    ffn: Ffn,
+    ffn_norm: Norm,
+}
+
+struct DecoderLayer {
+    attn: Attn,
+    attn_norm: Norm,
+    cross: Attn,
+    cross_norm: Norm,
+    ffn: Ffn,
+    ffn_norm: Norm,
+}
+
+pub struct LanguageModel {
+    cfg: TextConfig,
+    shared: Tensor,
+    enc_pos: Tensor,
+    enc_norm: Norm,
+    enc_layers: Vec<EncoderLayer>,
+    dec_pos: Tensor,
+    dec_norm: Norm,
+    dec_layers: Vec<DecoderLayer>,
+    dtype: DType,
+}
+
+/// Per-sequence decoder state: self-attention caches per layer ([max_len, d], the first `len`
+/// rows valid) and the cross-attention K/V of the encoder output (shared between beams).
+#[derive(Clone)]
+pub struct DecoderState {
+    self_k: Vec<Tensor>,
+    self_v: Vec<Tensor>,
+    cross: Arc<Vec<(Tensor, Tensor)>>,
+    pub len: usize,
+    pub max_len: usize,
+}
+
+impl LanguageModel {
+    pub(crate) fn load(l: &Loader, cfg: &TextConfig) -> Result<LanguageModel> {
+        let d = cfg.d_model;
+        let p = "model.language_model";
+        let positions = cfg.max_position_embeddings + POSITION_OFFSET;
+        let mut enc_layers = Vec::new();
+        for i in 0..cfg.encoder_layers {
+            let q = format!("{p}.encoder.layers.{i}");
+            enc_layers.push(EncoderLayer {
+                attn: Attn::load(l, &format!("{q}.self_attn"), d)?,
+                attn_norm: Norm::load(l, &format!("{q}.self_attn_layer_norm"), d)?,
+                ffn: Ffn::load(l, &q, d, cfg.encoder_ffn_dim)?,
+                ffn_norm: Norm::load(l, &format!("{q}.final_layer_norm"), d)?,
+            });
+        }
+        let mut dec_layers = Vec::new();
+        for i in 0..cfg.decoder_layers {
+            let q = format!("{p}.decoder.layers.{i}");
+            dec_layers.push(DecoderLayer {
+                attn: Attn::load(l, &format!("{q}.self_attn"), d)?,
+                attn_norm: Norm::load(l, &format!("{q}.self_attn_layer_norm"), d)?,
+                cross: Attn::load(l, &format!("{q}.encoder_attn"), d)?,
+                cross_norm: Norm::load(l, &format!("{q}.encoder_attn_layer_norm"), d)?,
+                ffn: Ffn::load(l, &q, d, cfg.decoder_ffn_dim)?,
+                ffn_norm: Norm::load(l, &format!("{q}.final_layer_norm"), d)?,
+            });
+        }
+        Ok(LanguageModel {
+            cfg: cfg.clone(),
+            shared: l.tensor(&format!("{p}.shared.weight"), &[cfg.vocab_size, d])?,
+            enc_pos: l.tensor(&format!("{p}.encoder.embed_positions.weight"), &[positions, d])?,
+            enc_norm: Norm::load(l, &format!("{p}.encoder.layernorm_embedding"), d)?,
+            enc_layers,
+            dec_pos: l.tensor(&format!("{p}.decoder.embed_positions.weight"), &[positions, d])?,
+            dec_norm: Norm::load(l, &format!("{p}.decoder.layernorm_embedding"), d)?,
+            dec_layers,
+            dtype: l.dtype,
+        })
+    }
+
+    pub fn config(&self) -> &TextConfig {
+        &self.cfg
+    }
+
+    /// Word embeddings of `ids` with every `image_token_id` row replaced, in order, by the rows of
+    /// `image_features`; then positions, `layernorm_embedding`, the encoder layers.
+    pub fn encode(&self, rec: &mut Recorder, ids: &[u32], image_token_id: u32, image_features: &Tensor, tap: Tap) -> Result<Tensor> {
+        let (l, d) = (ids.len(), self.cfg.d_model);
+        let image_rows = ids.iter().filter(|&&t| t == image_token_id).count();
+        if image_rows != image_features.dims2().0 {
+            return Err(ModelError::Input(format!("the prompt has {image_rows} image tokens but the image gives {} features", image_features.dims2().0)));
+        }
+        if l == 0 || l > self.cfg.max_position_embeddings {
+            return Err(ModelError::Input(format!("encoder input of {l} tokens (the model allows 1..={})", self.cfg.max_position_embeddings)));
+        }
+        let id_tensor = rec.upload_u32(&[l], ids);
+        let x = embedding::embedding(rec, &self.shared, &id_tensor)?;
+        // Replace each run of image tokens by the next rows of the image features.
+        let mut used = 0;
+        let mut i = 0;
+        while i < l {
+            if ids[i] != image_token_id {
+                i += 1;
+                continue;
+            }
+            let run = ids[i..].iter().take_while(|&&t| t == image_token_id).count();
+            let g = copy::CopyGeometry::new(&[run, d], used * d, &[d, 1], i * d, &[d, 1])?;
+            copy::copy_into(rec, image_features, &x, &g)?;
+            used += run;
+            i += run;
+        }
+        tap("encoder.inputs_embeds", &x);
+        let pos = copy::slice(rec, &self.enc_pos, &[POSITION_OFFSET, 0], &[l, d])?;
+        let x = elementwise::add(rec, &x, &pos)?;
+        let mut x = self.enc_norm.forward(rec, &x)?;
+        tap("encoder.embeddings", &x);
+        let heads = self.cfg.encoder_attention_heads;
+        for (n, layer) in self.enc_layers.iter().enumerate() {
+            let a = &layer.attn;
+            let (q, k, v) = (a.q.forward(rec, &x)?, a.k.forward(rec, &x)?, a.v.forward(rec, &x)?);
+            let h = attention::attention(rec, &q, &k, &v, heads, None)?;
+            let h = a.o.forward(rec, &h)?;
+            x = add_norm(rec, &x, &h, &layer.attn_norm)?;
+            let h = layer.ffn.forward(rec, &x)?;
+            x = add_norm(rec, &x, &h, &layer.ffn_norm)?;
+            tap(&format!("encoder.layer{n}"), &x);
+        }
+        tap("encoder.last_hidden_state", &x);
+        Ok(x)
+    }
+
+    /// A fresh decoder state for `encoded` [L, d], room for `max_len` decoder positions.
+    pub fn start(&self, rec: &mut Recorder, encoded: &Tensor, max_len: usize) -> Result<DecoderState> {
+        if max_len > self.cfg.max_position_embeddings {
+            return Err(ModelError::Input(format!("{max_len} decoder positions requested, the model has {}", self.cfg.max_position_embeddings)));
+        }
+        let d = self.cfg.d_model;
+        let mut cross = Vec::new();
+        let (mut self_k, mut self_v) = (Vec::new(), Vec::new());
+        for layer in &self.dec_layers {
+            let k = layer.cross.k.forward(rec, encoded)?;
+            let v = layer.cross.v.forward(rec, encoded)?;
+            cross.push((k, v));
+            self_k.push(rec.zeros(&[max_len, d], self.dtype));
+            self_v.push(rec.zeros(&[max_len, d], self.dtype));
+        }
+        Ok(DecoderState { self_k, self_v, cross: Arc::new(cross), len: 0, max_len })
+    }
+
+    /// Feed `ids` at the next positions; returns logits [ids.len(), V].
+    pub fn step(&self, rec: &mut Recorder, state: &mut DecoderState, ids: &[u32], tap: Tap) -> Result<Tensor> {
+        let (n, d) = (ids.len(), self.cfg.d_model);
+        if n == 0 || state.len + n > state.max_len {
+            return Err(ModelError::Input(format!("decoder step of {n} tokens at position {} exceeds {}", state.len, state.max_len)));
+        }
+        let id_tensor = rec.upload_u32(&[n], ids);
+        let x = embedding::embedding(rec, &self.shared, &id_tensor)?;
+        let pos = copy::slice(rec, &self.dec_pos, &[POSITION_OFFSET + state.len, 0], &[n, d])?;
+        let x = elementwise::add(rec, &x, &pos)?;
+        let mut x = self.dec_norm.forward(rec, &x)?;
+        tap("decoder.embeddings", &x);
+        let heads = self.cfg.decoder_attention_heads;
+        let total = state.len + n;
+        for (i, layer) in self.dec_layers.iter().enumerate() {
+            let a = &layer.attn;
+            let q = a.q.forward(rec, &x)?;
+            let (k, v) = (a.k.forward(rec, &x)?, a.v.forward(rec, &x)?);
+            attention::kv_cache_append(rec, &state.self_k[i], &k, state.len)?;
+            attention::kv_cache_append(rec, &state.self_v[i], &v, state.len)?;
+            let h = attention::causal_self_attention(rec, &q, &state.self_k[i], &state.self_v[i], total, heads)?;
+            let h = a.o.forward(rec, &h)?;
+            x = add_norm(rec, &x, &h, &layer.attn_norm)?;
+            let c = &layer.cross;
+            let (ck, cv) = &state.cross[i];
+            let q = c.q.forward(rec, &x)?;
+            let h = attention::attention(rec, &q, ck, cv, heads, None)?;
+            let h = c.o.forward(rec, &h)?;
+            x = add_norm(rec, &x, &h, &layer.cross_norm)?;
+            let h = layer.ffn.forward(rec, &x)?;
+            x = add_norm(rec, &x, &h, &layer.ffn_norm)?;
+            tap(&format!("decoder.layer{i}"), &x);
+        }
+        state.len = total;
+        Ok(qmatmul::linear(rec, &x, &self.shared, None)?)
+    }
+
+    /// A copy of `state` whose caches are new buffers (beam search reorders by copying).
+    pub fn fork(&self, rec: &mut Recorder, state: &DecoderState) -> DecoderState {
+        let dup = |rec: &mut Recorder, t: &Tensor| {
+            let n = rec.alloc(&t.shape, t.dtype);
+            rec.copy_into(t, &n, 0);
+            n
+        };
+        DecoderState {
+            self_k: state.self_k.iter().map(|t| dup(rec, t)).collect(),
+            self_v: state.self_v.iter().map(|t| dup(rec, t)).collect(),
+            cross: state.cross.clone(),
+            len: state.len,
+            max_len: state.max_len,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Reads weights by name and uploads them in the model's activation dtype.
+
+use visionllm_gpu::{DType, Gpu, Tensor};
+use visionllm_weights::{upload, Checkpoint};
+
+use crate::model::Result;
+
+pub(crate) struct Loader<'a> {
+    pub gpu: &'a Gpu,
+    pub ckpt: &'a Checkpoint,
+    pub dtype: DType,
+}
+
+impl Loader<'_> {
+    pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        Ok(upload::upload_shaped(self.gpu, self.ckpt, name, shape, self.dtype)?)
+    }
+
+    /// Values on the CPU (small tables the model prepares itself).
+    pub fn values(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        Ok(self.ckpt.f32_shaped(name, shape)?)
+    }
+}
+
+/// A linear layer: weight [out, in] and an optional bias [out].
+pub(crate) struct Linear {
+    pub w: Tensor,
+    pub b: Option<Tensor>,
+}
+
+impl Linear {
+    pub fn load(l: &Loader, prefix: &str, out_dim: usize, in_dim: usize, bias: bool) -> Result<Linear> {
+        Ok(Linear {
+            w: l.tensor(&format!("{prefix}.weight"), &[out_dim, in_dim])?,
+            b: if bias { Some(l.tensor(&format!("{prefix}.bias"), &[out_dim])?) } else { None },
+        })
+    }
+
+    pub fn forward(&self, rec: &mut visionllm_gpu::Recorder, x: &Tensor) -> visionllm_gpu::error::Result<Tensor> {
+        visionllm_gpu::ops::qmatmul::linear(rec, x, &self.w, self.b.as_ref())
+    }
+}
+
+/// A LayerNorm: gain and bias [dim], eps 1e-5 everywhere in Florence-2.
+pub(crate) struct Norm {
+    pub g: Tensor,
+    pub b: Tensor,
+}
+
+pub(crate) const LN_EPS: f32 = 1e-5;
+
+impl Norm {
+    pub fn load(l: &Loader, prefix: &str, dim: usize) -> Result<Norm> {
+        Ok(Norm { g: l.tensor(&format!("{prefix}.weight"), &[dim])?, b: l.tensor(&format!("{prefix}.bias"), &[dim])? })
+    }
+
+    pub fn forward(&self, rec: &mut visionllm_gpu::Recorder, x: &Tensor) -> visionllm_gpu::error::Result<Tensor> {
+        visionllm_gpu::ops::norm::layernorm(rec, x, &self.g, &self.b, LN_EPS)
+    }
+}

@@ -1,0 +1,69 @@
+//! Every stage against the reference's activations (f32, 1e-4 relative as defined by
+//! `visionllm_gpu::conformance::compare`), and the generated ids exactly.
+
+mod common;
+
+use common::{run_and_compare, Case};
+use visionllm_florence2::generate::Decoding;
+use visionllm_gpu::{DType, Recorder};
+
+const RTOL: f32 = 1e-4;
+
+fn stages(case_name: &str) {
+    let case = Case::open(case_name);
+    let model = case.model(DType::F32);
+    let pixels = case.pixel_values();
+    let size = case.input_size();
+    let ids = case.ids("input_ids");
+    let start = model.cfg.text_config.decoder_start_token_id;
+    let n = run_and_compare(&case, &model.gpu, RTOL, |n| n.replace("decoder.", "decoder.step0."), |rec, tap| {
+        let features = model.image_features(rec, &pixels, size, tap).unwrap();
+        let encoded = model.language.encode(rec, &ids, model.cfg.image_token_id, &features, tap).unwrap();
+        let mut state = model.language.start(rec, &encoded, 4).unwrap();
+        let logits = model.language.step(rec, &mut state, &[start], tap).unwrap();
+        tap("decoder.logits", &logits);
+    });
+    assert!(n >= 10, "only {n} tensors compared");
+}
+
+fn greedy_ids(case_name: &str) {
+    let case = Case::open(case_name);
+    let model = case.model(DType::F32);
+    let ids = case.ids("input_ids");
+    let mut rec = Recorder::new(&model.gpu);
+    let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
+    rec.submit();
+    let want = case.ids("greedy_ids");
+    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::Greedy, want.len() - 1)).unwrap();
+    assert_eq!(got.ids, want);
+}
+
+#[test]
+fn tiny224_stages_match_reference() {
+    stages("tiny224");
+}
+
+#[test]
+fn tiny224_greedy_ids_match_reference() {
+    greedy_ids("tiny224");
+}
+
+#[test]
+fn tiny768_stages_match_reference() {
+    stages("tiny768");
+}
+
+#[test]
+fn tiny768_greedy_ids_match_reference() {
+    greedy_ids("tiny768");
+}
+
+#[test]
+fn geom2_photo_stages_match_reference() {
+    stages("geom2_photo");
+}
+
+#[test]
+fn geom2_photo_greedy_ids_match_reference() {
+    greedy_ids("geom2_photo");
+}
