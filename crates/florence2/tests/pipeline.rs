@@ -56,4 +56,7 @@ fn photo_grounding_prompt_end_to_end() {
     let want = case.ids("grounding.greedy_ids");
     let got = pollster::block_on(model.generate(&ids, &features, &Decoding::Greedy, want.len() - 1)).unwrap();
     assert_eq!(got.ids, want);
+    let want = case.ids("grounding.beam3_ids");
+    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::florence_beams(3), want.len() - 1)).unwrap();
+    assert_eq!(got.ids, want);
 }

@@ -38,6 +38,38 @@ fn greedy_ids(case_name: &str) {
     assert_eq!(got.ids, want);
 }
 
+/// 3 beams with the published defaults: ids exactly, sequence score within f32 noise.
+fn beam_ids(case_name: &str) {
+    let case = Case::open(case_name);
+    let model = case.model(DType::F32);
+    let ids = case.ids("input_ids");
+    let mut rec = Recorder::new(&model.gpu);
+    let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
+    rec.submit();
+    let want = case.ids("beam3_ids");
+    let max_new = case.info["beam3_kwargs"]["max_new_tokens"].as_u64().unwrap() as usize;
+    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::florence_beams(3), max_new)).unwrap();
+    assert_eq!(got.ids, want);
+    let want_score = case.f32("beam3_score")[0];
+    let score = got.score.unwrap();
+    assert!((score - want_score).abs() <= 1e-4 * (1.0 + want_score.abs()), "score {score} vs {want_score}");
+}
+
+#[test]
+fn tiny224_beam_ids_match_reference() {
+    beam_ids("tiny224");
+}
+
+#[test]
+fn tiny768_beam_ids_match_reference() {
+    beam_ids("tiny768");
+}
+
+#[test]
+fn geom2_photo_beam_ids_match_reference() {
+    beam_ids("geom2_photo");
+}
+
 #[test]
 fn tiny224_stages_match_reference() {
     stages("tiny224");

@@ -47,3 +47,4 @@ conformance_test!(embedding, conformance::embedding::check_embedding);
 conformance_test!(copy, conformance::copy::check_copy);
 conformance_test!(topk, conformance::topk::check_topk);
 conformance_test!(channel_attention, conformance::attention::check_channel_attention);
+conformance_test!(logprobs, conformance::logprobs::check_logprobs);

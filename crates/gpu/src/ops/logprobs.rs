@@ -1,0 +1,40 @@
+//! Log-softmax for search with the adjustments a logits processor makes: a per-row bias (a beam's
+//! running score), one forced token, and banned (row, token) pairs. What generation needs from the
+//! scores without reading the vocabulary back: a top-k over the result follows on the GPU.
+
+use crate::dtype::DType;
+use crate::error::{shape_err, Result};
+use crate::kernel;
+use crate::pipeline::Kernel;
+use crate::recorder::Recorder;
+use crate::tensor::Tensor;
+
+use super::{float_dtype, variant_for};
+
+const LOGPROBS: Kernel = kernel!("logprobs");
+
+/// logits [R, V] -> f32 [R, V]: `logits - logsumexp(row) + bias[r]`; with `forced`, every token
+/// but the forced one is -inf and the forced one is `bias[r]`; `banned` pairs are -inf (-f32::MAX).
+pub fn search_log_probs(rec: &mut Recorder, logits: &Tensor, bias: &[f32], forced: Option<u32>, banned: &[(u32, u32)]) -> Result<Tensor> {
+    let dtype = float_dtype(rec.gpu, "search_log_probs", &[logits])?;
+    let (rows, cols) = logits.dims2();
+    if bias.len() != rows || rows == 0 || cols == 0 || forced.is_some_and(|f| f as usize >= cols) {
+        return Err(shape_err("search_log_probs", format!("logits {:?}, {} biases, forced {forced:?}", logits.shape, bias.len())));
+    }
+    let tb = rec.upload_f32(&[rows], bias);
+    let mut pairs: Vec<u32> = banned.iter().flat_map(|&(r, t)| [r, t]).collect();
+    if pairs.is_empty() {
+        pairs.extend([u32::MAX, u32::MAX]);
+    }
+    let tban = rec.upload_u32(&[pairs.len()], &pairs);
+    let out = rec.alloc(&[rows, cols], DType::F32);
+    let params = [rows as u32, cols as u32, forced.unwrap_or(u32::MAX), banned.len() as u32];
+    let variant = variant_for(rec.gpu, dtype);
+    let main = rec.gpu.pipeline(&LOGPROBS, "main", &variant);
+    rec.dispatch(&main, &params, &[logits, &tb, &tban, &out], [rows as u32, 1, 1]);
+    if !banned.is_empty() {
+        let bans = rec.gpu.pipeline(&LOGPROBS, "apply_bans", &variant);
+        rec.dispatch(&bans, &params, &[logits, &tb, &tban, &out], [(banned.len() as u32).div_ceil(64), 1, 1]);
+    }
+    Ok(out)
+}
