@@ -4,16 +4,15 @@
 
 mod args;
 mod parse_cmd;
+mod run_cmd;
 
 type Run = fn(&mut args::Args) -> Result<(), String>;
 
 /// (name, one-line summary, usage, entry point)
-const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[(
-    "parse",
-    "parse generated text into boxes/masks JSON",
-    parse_cmd::USAGE,
-    parse_cmd::run,
-)];
+const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[
+    ("parse", "parse generated text into boxes/masks JSON", parse_cmd::USAGE, parse_cmd::run),
+    ("run", "run a Florence-2 checkpoint on an image", run_cmd::USAGE, run_cmd::run),
+];
 
 fn print_help() {
     println!(

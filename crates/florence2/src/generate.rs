@@ -2,7 +2,7 @@
 //! with the reference's semantics (transformers 5 `_beam_search`).
 
 use visionllm_gpu::ops::topk;
-use visionllm_gpu::Recorder;
+use visionllm_gpu::{Recorder, Tensor};
 
 use crate::model::{Florence2, Result};
 
@@ -31,12 +31,18 @@ pub struct Generated {
 
 impl Florence2 {
     /// Run the encoder on `input_ids` with the image features and decode up to `max_new_tokens`.
-    pub async fn generate(&self, input_ids: &[u32], features: &visionllm_gpu::Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
-        let t = &self.cfg.text_config;
-        let max_len = (max_new_tokens + 1).min(t.max_position_embeddings);
+    pub async fn generate(&self, input_ids: &[u32], features: &Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
         let mut rec = Recorder::new(&self.gpu);
         let encoded = self.language.encode(&mut rec, input_ids, self.cfg.image_token_id, features, &mut |_, _| {})?;
-        let state = self.language.start(&mut rec, &encoded, max_len)?;
+        rec.submit();
+        self.decode(&encoded, decoding, max_new_tokens).await
+    }
+
+    /// Decode from the encoder's output [L, d].
+    pub async fn decode(&self, encoded: &Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
+        let max_len = (max_new_tokens + 1).min(self.cfg.text_config.max_position_embeddings);
+        let mut rec = Recorder::new(&self.gpu);
+        let state = self.language.start(&mut rec, encoded, max_len)?;
         match decoding {
             Decoding::Greedy => self.greedy(rec, state, max_len).await,
             Decoding::Beam { num_beams, no_repeat_ngram_size, length_penalty } => {

@@ -18,6 +18,7 @@ pub mod shader;
 pub mod tensor;
 pub mod twin;
 
+pub use wgpu;
 pub use caps::{AdapterSummary, Capabilities, Overrides};
 pub use context::Gpu;
 pub use dtype::DType;

@@ -1,0 +1,164 @@
+//! `visionllm run`: one image, one task, one answer; with timings per phase.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use visionllm_florence2::generate::Decoding;
+use visionllm_florence2::{preprocess, Florence2};
+use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_tasks::tokenizer::Florence2Tokenizer;
+use visionllm_tasks::{post_process_generation, ImageSize};
+
+use crate::args::Args;
+
+pub const USAGE: &str = "\
+USAGE: visionllm run --model DIR --image FILE --task TASK [--text INPUT] [--tokenizer FILE]
+                     [--greedy | --beams N] [--max-new-tokens N] [--dump DIR] [--json] [--f16]
+
+Runs a Florence-2 checkpoint (native transformers layout: config.json + model.safetensors) on the
+GPU (WebGPU/Vulkan/Metal/DX12 through wgpu) and prints the parsed answer.
+
+  --model           checkpoint directory
+  --image           PNG, JPEG, WebP, BMP or GIF
+  --task            task token, e.g. '<OD>', '<CAPTION_TO_PHRASE_GROUNDING>'
+  --text            the task's text input, if it takes one
+  --tokenizer       tokenizer.json (default: DIR/tokenizer.json)
+  --greedy          plain argmax: no forced tokens, no n-gram blocking
+  --beams N         beam search with Florence-2's published settings (default: 3 beams)
+  --max-new-tokens  default 1024 (capped by the model's positions)
+  --dump DIR        write DIR/activations.safetensors (image features, encoder output, step-0 logits)
+  --json            one JSON object: token_ids, text, result, timings_ms
+  --f16             f16 activations (needs shader-f16)";
+
+struct Timer(Instant, BTreeMap<&'static str, f64>);
+
+impl Timer {
+    fn lap(&mut self, name: &'static str, gpu: &Gpu) {
+        // Wait for the GPU so each phase is charged its own work.
+        let _ = gpu.device.poll(wgpu_wait());
+        self.1.insert(name, self.0.elapsed().as_secs_f64() * 1000.0);
+        self.0 = Instant::now();
+    }
+}
+
+fn wgpu_wait() -> visionllm_gpu::wgpu::PollType {
+    visionllm_gpu::wgpu::PollType::wait_indefinitely()
+}
+
+/// The model's square input size from preprocessor_config.json (768 when absent).
+fn input_size(dir: &Path) -> usize {
+    let Ok(text) = std::fs::read_to_string(dir.join("preprocessor_config.json")) else { return 768 };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return 768 };
+    json["size"]["height"].as_u64().or_else(|| json["crop_size"]["height"].as_u64()).unwrap_or(768) as usize
+}
+
+pub fn run(args: &mut Args) -> Result<(), String> {
+    let model_dir = PathBuf::from(args.required("--model")?);
+    let image_path = args.required("--image")?;
+    let task = args.required("--task")?;
+    let text_input = args.value("--text")?.unwrap_or_default();
+    let tokenizer_path = args.value("--tokenizer")?.map(PathBuf::from).unwrap_or_else(|| model_dir.join("tokenizer.json"));
+    let greedy = args.flag("--greedy");
+    let beams = args.value("--beams")?.map(|b| b.parse::<usize>().map_err(|_| format!("--beams {b:?} is not a number"))).transpose()?;
+    let max_new = args.value("--max-new-tokens")?.map(|n| n.parse::<usize>().map_err(|_| format!("--max-new-tokens {n:?} is not a number"))).transpose()?.unwrap_or(1024);
+    let dump = args.value("--dump")?.map(PathBuf::from);
+    let json = args.flag("--json");
+    let f16 = args.flag("--f16");
+    std::mem::take(args).finish()?;
+    if greedy && beams.is_some() {
+        return Err("--greedy and --beams are exclusive".into());
+    }
+    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(beams.unwrap_or(3).max(1)) };
+
+    let mut timer = Timer(Instant::now(), BTreeMap::new());
+    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
+    let tokenizer = Florence2Tokenizer::from_bytes(&std::fs::read(&tokenizer_path).map_err(|e| format!("{}: {e}", tokenizer_path.display()))?).map_err(|e| e.to_string())?;
+    let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
+    timer.lap("load", &gpu);
+
+    let img = image::open(&image_path).map_err(|e| format!("{image_path}: {e}"))?.to_rgb8();
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return Err(format!("{image_path}: the image is empty"));
+    }
+    let size = input_size(&model_dir);
+    let pixels = preprocess::pixel_values(img.as_raw(), w, h, size);
+    timer.lap("preprocess", &gpu);
+
+    let mut taps: Vec<(String, Tensor)> = Vec::new();
+    let mut rec = Recorder::new(&gpu);
+    let features = model.image_features(&mut rec, &pixels, size, &mut |n, t| {
+        if n == "projector.image_features" {
+            taps.push((n.to_string(), t.clone()));
+        }
+    }).map_err(|e| e.to_string())?;
+    rec.submit();
+    timer.lap("vision", &gpu);
+
+    let ids = tokenizer.encoder_input_ids(&format!("{task}{text_input}"), features.dims2().0).map_err(|e| e.to_string())?;
+    let mut rec = Recorder::new(&gpu);
+    let encoded = model.language.encode(&mut rec, &ids, model.cfg.image_token_id, &features, &mut |n, t| {
+        if n == "encoder.last_hidden_state" {
+            taps.push((n.to_string(), t.clone()));
+        }
+    }).map_err(|e| e.to_string())?;
+    rec.submit();
+    timer.lap("encoder", &gpu);
+
+    let generated = pollster::block_on(model.decode(&encoded, &decoding, max_new)).map_err(|e| e.to_string())?;
+    timer.lap("decode", &gpu);
+    let text = tokenizer.decode(&generated.ids).map_err(|e| e.to_string())?;
+    let result = post_process_generation(&task, &text, ImageSize { width: w as u32, height: h as u32 });
+
+    if let Some(dir) = dump {
+        write_dump(&model, &encoded, taps, &dir)?;
+    }
+    let timings = &timer.1;
+    let new_tokens = generated.ids.len().saturating_sub(1);
+    let tokens_per_s = new_tokens as f64 / (timings["decode"] / 1000.0).max(1e-9);
+    if json {
+        let out = serde_json::json!({
+            "token_ids": generated.ids,
+            "text": text,
+            "result": result,
+            "score": generated.score,
+            "timings_ms": timings,
+            "decode_tokens_per_s": tokens_per_s,
+            "device": gpu.caps.describe(),
+        });
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
+        eprintln!("text: {text}");
+        eprintln!("device: {}", gpu.caps.describe());
+        eprintln!("timings (ms): {timings:?}; decode {tokens_per_s:.1} tokens/s");
+    }
+    Ok(())
+}
+
+/// activations.safetensors with f32 tensors [1, rows, cols].
+fn write_dump(model: &Florence2, encoded: &Tensor, mut taps: Vec<(String, Tensor)>, dir: &Path) -> Result<(), String> {
+    let gpu = &model.gpu;
+    let mut rec = Recorder::new(gpu);
+    let mut state = model.language.start(&mut rec, encoded, 1).map_err(|e| e.to_string())?;
+    let start = model.cfg.text_config.decoder_start_token_id;
+    let logits = model.language.step(&mut rec, &mut state, &[start], &mut |_, _| {}).map_err(|e| e.to_string())?;
+    taps.push(("decoder.step0.logits".into(), logits));
+    let staged: Vec<_> = taps.iter().map(|(n, t)| (n.clone(), t.dims2(), rec.stage_read(t))).collect();
+    rec.submit();
+    let mut tensors = Vec::new();
+    for (name, (rows, cols), s) in staged {
+        let values = pollster::block_on(s.read_f32(gpu)).map_err(|e| e.to_string())?;
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        tensors.push((name, vec![1, rows, cols], bytes));
+    }
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, shape, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b).unwrap()))
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("activations.safetensors");
+    safetensors::serialize_to_file(views, None, &path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
+}
