@@ -3,7 +3,7 @@
 use visionllm_gpu::{DType, Gpu, Tensor};
 use visionllm_weights::{upload, Checkpoint};
 
-use crate::model::Result;
+use crate::model::{ModelError, Result};
 
 pub(crate) struct Loader<'a> {
     pub gpu: &'a Gpu,
@@ -13,6 +13,15 @@ pub(crate) struct Loader<'a> {
 
 impl Loader<'_> {
     pub fn tensor(&self, name: &str, shape: &[usize]) -> Result<Tensor> {
+        let bytes = visionllm_gpu::tensor::byte_len(shape, self.dtype);
+        if bytes > self.gpu.max_binding() {
+            return Err(ModelError::Config(format!(
+                "{name} {shape:?} needs {} MiB as {:?}, but this GPU binds at most {} MiB at once; use f16 or a quantized model",
+                bytes >> 20,
+                self.dtype,
+                self.gpu.max_binding() >> 20
+            )));
+        }
         Ok(upload::upload_shaped(self.gpu, self.ckpt, name, shape, self.dtype)?)
     }
 
