@@ -3,6 +3,7 @@
 //! add one line to `SUBCOMMANDS`.
 
 mod args;
+mod convert_cmd;
 mod parse_cmd;
 mod run_cmd;
 
@@ -10,6 +11,7 @@ type Run = fn(&mut args::Args) -> Result<(), String>;
 
 /// (name, one-line summary, usage, entry point)
 const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[
+    ("convert", "convert a checkpoint to the quantized sharded format", convert_cmd::USAGE, convert_cmd::run),
     ("parse", "parse generated text into boxes/masks JSON", parse_cmd::USAGE, parse_cmd::run),
     ("run", "run a Florence-2 checkpoint on an image", run_cmd::USAGE, run_cmd::run),
 ];

@@ -12,7 +12,7 @@ use visionllm_gpu::Recorder;
 
 use crate::generate::Generated;
 use crate::language::DecoderState;
-use crate::model::{Florence2, Result};
+use crate::model::{Florence2, ModelError, Result};
 
 /// A running score for beams that only fill the initial batch (as the reference's -1e9).
 const FILLER: f32 = -1e9;
@@ -76,6 +76,12 @@ pub(crate) async fn beam_search(m: &Florence2, rec: Recorder<'_>, start: Decoder
         let values = sv.read_f32(&m.gpu).await?;
         let indices = si.read_u32(&m.gpu).await?;
         m.gpu.check_alive()?;
+        if !values.first().is_some_and(|v| v.is_finite() && *v > -1e30) {
+            return Err(ModelError::Numerics(format!(
+                "no finite candidate at step {cur_len} (best score {:?}): the logits overflowed; f16 activations overflow on some models, try f32",
+                values.first()
+            )));
+        }
         rec = Recorder::new(&m.gpu);
 
         // Candidates in rank order: (parent beam, token, accumulated score, ends here).

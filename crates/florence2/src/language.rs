@@ -74,7 +74,11 @@ struct DecoderLayer {
 
 pub struct LanguageModel {
     cfg: TextConfig,
+    /// Word embeddings for the gather, dense in the activation dtype.
     shared: Tensor,
+    /// The same table as the tied lm_head: `shared` itself, or the quantized table when the
+    /// checkpoint stores it quantized (`shared` is then its dequantized copy, so both agree).
+    lm_head: Tensor,
     enc_pos: Tensor,
     enc_norm: Norm,
     enc_layers: Vec<EncoderLayer>,
@@ -122,9 +126,13 @@ impl LanguageModel {
                 ffn_norm: Norm::load(l, &format!("{q}.final_layer_norm"), d)?,
             });
         }
+        let shared_name = format!("{p}.shared.weight");
+        let shared = l.tensor(&shared_name, &[cfg.vocab_size, d])?;
+        let lm_head = if l.ckpt.quantized(&shared_name)?.is_some() { l.matmul_weight(&shared_name, &[cfg.vocab_size, d])? } else { shared.clone() };
         Ok(LanguageModel {
             cfg: cfg.clone(),
-            shared: l.tensor(&format!("{p}.shared.weight"), &[cfg.vocab_size, d])?,
+            shared,
+            lm_head,
             enc_pos: l.tensor(&format!("{p}.encoder.embed_positions.weight"), &[positions, d])?,
             enc_norm: Norm::load(l, &format!("{p}.encoder.layernorm_embedding"), d)?,
             enc_layers,
@@ -238,7 +246,7 @@ impl LanguageModel {
             tap(&format!("decoder.layer{i}"), &x);
         }
         state.len = total;
-        Ok(qmatmul::linear(rec, &x, &self.shared, None)?)
+        Ok(qmatmul::linear(rec, &x, &self.lm_head, None)?)
     }
 
     /// A copy of `state` whose caches are new buffers (beam search reorders by copying).

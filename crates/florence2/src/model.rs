@@ -21,6 +21,8 @@ pub enum ModelError {
     Config(String),
     #[error("input: {0}")]
     Input(String),
+    #[error("numerics: {0}")]
+    Numerics(String),
     #[error(transparent)]
     Weights(#[from] WeightsError),
     #[error(transparent)]

@@ -26,30 +26,27 @@ fn stages(case_name: &str) {
     assert!(n >= 10, "only {n} tensors compared");
 }
 
-fn greedy_ids(case_name: &str) {
-    let case = Case::open(case_name);
+/// Generate for the case's prompt and image with `decoding`.
+fn generate(case: &Case, decoding: &Decoding, max_new_tokens: usize) -> visionllm_florence2::generate::Generated {
     let model = case.model(DType::F32);
-    let ids = case.ids("input_ids");
     let mut rec = Recorder::new(&model.gpu);
     let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
     rec.submit();
+    pollster::block_on(model.generate(&case.ids("input_ids"), &features, decoding, max_new_tokens)).unwrap()
+}
+
+fn greedy_ids(case_name: &str) {
+    let case = Case::open(case_name);
     let want = case.ids("greedy_ids");
-    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::Greedy, want.len() - 1)).unwrap();
-    assert_eq!(got.ids, want);
+    assert_eq!(generate(&case, &Decoding::Greedy, want.len() - 1).ids, want);
 }
 
 /// 3 beams with the published defaults: ids exactly, sequence score within f32 noise.
 fn beam_ids(case_name: &str) {
     let case = Case::open(case_name);
-    let model = case.model(DType::F32);
-    let ids = case.ids("input_ids");
-    let mut rec = Recorder::new(&model.gpu);
-    let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
-    rec.submit();
-    let want = case.ids("beam3_ids");
     let max_new = case.info["beam3_kwargs"]["max_new_tokens"].as_u64().unwrap() as usize;
-    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::florence_beams(3), max_new)).unwrap();
-    assert_eq!(got.ids, want);
+    let got = generate(&case, &Decoding::florence_beams(3), max_new);
+    assert_eq!(got.ids, case.ids("beam3_ids"));
     let want_score = case.f32("beam3_score")[0];
     let score = got.score.unwrap();
     assert!((score - want_score).abs() <= 1e-4 * (1.0 + want_score.abs()), "score {score} vs {want_score}");

@@ -1,10 +1,14 @@
 //! A Hugging Face checkpoint directory in the native transformers layout: `model.safetensors`, or
-//! shards listed in `model.safetensors.index.json`. Natively the files are memory-mapped.
+//! shards listed in `model.safetensors.index.json`; or a converted directory (`manifest.json` and
+//! verified shards, see `manifest`). Natively the files are memory-mapped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors};
+use visionllm_gpu::DType;
+
+use crate::manifest::Manifest;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -19,6 +23,8 @@ pub enum WeightsError {
     Dtype { name: String, dtype: String },
     #[error("tensor {name} has shape {got:?}, expected {want:?}")]
     Shape { name: String, got: Vec<usize>, want: Vec<usize> },
+    #[error("{path}: {detail}")]
+    Bad { path: PathBuf, detail: String },
     #[error(transparent)]
     Gpu(#[from] visionllm_gpu::GpuError),
 }
@@ -26,7 +32,7 @@ pub enum WeightsError {
 pub type Result<T> = std::result::Result<T, WeightsError>;
 
 /// The bytes of one safetensors file: memory-mapped natively, owned elsewhere.
-enum Bytes {
+pub(crate) enum Bytes {
     #[cfg(not(target_arch = "wasm32"))]
     Mapped(memmap2::Mmap),
     Owned(Vec<u8>),
@@ -43,16 +49,48 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+/// Where a tensor's bytes are and how to read them.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub file: usize,
+    pub start: usize,
+    pub end: usize,
+    pub dtype: EntryDtype,
+    pub shape: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum EntryDtype {
+    F32,
+    F16,
+    BF16,
+    /// Packed as `visionllm_gpu::quant` (Q8/Q4), logical shape [N, K].
+    Quant(DType),
+    Unsupported(String),
+}
+
+/// A quantized tensor as stored: the packed words' bytes, ready to upload.
+pub struct QuantView<'a> {
+    pub dtype: DType,
+    pub shape: Vec<usize>,
+    pub bytes: &'a [u8],
+}
+
 pub struct Checkpoint {
     files: Vec<(PathBuf, Bytes)>,
-    /// tensor name -> index into `files`
-    index: HashMap<String, usize>,
+    index: HashMap<String, Entry>,
+    manifest: Option<Manifest>,
 }
 
 impl Checkpoint {
-    /// Open `dir/model.safetensors` or the shards of `dir/model.safetensors.index.json`.
+    /// Open a converted directory (`manifest.json` + verified shards), or a Hugging Face one:
+    /// `dir/model.safetensors` or the shards of `dir/model.safetensors.index.json`.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn open_dir(dir: &Path) -> Result<Checkpoint> {
+        if dir.join(crate::manifest::MANIFEST_FILE).exists() {
+            let (manifest, files, index) = crate::verify::open_converted(dir)?;
+            return Ok(Checkpoint { files: files.into_iter().map(|(p, m)| (p, Bytes::Mapped(m))).collect(), index, manifest: Some(manifest) });
+        }
         let index_path = dir.join("model.safetensors.index.json");
         let names: Vec<PathBuf> = if index_path.exists() {
             let text = std::fs::read_to_string(&index_path).map_err(|source| WeightsError::Io { path: index_path.clone(), source })?;
@@ -67,6 +105,8 @@ impl Checkpoint {
             shards.sort();
             shards.dedup();
             shards.into_iter().map(|s| dir.join(s)).collect()
+        } else if !dir.join("model.safetensors").exists() && dir.join("pytorch_model.bin").exists() {
+            return Err(WeightsError::Bad { path: dir.join("pytorch_model.bin"), detail: PICKLE_HINT.into() });
         } else {
             vec![dir.join("model.safetensors")]
         };
@@ -85,15 +125,41 @@ impl Checkpoint {
         Self::from_files(files.into_iter().map(|(n, b)| (PathBuf::from(n), Bytes::Owned(b))).collect())
     }
 
+    /// A converted checkpoint from its manifest and shard bytes received some other way (the
+    /// browser fetches them): every shard is checked (size, sha256, header) before it is used.
+    pub fn from_converted(manifest: Manifest, shards: Vec<Vec<u8>>) -> Result<Checkpoint> {
+        if shards.len() != manifest.shards.len() {
+            return Err(WeightsError::Bad { path: PathBuf::from(crate::manifest::MANIFEST_FILE), detail: format!("{} shards given, the manifest lists {}", shards.len(), manifest.shards.len()) });
+        }
+        for (i, bytes) in shards.iter().enumerate() {
+            crate::verify::check_shard(&manifest, i, bytes, Path::new(&manifest.shards[i].file))?;
+        }
+        let files = manifest.shards.iter().zip(shards).map(|(s, b)| (PathBuf::from(&s.file), Bytes::Owned(b))).collect();
+        let index = crate::verify::entries(&manifest);
+        Ok(Checkpoint { files, index, manifest: Some(manifest) })
+    }
+
     fn from_files(files: Vec<(PathBuf, Bytes)>) -> Result<Checkpoint> {
         let mut index = HashMap::new();
         for (i, (path, bytes)) in files.iter().enumerate() {
             let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
-            for name in st.names() {
-                index.insert(name.to_string(), i);
+            for (name, view) in st.tensors() {
+                let start = view.data().as_ptr() as usize - bytes.as_ptr() as usize;
+                let dtype = match view.dtype() {
+                    Dtype::F32 => EntryDtype::F32,
+                    Dtype::F16 => EntryDtype::F16,
+                    Dtype::BF16 => EntryDtype::BF16,
+                    other => EntryDtype::Unsupported(format!("{other:?}")),
+                };
+                index.insert(name, Entry { file: i, start, end: start + view.data().len(), dtype, shape: view.shape().to_vec() });
             }
         }
-        Ok(Checkpoint { files, index })
+        Ok(Checkpoint { files, index, manifest: None })
+    }
+
+    /// The manifest, for a converted directory.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -104,20 +170,43 @@ impl Checkpoint {
         self.index.keys().map(String::as_str)
     }
 
-    /// Shape and values (f32, f16 and bf16 are widened to f32).
+    pub fn shape(&self, name: &str) -> Result<&[usize]> {
+        Ok(&self.entry(name)?.shape)
+    }
+
+    fn entry(&self, name: &str) -> Result<&Entry> {
+        self.index.get(name).ok_or_else(|| WeightsError::Missing(name.to_string()))
+    }
+
+    fn data(&self, e: &Entry) -> &[u8] {
+        &self.files[e.file].1[e.start..e.end]
+    }
+
+    /// The packed bytes of a tensor stored quantized (None: stored as floats).
+    pub fn quantized(&self, name: &str) -> Result<Option<QuantView<'_>>> {
+        let e = self.entry(name)?;
+        Ok(match e.dtype {
+            EntryDtype::Quant(dtype) => Some(QuantView { dtype, shape: e.shape.clone(), bytes: self.data(e) }),
+            _ => None,
+        })
+    }
+
+    /// Shape and values (f32, f16 and bf16 are widened to f32; Q8/Q4 are dequantized exactly as
+    /// the kernels would see them).
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-        let &i = self.index.get(name).ok_or_else(|| WeightsError::Missing(name.to_string()))?;
-        let (path, bytes) = &self.files[i];
-        let st = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
-        let view = st.tensor(name).map_err(|e| WeightsError::Format { path: path.clone(), detail: e.to_string() })?;
-        let data = view.data();
-        let values = match view.dtype() {
-            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
-            Dtype::F16 => data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            Dtype::BF16 => data.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
-            other => return Err(WeightsError::Dtype { name: name.to_string(), dtype: format!("{other:?}") }),
+        let e = self.entry(name)?;
+        let data = self.data(e);
+        let values = match &e.dtype {
+            EntryDtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            EntryDtype::F16 => data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            EntryDtype::BF16 => data.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            EntryDtype::Quant(dtype) => {
+                let words: Vec<u32> = data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                visionllm_gpu::quant::dequantize(*dtype, e.shape[0], e.shape[1], &words)
+            }
+            EntryDtype::Unsupported(dtype) => return Err(WeightsError::Dtype { name: name.to_string(), dtype: dtype.clone() }),
         };
-        Ok((view.shape().to_vec(), values))
+        Ok((e.shape.clone(), values))
     }
 
     /// Values with a shape check.
@@ -129,3 +218,7 @@ impl Checkpoint {
         Ok(values)
     }
 }
+
+/// What to tell someone who points us at an original pickle checkpoint.
+pub const PICKLE_HINT: &str = "pickle checkpoints (pytorch_model.bin) are not read; convert it to safetensors first, in the checkpoint directory: \
+python -c \"import torch; from safetensors.torch import save_file; sd = torch.load('pytorch_model.bin', map_location='cpu'); save_file({k: v.contiguous().clone() for k, v in sd.items()}, 'model.safetensors')\"";

@@ -1,8 +1,17 @@
 //! Weights: reading checkpoints and putting their tensors on the GPU one at a time, so a model
-//! never sits whole in memory twice. (The quantized sharded format and the browser loaders of
-//! issue 5 will live here too.)
+//! never sits whole in memory twice. Two on-disk forms: Hugging Face safetensors directories
+//! (`checkpoint`), and the converted, quantized, sharded format of issue 5 (`manifest` describes
+//! it, `convert` writes it, `verify` checks it before anything is loaded from it).
 
 pub mod checkpoint;
+pub mod classify;
+pub mod manifest;
+pub mod msft;
+pub mod shards;
 pub mod upload;
+pub mod verify;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod convert;
 
-pub use checkpoint::{Checkpoint, WeightsError};
+pub use checkpoint::{Checkpoint, QuantView, WeightsError};
+pub use manifest::{Manifest, Stored};

@@ -2,7 +2,8 @@
 for timing runs of `visionllm run` (numbers are random; nothing is compared). numpy only.
 
 Usage: python3 tests/reference/florence2/make_fullsize_random.py base OUT_DIR [--f32]
-Weights ~ U(-a, a) with variance 1/fan_in, LayerNorm gain 1 / bias 0, position tables small;
+Weights ~ U(-a, a) with variance 1/fan_in (residual branches damped x0.1), LayerNorm gain 1,
+bias 0;
 stored f16 unless --f32 (f32 base is 925 MB). The tokenizer is the tiny fixture tokenizer (its
 ids are a subset of the 51328-row vocabulary), so config.json's image_token_id is set to its
 `<image>` id.
@@ -35,6 +36,11 @@ def main():
             fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
             a = np.sqrt(3.0 / fan_in)
             v = rng.uniform(-a, a, size=shape).astype(np.float32)
+            # Damp every residual branch, as training does: with unit-variance branches the
+            # residual stream doubles its variance at each of DaViT's ~100 residual adds and
+            # overflows f16 (65504) long before the projector.
+            if any(k in name for k in (".conv1.", ".conv2.", ".proj.", ".fc2.", ".out_proj.")):
+                v *= 0.1
         tensors[name] = v.astype(dtype)
     os.makedirs(out, exist_ok=True)
     save_file(tensors, os.path.join(out, "model.safetensors"))

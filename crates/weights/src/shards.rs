@@ -1,0 +1,126 @@
+//! Writing shards: greedy packing into files of at most `max_bytes`, each a plain safetensors file
+//! whose header is written first (sizes are known from shapes before any value is quantized), then
+//! the tensors one at a time, hashed as they are written, so a conversion never holds more than
+//! one tensor in memory.
+
+use std::io::Write;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::checkpoint::{Result, WeightsError};
+use crate::manifest::{ShardInfo, Stored, TensorEntry};
+
+/// Default shard limit: the issue asks for 32-64 MB shards (small enough to fetch, verify and
+/// cache one at a time in a browser, big enough to keep the request count low).
+pub const MAX_SHARD_BYTES: u64 = 64 << 20;
+
+/// A tensor as it will be written.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub name: String,
+    pub class: String,
+    pub stored: Stored,
+    pub shape: Vec<usize>,
+    pub length: u64,
+}
+
+/// Split `tensors` (in the given order) into shards of at most `max_bytes` of data each. A tensor
+/// larger than the limit gets a shard of its own (the format does not split tensors, so a loader
+/// can always upload a tensor from one buffer).
+pub fn pack(tensors: &[Planned], max_bytes: u64) -> Vec<Vec<usize>> {
+    let mut shards: Vec<Vec<usize>> = Vec::new();
+    let mut current = Vec::new();
+    let mut size = 0u64;
+    for (i, t) in tensors.iter().enumerate() {
+        if !current.is_empty() && size + t.length > max_bytes {
+            shards.push(std::mem::take(&mut current));
+            size = 0;
+        }
+        current.push(i);
+        size += t.length;
+    }
+    if !current.is_empty() {
+        shards.push(current);
+    }
+    shards
+}
+
+pub fn shard_file_name(index: usize, count: usize) -> String {
+    format!("model-{:05}-of-{:05}.safetensors", index + 1, count)
+}
+
+/// Write one shard at `path` (tensor order inside: see `layout`). `fill` gives the bytes of one tensor; their length must be the planned one.
+pub fn write_shard(path: &Path, shard_index: usize, tensors: &[&Planned], mut fill: impl FnMut(&Planned) -> Result<Vec<u8>>) -> Result<(ShardInfo, Vec<TensorEntry>)> {
+    let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
+    let (order, header) = layout(tensors);
+    let data_start = 8 + header.len() as u64;
+
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut hash = Sha256::new();
+    let mut put = |bytes: &[u8], out: &mut std::io::BufWriter<std::fs::File>| -> Result<()> {
+        hash.update(bytes);
+        out.write_all(bytes).map_err(io)
+    };
+    put(&(header.len() as u64).to_le_bytes(), &mut out)?;
+    put(&header, &mut out)?;
+    let mut entries = Vec::new();
+    let mut at = data_start;
+    for t in &order {
+        let bytes = fill(t)?;
+        if bytes.len() as u64 != t.length {
+            return Err(WeightsError::Format { path: path.to_path_buf(), detail: format!("{}: produced {} bytes, planned {}", t.name, bytes.len(), t.length) });
+        }
+        put(&bytes, &mut out)?;
+        entries.push(TensorEntry { name: t.name.clone(), class: t.class.clone(), shard: shard_index, offset: at, length: t.length, dtype: t.stored, shape: t.shape.clone() });
+        at += t.length;
+    }
+    out.flush().map_err(io)?;
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+    Ok((ShardInfo { file, bytes: at, sha256: hex(&hash.finalize()) }, entries))
+}
+
+/// The order of tensors inside a shard and its safetensors header (padded). Tensors with 4-byte
+/// elements come first, so every tensor's data stays aligned to its element size (typed-array
+/// views in a browser need that).
+pub fn layout<'a>(tensors: &[&'a Planned]) -> (Vec<&'a Planned>, Vec<u8>) {
+    let mut order: Vec<&Planned> = tensors.to_vec();
+    order.sort_by_key(|t| std::cmp::Reverse(t.stored.safetensors_dtype().1));
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::json!({
+        "format": crate::manifest::FORMAT,
+        "note": "q8/q4 tensors are packed u32 words (see manifest.json for their logical dtype and shape)",
+    }));
+    let mut offset = 0u64;
+    for t in &order {
+        let (dtype, elem) = t.stored.safetensors_dtype();
+        let shape = if t.stored.is_quantized() { vec![(t.length / elem as u64) as usize] } else { t.shape.clone() };
+        header.insert(t.name.clone(), serde_json::json!({ "dtype": dtype, "shape": shape, "data_offsets": [offset, offset + t.length] }));
+        offset += t.length;
+    }
+    let mut header = serde_json::to_vec(&header).expect("json");
+    // safetensors pads the header with spaces so the data starts 8-byte aligned.
+    header.resize(header.len().next_multiple_of(8), b' ');
+    (order, header)
+}
+
+/// Exactly the bytes `write_shard` would write for these shards (sizes only, nothing quantized).
+pub fn predicted_bytes(tensors: &[Planned], shards: &[Vec<usize>]) -> u64 {
+    shards
+        .iter()
+        .map(|s| {
+            let refs: Vec<&Planned> = s.iter().map(|&i| &tensors[i]).collect();
+            let (_, header) = layout(&refs);
+            8 + header.len() as u64 + refs.iter().map(|t| t.length).sum::<u64>()
+        })
+        .sum()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
