@@ -1,0 +1,149 @@
+// End-to-end test of the built site (dist/) in headless Chromium with SwiftShader WebGPU.
+// Drops an image, runs an instruction, waits for the answer, and checks the canvas: pixels inside
+// every result box changed, pixels outside all of them did not. Then bad files must give a clear
+// message and leave the image alone, and no request may leave the page's origin (the only data
+// fetched are the site's own files and the model files). Takes the README screenshots.
+//
+// Usage: APP_URL=http://127.0.0.1:PORT/sub/path/ node tests/e2e/app.e2e.mjs  (see run.sh)
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+const APP_URL = process.env.APP_URL || 'http://127.0.0.1:8765/';
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const SHOTS = process.env.SCREENSHOT_DIR || path.join(ROOT, 'docs/screenshots');
+const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
+
+let failures = 0;
+const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures++; };
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-e2e-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 860 },
+  args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'],
+});
+const origin = new URL(APP_URL).origin;
+const requests = [];
+context.on('request', (r) => requests.push(r.url()));
+const page = context.pages()[0] || await context.newPage();
+page.on('console', (m) => { if (m.type() === 'error') console.log(`[console.error] ${m.text()}`); });
+page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
+page.on('worker', (w) => console.log(`worker started: ${w.url()}`));
+
+// Drop a file (bytes from Node, or made in the page by `make`) on the drop zone, as a user would.
+async function dropFile({ name, type, base64, make }) {
+  const dataTransfer = await page.evaluateHandle(async ({ name, type, base64, make }) => {
+    let blob;
+    if (make === 'huge') {
+      const c = new OffscreenCanvas(9000, 16); c.getContext('2d').fillRect(0, 0, 10, 10);
+      blob = await c.convertToBlob({ type: 'image/png' });
+    } else {
+      blob = new Blob([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], { type });
+    }
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], name, { type }));
+    return dt;
+  }, { name, type, base64, make });
+  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
+}
+
+try {
+  const t0 = Date.now();
+  await page.goto(APP_URL);
+  await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
+  console.log(`model ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=model-status]').innerText()}`);
+  console.log(`capabilities: ${(await page.locator('[data-testid=capabilities] summary').innerText()).trim()}`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, 'empty.png') });
+
+  // An image, dropped.
+  const photo = fs.readFileSync(path.join(ROOT, 'public/examples/photo.png')).toString('base64');
+  await dropFile({ name: 'photo.png', type: 'image/png', base64: photo });
+  const canvas = page.locator('[data-testid=result-canvas]');
+  await canvas.waitFor();
+  await page.waitForFunction(() => {
+    const c = document.querySelector('[data-testid=result-canvas]');
+    return c && c.width > 1 && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v) => v !== 0);
+  });
+  await page.evaluate(() => {
+    const c = document.querySelector('[data-testid=result-canvas]');
+    window.__before = c.getContext('2d').getImageData(0, 0, c.width, c.height).data.slice();
+  });
+
+  // An instruction, typed, Enter.
+  await page.locator('[data-testid=instruction]').fill('find everything');
+  await page.locator('[data-testid=instruction]').press('Enter');
+  const t1 = Date.now();
+  await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
+  const result = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
+  console.log(`answer after ${((Date.now() - t1) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=timings]').innerText()}`);
+  const od = result.results[0]?.answer?.['<OD>'];
+  check(od && Array.isArray(od.bboxes), `the instruction ran <OD> (${result.explanation})`);
+  const boxes = (od?.bboxes || []).map(([a, b, c, d]) => [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)]);
+  check(boxes.length > 0, `the answer has boxes (${boxes.length})`);
+
+  // The canvas: inside each box, pixels changed; outside all boxes, none did.
+  await page.waitForTimeout(300); // one animation frame for the redraw effect
+  const pixels = await page.evaluate(({ boxes, width }) => {
+    const c = document.querySelector('[data-testid=result-canvas]');
+    const now = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const before = window.__before;
+    const s = c.width / width;
+    const changed = (x, y) => { const i = (y * c.width + x) * 4; return now[i] !== before[i] || now[i + 1] !== before[i + 1] || now[i + 2] !== before[i + 2]; };
+    const inside = boxes.map(([x1, y1, x2, y2]) => {
+      let n = 0, ch = 0;
+      for (let y = Math.ceil(y1 * s) + 1; y < Math.floor(y2 * s) - 1; y++) for (let x = Math.ceil(x1 * s) + 1; x < Math.floor(x2 * s) - 1; x++) { n++; if (changed(x, y)) ch++; }
+      return { n, ch };
+    });
+    const margin = 2;
+    let outside = 0, outsideChanged = 0;
+    for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
+      const ix = x / s, iy = y / s;
+      if (boxes.some(([x1, y1, x2, y2]) => ix >= x1 - margin && ix <= x2 + margin && iy >= y1 - margin && iy <= y2 + margin)) continue;
+      outside++; if (changed(x, y)) outsideChanged++;
+    }
+    return { inside, outside, outsideChanged };
+  }, { boxes, width: result.image.width });
+  const drawn = pixels.inside.filter((b) => b.n > 0);
+  check(drawn.length > 0 && drawn.every((b) => b.ch / b.n > 0.5), `pixels changed inside every box (${drawn.map((b) => `${b.ch}/${b.n}`).join(', ')})`);
+  check(pixels.outside > 0 && pixels.outsideChanged === 0, `no pixel changed outside the boxes (${pixels.outsideChanged} of ${pixels.outside})`);
+  await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
+  await page.screenshot({ path: path.join(SHOTS, 'result.png') });
+
+  // Bad files: a clear message, and the image stays.
+  const caption = await page.locator('.image-view .caption').innerText();
+  const bad = [
+    [{ name: 'broken.png', type: 'image/png', base64: Buffer.from('this is not a PNG').toString('base64') }, 'could not be decoded'],
+    [{ name: 'empty.jpg', type: 'image/jpeg', base64: '' }, 'is empty'],
+    [{ name: 'notes.txt', type: 'text/plain', base64: Buffer.from('hello').toString('base64') }, 'is not an image'],
+    [{ name: 'huge.png', type: 'image/png', make: 'huge' }, 'limit is 8192'],
+  ];
+  for (const [file, expected] of bad) {
+    await page.locator('[data-testid=error] button').click().catch(() => {});
+    await dropFile(file);
+    const message = await page.locator('[data-testid=error]').innerText({ timeout: 20000 }).catch(() => '(no message)');
+    check(message.includes(expected), `${file.name}: “${message.split('\n')[0]}”`);
+    check(await page.locator('.image-view .caption').innerText() === caption, `${file.name}: the current image is kept`);
+  }
+
+  // Nothing left the origin; all data requests are the site's files or model files.
+  const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  check(foreign.length === 0, `no request left the page's origin (${requests.length} requests${foreign.length ? `; foreign: ${foreign.join(' ')}` : ''})`);
+  const base = new URL(APP_URL).pathname;
+  const unexpected = requests.filter((u) => u.startsWith(origin)).map((u) => new URL(u).pathname.slice(base.length))
+    .filter((p) => !/^(|index\.html|[\w-]+\.(js|wasm|css)|models\/.*|examples\/.*|favicon\.ico)$/.test(p));
+  check(unexpected.length === 0, `only site files and model files were requested${unexpected.length ? `: ${unexpected.join(' ')}` : ''}`);
+} catch (e) {
+  console.log(`FAIL ${e.stack || e}`);
+  failures++;
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} check(s) failed` : 'all e2e checks passed');
+process.exit(failures ? 1 : 0);

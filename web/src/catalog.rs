@@ -1,0 +1,98 @@
+//! The model catalog (`models/catalog.json`, a static file next to the page) and the numbers the
+//! model manager shows: sizes, download speed, ETA.
+
+use serde::{Deserialize, Serialize};
+
+use crate::messages::ModelFiles;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    /// Where remote models come from unless the user sets another host (`{host}` in base_url).
+    pub default_host: String,
+    pub default_model: String,
+    pub models: Vec<CatalogModel>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogModel {
+    pub id: String,
+    pub name: String,
+    /// Shown under the name: what the model is good for, or why it is not usable yet.
+    pub note: String,
+    /// Directory URL, relative to the page for embedded models; `{host}` is replaced.
+    pub base_url: String,
+    pub files: CatalogFiles,
+    /// Total download in bytes; `None` until the converter publishes the files.
+    pub size_bytes: Option<u64>,
+    pub precision: String,
+    /// Ships inside the site: works offline.
+    #[serde(default)]
+    pub embedded: bool,
+    /// The loader can read this format today.
+    #[serde(default)]
+    pub available: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogFiles {
+    pub config: String,
+    pub tokenizer: String,
+    pub preprocessor: String,
+    pub weights: Vec<String>,
+}
+
+impl CatalogModel {
+    /// The files to load, with `{host}` replaced by `host` (trailing slashes trimmed).
+    pub fn model_files(&self, host: &str) -> ModelFiles {
+        ModelFiles {
+            id: self.id.clone(),
+            base_url: self.base_url.replace("{host}", host.trim_end_matches('/')),
+            config: self.files.config.clone(),
+            tokenizer: self.files.tokenizer.clone(),
+            preprocessor: self.files.preprocessor.clone(),
+            weights: self.files.weights.clone(),
+            total_bytes: self.size_bytes,
+        }
+    }
+}
+
+/// "1.4 MB", "230 MB", "1.23 GB" (powers of 1000, as browsers and hosts show downloads).
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1e3 {
+        format!("{bytes} B")
+    } else if b < 1e6 {
+        format!("{:.0} kB", b / 1e3)
+    } else if b < 1e9 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.2} GB", b / 1e9)
+    }
+}
+
+/// Bytes per second so far.
+pub fn speed(done: u64, elapsed_ms: f64) -> Option<f64> {
+    (elapsed_ms > 0.0 && done > 0).then(|| done as f64 * 1000.0 / elapsed_ms)
+}
+
+/// Seconds left at the average speed so far.
+pub fn eta_seconds(done: u64, total: Option<u64>, elapsed_ms: f64) -> Option<f64> {
+    let total = total?;
+    let s = speed(done, elapsed_ms)?;
+    Some(total.saturating_sub(done) as f64 / s)
+}
+
+/// "12 s", "3 min 5 s".
+pub fn human_duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    if s < 60 {
+        format!("{s} s")
+    } else {
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+/// Percent done, when the total is known and nonzero.
+pub fn percent(done: u64, total: Option<u64>) -> Option<f64> {
+    total.filter(|&t| t > 0).map(|t| (done as f64 * 100.0 / t as f64).min(100.0))
+}

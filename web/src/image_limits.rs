@@ -1,0 +1,65 @@
+//! What images the app accepts, checked before the pixels reach the worker. The limits keep a
+//! decoded image (width x height x 4 bytes) well inside a tab's memory.
+
+pub const MAX_SIDE: u32 = 8192;
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    EmptyFile,
+    FileTooLarge { bytes: u64 },
+    NotAnImage { mime: String },
+    Undecodable,
+    EmptyImage,
+    TooManyPixels { width: u32, height: u32 },
+}
+
+impl Rejection {
+    /// The message the user sees; it names the file and what to do.
+    pub fn message(&self, name: &str) -> String {
+        match self {
+            Rejection::EmptyFile => format!("“{name}” is empty (0 bytes). Choose another image."),
+            Rejection::FileTooLarge { bytes } => format!(
+                "“{name}” is {:.0} MB; the limit is {} MB. Resize or compress it first.",
+                *bytes as f64 / 1048576.0,
+                MAX_FILE_BYTES >> 20
+            ),
+            Rejection::NotAnImage { mime } => {
+                format!("“{name}” is not an image ({mime}). Use a PNG, JPEG, WebP, GIF or BMP file.")
+            }
+            Rejection::Undecodable => {
+                format!("“{name}” could not be decoded as an image: the file may be damaged or in an unsupported format.")
+            }
+            Rejection::EmptyImage => format!("“{name}” has no pixels (width or height is 0)."),
+            Rejection::TooManyPixels { width, height } => format!(
+                "“{name}” is {width}×{height} pixels; the limit is {MAX_SIDE} pixels per side. Resize it first."
+            ),
+        }
+    }
+}
+
+/// Checks on the file itself, before decoding. An empty MIME type is allowed (pasted and dragged
+/// files often have none); the decoder decides.
+pub fn check_file(bytes: u64, mime: &str) -> Result<(), Rejection> {
+    if bytes == 0 {
+        return Err(Rejection::EmptyFile);
+    }
+    if bytes > MAX_FILE_BYTES {
+        return Err(Rejection::FileTooLarge { bytes });
+    }
+    if !mime.is_empty() && !mime.starts_with("image/") {
+        return Err(Rejection::NotAnImage { mime: mime.to_string() });
+    }
+    Ok(())
+}
+
+/// Checks on the decoded size.
+pub fn check_dimensions(width: u32, height: u32) -> Result<(), Rejection> {
+    if width == 0 || height == 0 {
+        return Err(Rejection::EmptyImage);
+    }
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(Rejection::TooManyPixels { width, height });
+    }
+    Ok(())
+}

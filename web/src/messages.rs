@@ -1,0 +1,188 @@
+//! The protocol between the page (UI thread) and the inference worker.
+//!
+//! Every message is a plain JS object `{v, json, bytes?}`: `v` is [`PROTOCOL_VERSION`], `json` a
+//! serde_json string of [`ToWorker`] or [`FromWorker`], and `bytes` an optional `ArrayBuffer`
+//! payload (image pixels) that is *transferred*, not copied. Pixels never go through JSON: a 4K
+//! image would be hundreds of MB of text. A peer that receives another version refuses the message
+//! with a clear error instead of misreading it (a stale cached worker next to a new page).
+
+use serde::{Deserialize, Serialize};
+use visionllm_tasks::{BoundingBox, RouteOptions, TaskAnswer};
+
+/// Bump when a message changes shape.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Page -> worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Open the GPU device. `overrides` is the page query (`?no-f16&no-subgroups`).
+    Init { overrides: String },
+    /// Download (or read from cache) and load a model; replaces the loaded one.
+    LoadModel { model: ModelFiles },
+    /// Run an instruction on an image. `bytes` carries RGBA pixels, `width * height * 4` long.
+    Run { job: u64, width: u32, height: u32, instruction: String, region: Option<BoundingBox> },
+    /// Stop job `job` at the next stage or token boundary.
+    Cancel { job: u64 },
+}
+
+/// Where a model's files live. URLs are relative to the page (or absolute for remote models).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelFiles {
+    pub id: String,
+    pub base_url: String,
+    pub config: String,
+    pub tokenizer: String,
+    pub preprocessor: String,
+    /// safetensors files; several for a sharded checkpoint.
+    pub weights: Vec<String>,
+    /// Total bytes when known (from the catalog), for progress before Content-Length arrives.
+    pub total_bytes: Option<u64>,
+}
+
+/// Worker -> page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker's module loaded and is listening (sent before `Init`).
+    Alive,
+    /// The device is open.
+    GpuReady { caps: CapabilityReport },
+    /// No usable WebGPU adapter or device: the page shows what to do.
+    GpuUnavailable { reason: String },
+    Progress(Progress),
+    ModelLoaded { id: String, load_ms: f64, bytes: u64 },
+    JobDone { job: u64, result: JobResult },
+    JobCancelled { job: u64 },
+    /// `job` is `None` for errors outside a job (model loading, a bad message).
+    Error { job: Option<u64>, message: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Download,
+    Load,
+    Preprocess,
+    Vision,
+    Encoder,
+    Decode,
+}
+
+impl Stage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Download => "Downloading model",
+            Stage::Load => "Loading weights onto the GPU",
+            Stage::Preprocess => "Preparing the image",
+            Stage::Vision => "Looking at the image",
+            Stage::Encoder => "Reading the instruction",
+            Stage::Decode => "Writing the answer",
+        }
+    }
+}
+
+/// `done` of `total` units: bytes for download and load, tokens for decode (total = the token
+/// limit), calls for the other stages. `total` is `None` when unknown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub job: Option<u64>,
+    pub stage: Stage,
+    pub done: u64,
+    pub total: Option<u64>,
+    /// Milliseconds since the stage began (for speed and ETA).
+    pub elapsed_ms: f64,
+}
+
+/// What the capability panel shows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapabilityReport {
+    pub adapter: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+    /// A software adapter (SwiftShader, lavapipe): works, slowly.
+    pub fallback: bool,
+    pub f16: bool,
+    pub f16_offered: bool,
+    pub subgroups: bool,
+    pub max_buffer_mib: u64,
+    pub max_binding_mib: u64,
+    pub max_workgroup_storage_kib: u64,
+    pub summary: String,
+}
+
+/// One model call of a job and its parsed answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskRun {
+    /// `"<OPEN_VOCABULARY_DETECTION>cat"`: the task token plus its input.
+    pub task_text: String,
+    /// The task token alone (`"<OD>"`), the key of the transformers-shaped answer.
+    pub task_token: String,
+    pub generated_text: String,
+    pub answer: TaskAnswer,
+    pub new_tokens: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobResult {
+    pub instruction: String,
+    pub explanation: String,
+    pub fallback: bool,
+    pub options: RouteOptions,
+    pub image_width: u32,
+    pub image_height: u32,
+    pub runs: Vec<TaskRun>,
+    pub timings: Timings,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub preprocess_ms: f64,
+    pub vision_ms: f64,
+    pub encoder_ms: f64,
+    pub decode_ms: f64,
+    pub decode_tokens: usize,
+}
+
+impl Timings {
+    pub fn tokens_per_s(&self) -> f64 {
+        if self.decode_ms > 0.0 {
+            self.decode_tokens as f64 * 1000.0 / self.decode_ms
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Why an envelope could not be read.
+#[derive(Debug, PartialEq)]
+pub enum EnvelopeError {
+    Version { got: u32 },
+    Json(String),
+}
+
+impl std::fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnvelopeError::Version { got } => write!(
+                f,
+                "message protocol v{got}, expected v{PROTOCOL_VERSION}: the page and the worker come from different builds; reload the page"
+            ),
+            EnvelopeError::Json(e) => write!(f, "unreadable message: {e}"),
+        }
+    }
+}
+
+/// The JSON text of a message (the `json` field of the envelope).
+pub fn encode<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).expect("messages serialize")
+}
+
+/// Check the version, then parse the JSON text.
+pub fn decode<T: for<'de> Deserialize<'de>>(version: u32, json: &str) -> Result<T, EnvelopeError> {
+    if version != PROTOCOL_VERSION {
+        return Err(EnvelopeError::Version { got: version });
+    }
+    serde_json::from_str(json).map_err(|e| EnvelopeError::Json(e.to_string()))
+}

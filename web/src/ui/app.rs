@@ -1,0 +1,77 @@
+//! The root component: starts the worker and the catalog, loads the default model as soon as
+//! both the GPU and the catalog are ready, and lays out the panels.
+
+use leptos::prelude::*;
+
+use super::capability_panel::{browser_has_webgpu, CapabilityPanel, NoWebGpu};
+use super::image_view::ImageView;
+use super::input_panel::{listen_for_paste, InputPanel};
+use super::instruction_box::InstructionBox;
+use super::model_panel::{fetch_catalog, load_selected, model_name, ModelPanel, ProgressBar};
+use super::results_panel::ResultsPanel;
+use super::state::{AppState, GpuStatus, ModelStatus};
+use super::worker_client::WorkerClient;
+
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    if !browser_has_webgpu() {
+        return view! { <NoWebGpu reason="navigator.gpu is missing".to_string() /> }.into_any();
+    }
+    let state = AppState::new();
+    let worker = WorkerClient::spawn(state);
+    fetch_catalog(state);
+    listen_for_paste(state);
+
+    // The app opens ready to work: the default (embedded) model loads once, when both are ready.
+    Effect::new(move |_| {
+        let gpu_ready = matches!(state.gpu.get(), GpuStatus::Ready(_));
+        if gpu_ready && state.catalog.with(|c| c.is_some()) && state.model.get_untracked() == ModelStatus::None {
+            load_selected(state, worker);
+        }
+    });
+
+    view! {
+        {move || match state.gpu.get() {
+            GpuStatus::Unavailable(reason) => view! { <NoWebGpu reason=reason /> }.into_any(),
+            _ => view! {
+                <header>
+                    <h1>"VisionLLM Web"</h1>
+                    <p class="tagline">"Florence-2 in your browser, on your GPU. Nothing is uploaded."</p>
+                    <p class="status" data-testid="model-status" data-ready=move || state.model_ready().to_string()>
+                        {move || match state.model.get() {
+                            ModelStatus::Loaded { id, .. } => format!("Ready: {}", model_name(state, &id)),
+                            ModelStatus::Loading { id } => format!("Loading {id}…"),
+                            ModelStatus::Failed { message, .. } => format!("Model failed: {message}"),
+                            ModelStatus::None => "Starting…".into(),
+                        }}
+                    </p>
+                </header>
+                <Show when=move || state.error.get().is_some()>
+                    <div class="error" role="alert" data-testid="error">
+                        <span>{move || state.error.get()}</span>
+                        <button class="link" on:click=move |_| state.error.set(None)>"dismiss"</button>
+                    </div>
+                </Show>
+                <main>
+                    <section class="work">
+                        <InputPanel state=state />
+                        <InstructionBox state=state worker=worker />
+                        <ProgressBar state=state />
+                        <ImageView state=state />
+                    </section>
+                    <aside>
+                        <ResultsPanel state=state />
+                        <ModelPanel state=state worker=worker />
+                        <CapabilityPanel state=state />
+                    </aside>
+                </main>
+            }.into_any(),
+        }}
+    }
+    .into_any()
+}

@@ -1,0 +1,101 @@
+//! Getting an image in: drag and drop, the file picker, paste (anywhere on the page), and the
+//! example images shipped in `examples/`. All roads lead to [`load_blob`].
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use web_sys::{Blob, ClipboardEvent, DragEvent, HtmlInputElement};
+
+use super::image_input::{decode, fetch_blob};
+use super::state::{AppState, ImageInfo};
+
+pub const EXAMPLES: [(&str, &str); 2] = [("examples/photo.png", "Photo"), ("examples/shapes.png", "Shapes")];
+
+/// Decode and show `blob`; on failure show the message and keep the current image.
+pub fn load_blob(state: AppState, blob: Blob, name: String) {
+    leptos::task::spawn_local(async move {
+        match decode(&blob, &name).await {
+            Ok(img) => {
+                let serial = state.image.get_untracked().map_or(1, |i| i.serial + 1);
+                state.source.set_value(Some(img.canvas));
+                state.result.set(None);
+                state.region.set(None);
+                state.hovered.set(None);
+                state.hidden_classes.set(Vec::new());
+                state.error.set(None);
+                state.image.set(Some(ImageInfo { name, width: img.width, height: img.height, serial }));
+            }
+            Err(message) => state.error.set(Some(message)),
+        }
+    });
+}
+
+fn first_file(files: Option<web_sys::FileList>) -> Option<web_sys::File> {
+    files.and_then(|f| f.get(0))
+}
+
+/// Paste an image from the clipboard anywhere on the page (text pastes into inputs are left alone).
+pub fn listen_for_paste(state: AppState) {
+    let on_paste = Closure::<dyn FnMut(ClipboardEvent)>::new(move |e: ClipboardEvent| {
+        let Some(data) = e.clipboard_data() else { return };
+        if let Some(file) = first_file(data.files()) {
+            e.prevent_default();
+            let name = if file.name().is_empty() { "pasted image".to_string() } else { file.name() };
+            load_blob(state, file.into(), name);
+        }
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.add_event_listener_with_callback("paste", on_paste.as_ref().unchecked_ref());
+    }
+    on_paste.forget();
+}
+
+#[component]
+pub fn InputPanel(state: AppState) -> impl IntoView {
+    let dragging = RwSignal::new(false);
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    let on_drop = move |e: DragEvent| {
+        e.prevent_default();
+        dragging.set(false);
+        if let Some(file) = first_file(e.data_transfer().and_then(|d| d.files())) {
+            let name = file.name();
+            load_blob(state, file.into(), name);
+        }
+    };
+    let on_pick = move |e: web_sys::Event| {
+        let input: HtmlInputElement = event_target(&e);
+        if let Some(file) = first_file(input.files()) {
+            let name = file.name();
+            load_blob(state, file.into(), name);
+        }
+        // Picking the same file again should load it again.
+        input.set_value("");
+    };
+    let open_example = move |url: &'static str, name: &'static str| {
+        leptos::task::spawn_local(async move {
+            match fetch_blob(url).await {
+                Ok(blob) => load_blob(state, blob, name.to_string()),
+                Err(e) => state.error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <div
+            class="drop-zone"
+            class:dragging=move || dragging.get()
+            data-testid="drop-zone"
+            on:dragover=move |e: DragEvent| { e.prevent_default(); dragging.set(true); }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=on_drop
+        >
+            <p>"Drop an image here, paste one (Ctrl+V), or "
+                <button class="link" on:click=move |_| { if let Some(i) = file_input.get() { i.click(); } }>"choose a file"</button>
+            </p>
+            <input type="file" accept="image/*" hidden node_ref=file_input data-testid="file-input" on:change=on_pick />
+            <p class="examples">"Examples: "
+                {EXAMPLES.into_iter().map(|(url, name)| view! {
+                    <button class="chip" on:click=move |_| open_example(url, name)>{name}</button>
+                }).collect_view()}
+            </p>
+        </div>
+    }
+}

@@ -1,0 +1,17 @@
+//! The page: Leptos components and the browser glue they need. Talks to the GPU only through
+//! the worker (`worker_client`).
+
+mod app;
+mod capability_panel;
+mod download;
+mod drawing;
+mod image_input;
+mod image_view;
+mod input_panel;
+mod instruction_box;
+mod model_panel;
+mod results_panel;
+mod state;
+mod worker_client;
+
+pub use app::start;

@@ -1,0 +1,103 @@
+//! Beside the image: what ran and why, text answers (captions, OCR), the item list (hover links
+//! to the canvas), per-class toggles, timings, and the exports.
+
+use leptos::prelude::*;
+
+use super::download::{download_canvas_png, download_text};
+use super::image_input::new_canvas;
+use super::image_view::{current_display, render};
+use super::state::AppState;
+use crate::export::{coco_document, transformers_document};
+use crate::palette::{colour_for, css};
+
+fn export_json(state: AppState, coco: bool) {
+    let doc = state.result.with_untracked(|r| r.as_ref().map(|r| if coco { coco_document(r, 1) } else { transformers_document(r) }));
+    if let Some(doc) = doc {
+        let name = if coco { "results.coco.json" } else { "results.json" };
+        download_text(name, &serde_json::to_string_pretty(&doc).unwrap_or_default(), "application/json");
+    }
+}
+
+/// The annotated image at full size (the screen canvas may be scaled down).
+fn export_png(state: AppState) {
+    let Some(info) = state.image.get_untracked() else { return };
+    match new_canvas(info.width, info.height) {
+        Ok(canvas) => {
+            untrack(|| render(state, &canvas, false));
+            download_canvas_png(&canvas, "annotated.png");
+        }
+        Err(e) => state.error.set(Some(e)),
+    }
+}
+
+#[component]
+pub fn ResultsPanel(state: AppState) -> impl IntoView {
+    let shown = move || current_display(state);
+    view! {
+        <Show when=move || state.result.get().is_some()>
+            <section class="results" data-testid="results">
+                {move || state.result.with(|r| r.as_ref().map(|r| view! {
+                    <p class="explanation" class:fallback=r.fallback>{r.explanation.clone()}</p>
+                    <p class="timings" data-testid="timings">{format!(
+                        "preprocess {:.0} ms · vision {:.0} ms · encoder {:.0} ms · decode {} tokens in {:.0} ms ({:.1} tokens/s)",
+                        r.timings.preprocess_ms, r.timings.vision_ms, r.timings.encoder_ms,
+                        r.timings.decode_tokens, r.timings.decode_ms, r.timings.tokens_per_s())}</p>
+                }))}
+                {move || shown().0.texts.into_iter().map(|t| view! {
+                    <div class="text-answer"><span class="task">{t.task}</span><p data-testid="text-answer">{t.text}</p></div>
+                }).collect_view()}
+                <div class="toggles">
+                    {move || {
+                        let (d, classes) = shown();
+                        classes.clone().into_iter().map(|class| {
+                            let count = d.items.iter().filter(|i| i.class == class).count();
+                            let colour = css(colour_for(&classes, &class), 1.0);
+                            let c = class.clone();
+                            let on = move || !state.hidden_classes.get().contains(&c);
+                            let c2 = class.clone();
+                            view! {
+                                <label class="toggle">
+                                    <input type="checkbox" prop:checked=on on:change=move |_| state.hidden_classes.update(|h| {
+                                        if let Some(p) = h.iter().position(|x| *x == c2) { h.remove(p); } else { h.push(c2.clone()); }
+                                    }) />
+                                    <span class="swatch" style:background=colour></span>
+                                    {format!("{} ({count})", if class.is_empty() { "(no label)" } else { &class })}
+                                </label>
+                            }
+                        }).collect_view()
+                    }}
+                </div>
+                <ol class="items" data-testid="items">
+                    {move || {
+                        let (d, classes) = shown();
+                        d.items.into_iter().map(|item| {
+                            let id = item.id;
+                            let colour = css(colour_for(&classes, &item.class), 1.0);
+                            let b = item.bounds().map(|b| format!("[{:.0}, {:.0}, {:.0}, {:.0}]", b.x1, b.y1, b.x2, b.y2)).unwrap_or_default();
+                            view! {
+                                <li
+                                    class:hovered=move || state.hovered.get() == Some(id)
+                                    on:mouseenter=move |_| state.hovered.set(Some(id))
+                                    on:mouseleave=move |_| state.hovered.set(None)
+                                >
+                                    <span class="swatch" style:background=colour></span>
+                                    <span class="label">{if item.label.is_empty() { "(no label)".to_string() } else { item.label.clone() }}</span>
+                                    <span class="coords">{b}</span>
+                                </li>
+                            }
+                        }).collect_view()
+                    }}
+                </ol>
+                <div class="exports">
+                    <button on:click=move |_| export_json(state, false)>"JSON (transformers)"</button>
+                    <button on:click=move |_| export_json(state, true)>"JSON (COCO)"</button>
+                    <button on:click=move |_| export_png(state)>"Annotated PNG"</button>
+                </div>
+                <details>
+                    <summary>"Raw result"</summary>
+                    <pre data-testid="result-json">{move || state.result.with(|r| r.as_ref().map(|r| serde_json::to_string(&transformers_document(r)).unwrap_or_default()))}</pre>
+                </details>
+            </section>
+        </Show>
+    }
+}

@@ -1,0 +1,89 @@
+//! The page's state: plain signals (cheap to copy into views and handlers). Browser objects
+//! that are not `Send` (the worker, the decoded image) live in `StoredValue::new_local`.
+
+use leptos::prelude::*;
+use visionllm_tasks::BoundingBox;
+use web_sys::HtmlCanvasElement;
+
+use crate::catalog::Catalog;
+use crate::messages::{CapabilityReport, JobResult, Progress};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuStatus {
+    Starting,
+    Ready(CapabilityReport),
+    /// No WebGPU, or no adapter/device: the page explains what to do.
+    Unavailable(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelStatus {
+    None,
+    Loading { id: String },
+    Loaded { id: String, bytes: u64, load_ms: f64 },
+    Failed { id: String, message: String },
+}
+
+/// The image on screen. `serial` changes with every new image, so views redraw.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageInfo {
+    pub name: String,
+    pub width: u32,
+    pub height: u32,
+    pub serial: u64,
+}
+
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub gpu: RwSignal<GpuStatus>,
+    pub catalog: RwSignal<Option<Catalog>>,
+    /// Where remote models come from (the catalog's `{host}`).
+    pub host: RwSignal<String>,
+    pub selected_model: RwSignal<String>,
+    pub model: RwSignal<ModelStatus>,
+    /// The latest progress event (download, load, or a job stage).
+    pub progress: RwSignal<Option<Progress>>,
+    pub image: RwSignal<Option<ImageInfo>>,
+    /// The decoded image at full size; drawing and the worker's pixels come from it.
+    pub source: StoredValue<Option<HtmlCanvasElement>, LocalStorage>,
+    pub instruction: RwSignal<String>,
+    /// The running job, if any.
+    pub job: RwSignal<Option<u64>>,
+    pub next_job: StoredValue<u64>,
+    pub result: RwSignal<Option<JobResult>>,
+    /// The last thing that went wrong, shown in the message bar.
+    pub error: RwSignal<Option<String>>,
+    pub hovered: RwSignal<Option<usize>>,
+    pub hidden_classes: RwSignal<Vec<String>>,
+    /// Drawing a region with the mouse instead of hovering.
+    pub region_mode: RwSignal<bool>,
+    pub region: RwSignal<Option<BoundingBox>>,
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        AppState {
+            gpu: RwSignal::new(GpuStatus::Starting),
+            catalog: RwSignal::new(None),
+            host: RwSignal::new(String::new()),
+            selected_model: RwSignal::new(String::new()),
+            model: RwSignal::new(ModelStatus::None),
+            progress: RwSignal::new(None),
+            image: RwSignal::new(None),
+            source: StoredValue::new_local(None),
+            instruction: RwSignal::new(String::new()),
+            job: RwSignal::new(None),
+            next_job: StoredValue::new(1),
+            result: RwSignal::new(None),
+            error: RwSignal::new(None),
+            hovered: RwSignal::new(None),
+            hidden_classes: RwSignal::new(Vec::new()),
+            region_mode: RwSignal::new(false),
+            region: RwSignal::new(None),
+        }
+    }
+
+    pub fn model_ready(&self) -> bool {
+        matches!(self.model.get(), ModelStatus::Loaded { .. })
+    }
+}

@@ -1,0 +1,82 @@
+//! Getting a model into the worker: the one place that knows where weights come from.
+//!
+//! Today: plain `fetch` of a Hugging Face-layout checkpoint (config.json, tokenizer.json,
+//! preprocessor_config.json, safetensors) into memory, then `Checkpoint::from_bytes`. The
+//! quantized sharded format and the OPFS cache of issue 5 replace the body of [`load_model`];
+//! its signature (files in, loaded model out, progress on the way) is what the rest relies on.
+
+use std::sync::Arc;
+
+use visionllm_florence2::{Florence2, Florence2Config};
+use visionllm_gpu::{DType, Gpu};
+use visionllm_tasks::Florence2Tokenizer;
+use visionllm_weights::Checkpoint;
+
+use super::fetch::{fetch_bytes, fetch_text};
+use super::{now_ms, progress};
+use crate::messages::{ModelFiles, Progress, Stage};
+
+pub struct LoadedModel {
+    pub model: Florence2,
+    pub tokenizer: Florence2Tokenizer,
+    /// The square input side from preprocessor_config.json (768 for the real models).
+    pub input_size: usize,
+    /// Bytes downloaded (weights and text files).
+    pub bytes: u64,
+}
+
+fn url(base: &str, file: &str) -> String {
+    if base.is_empty() || base.ends_with('/') {
+        format!("{base}{file}")
+    } else {
+        format!("{base}/{file}")
+    }
+}
+
+/// The square side the image processor resizes to (`size.height`, else `crop_size.height`).
+pub fn input_size(preprocessor_json: &str) -> Result<usize, String> {
+    let json: serde_json::Value = serde_json::from_str(preprocessor_json).map_err(|e| format!("preprocessor_config.json: {e}"))?;
+    json["size"]["height"]
+        .as_u64()
+        .or_else(|| json["crop_size"]["height"].as_u64())
+        .map(|s| s as usize)
+        .ok_or_else(|| "preprocessor_config.json has no size.height".to_string())
+}
+
+pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedModel, String> {
+    let config_text = fetch_text(&url(&files.base_url, &files.config)).await?;
+    let cfg = Florence2Config::from_json(&config_text)?;
+    let preprocessor_text = fetch_text(&url(&files.base_url, &files.preprocessor)).await?;
+    let input_size = input_size(&preprocessor_text)?;
+    let tokenizer_bytes = fetch_bytes(&url(&files.base_url, &files.tokenizer), &mut |_| {}).await?;
+    let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
+    let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;
+
+    // Weights, with progress every ~100 ms so a large download shows bytes, speed and ETA.
+    let started = now_ms();
+    let mut downloaded = 0u64;
+    let mut last_report = 0.0;
+    let mut shards = Vec::new();
+    for name in &files.weights {
+        let data = fetch_bytes(&url(&files.base_url, name), &mut |n| {
+            downloaded += n;
+            let t = now_ms();
+            if t - last_report > 100.0 {
+                last_report = t;
+                progress(Progress { job: None, stage: Stage::Download, done: downloaded, total: files.total_bytes, elapsed_ms: t - started });
+            }
+        })
+        .await?;
+        shards.push((name.clone(), data));
+    }
+    progress(Progress { job: None, stage: Stage::Download, done: downloaded, total: Some(downloaded), elapsed_ms: now_ms() - started });
+    bytes += downloaded;
+
+    let load_started = now_ms();
+    progress(Progress { job: None, stage: Stage::Load, done: 0, total: Some(downloaded), elapsed_ms: 0.0 });
+    let checkpoint = Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?;
+    // f32 activations: correct everywhere; f16 waits for the quantized format (issue 5).
+    let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
+    progress(Progress { job: None, stage: Stage::Load, done: downloaded, total: Some(downloaded), elapsed_ms: now_ms() - load_started });
+    Ok(LoadedModel { model, tokenizer, input_size, bytes })
+}

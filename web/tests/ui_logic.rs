@@ -1,0 +1,130 @@
+//! UI logic that needs no page: results -> drawable items (filters, limits, labels), colours,
+//! catalog numbers, image limits, the message protocol, exports. Runs under wasm-bindgen's
+//! runner in Node: `cd web && cargo test --release --target wasm32-unknown-unknown`.
+#![cfg(target_arch = "wasm32")]
+
+use visionllm_tasks::{parse, route, ImageSize, Task};
+use visionllm_web::catalog::{eta_seconds, human_bytes, human_duration, percent, Catalog};
+use visionllm_web::export::{coco_document, transformers_document};
+use visionllm_web::image_limits::{check_dimensions, check_file, Rejection, MAX_FILE_BYTES};
+use visionllm_web::messages::{decode, encode, EnvelopeError, FromWorker, JobResult, TaskRun, Timings, ToWorker, PROTOCOL_VERSION};
+use visionllm_web::palette::{classes_in_order, colour_for, PALETTE};
+use visionllm_web::results::{display, Shape};
+use wasm_bindgen_test::*;
+
+fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
+    let size = ImageSize::new(1000, 1000);
+    let routed = route(instruction, None);
+    JobResult {
+        instruction: instruction.into(),
+        explanation: routed.explanation,
+        fallback: routed.fallback,
+        options: routed.options,
+        image_width: size.width,
+        image_height: size.height,
+        runs: runs
+            .iter()
+            .map(|(task, input, text)| TaskRun {
+                task_text: format!("{}{}", task.token(), input.unwrap_or("")),
+                task_token: task.token().into(),
+                generated_text: text.to_string(),
+                answer: parse(*task, text, size),
+                new_tokens: 5,
+            })
+            .collect(),
+        timings: Timings::default(),
+    }
+}
+
+#[wasm_bindgen_test]
+fn detection_boxes_become_items_with_classes() {
+    let r = job("find everything", &[(Task::ObjectDetection, None, "car<loc_10><loc_20><loc_30><loc_40>Dog<loc_0><loc_0><loc_100><loc_100>car<loc_5><loc_5><loc_6><loc_6>")]);
+    let d = display(&r);
+    assert_eq!(d.items.len(), 3);
+    assert_eq!(d.items.iter().map(|i| i.class.as_str()).collect::<Vec<_>>(), ["car", "dog", "car"]);
+    assert_eq!(d.items.iter().map(|i| i.id).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(matches!(d.items[0].shape, Shape::Box(_)));
+    assert!(d.texts.is_empty());
+}
+
+#[wasm_bindgen_test]
+fn class_filter_and_instance_limit_apply() {
+    let text = "cat<loc_10><loc_20><loc_30><loc_40>dog<loc_0><loc_0><loc_100><loc_100>cat<loc_1><loc_1><loc_9><loc_9>";
+    let r = job("find the cats", &[(Task::ObjectDetection, None, text)]);
+    let d = display(&r);
+    assert!(d.items.iter().all(|i| i.class == "cat"), "{:?}", d.items);
+    let r = job("find the biggest cat", &[(Task::ObjectDetection, None, text)]);
+    assert!(display(&r).items.len() <= 1);
+}
+
+#[wasm_bindgen_test]
+fn unlabelled_masks_take_the_phrase_and_captions_are_text() {
+    let seg = "<poly><loc_0><loc_0><loc_100><loc_0><loc_100><loc_100></poly>";
+    let r = job("segment the dog", &[(Task::ReferringExpressionSegmentation, Some("dog"), seg), (Task::Caption, None, "A dog.")]);
+    let d = display(&r);
+    assert_eq!(d.items.len(), 1);
+    assert_eq!(d.items[0].label, "dog");
+    assert!(matches!(&d.items[0].shape, Shape::Polygons(p) if p[0].points.len() == 3));
+    assert_eq!(d.items[0].bounds().unwrap().to_array(), [0.0, 0.0, 100.0, 100.0]);
+    assert_eq!(d.texts.len(), 1);
+    assert_eq!(d.texts[0].text, "A dog.");
+}
+
+#[wasm_bindgen_test]
+fn colours_follow_first_appearance() {
+    let classes = classes_in_order(["b", "a", "b", "c"]);
+    assert_eq!(classes, ["b", "a", "c"]);
+    assert_eq!(colour_for(&classes, "b"), PALETTE[0]);
+    assert_eq!(colour_for(&classes, "c"), PALETTE[2]);
+    assert_eq!(colour_for(&classes, "zzz"), (128, 128, 128));
+}
+
+#[wasm_bindgen_test]
+fn catalog_numbers_read_well() {
+    assert_eq!(human_bytes(999), "999 B");
+    assert_eq!(human_bytes(1_608_690), "1.6 MB");
+    assert_eq!(human_bytes(1_230_000_000), "1.23 GB");
+    assert_eq!(percent(50, Some(200)), Some(25.0));
+    assert_eq!(percent(5, None), None);
+    assert_eq!(eta_seconds(100, Some(300), 1000.0), Some(2.0));
+    assert_eq!(human_duration(185.0), "3 min 5 s");
+}
+
+#[wasm_bindgen_test]
+fn the_shipped_catalog_parses_and_resolves_the_host() {
+    let catalog: Catalog = serde_json::from_str(include_str!("../../public/models/catalog.json")).unwrap();
+    let demo = catalog.models.iter().find(|m| m.id == catalog.default_model).unwrap();
+    assert!(demo.embedded && demo.available);
+    let real = catalog.models.iter().find(|m| m.base_url.contains("{host}")).unwrap();
+    assert!(real.model_files("https://example.org/").base_url.starts_with("https://example.org/"));
+}
+
+#[wasm_bindgen_test]
+fn image_limits_reject_with_messages() {
+    assert_eq!(check_file(0, "image/png"), Err(Rejection::EmptyFile));
+    assert!(matches!(check_file(MAX_FILE_BYTES + 1, "image/png"), Err(Rejection::FileTooLarge { .. })));
+    assert!(matches!(check_file(10, "text/plain"), Err(Rejection::NotAnImage { .. })));
+    assert_eq!(check_file(10, ""), Ok(()));
+    assert_eq!(check_dimensions(8192, 1), Ok(()));
+    assert!(check_dimensions(8193, 1).unwrap_err().message("x.png").contains("8192"));
+    assert_eq!(check_dimensions(0, 5), Err(Rejection::EmptyImage));
+}
+
+#[wasm_bindgen_test]
+fn protocol_round_trips_and_refuses_other_versions() {
+    let m = ToWorker::Run { job: 3, width: 4, height: 5, instruction: "caption".into(), region: None };
+    assert_eq!(decode::<ToWorker>(PROTOCOL_VERSION, &encode(&m)).unwrap(), m);
+    let f = FromWorker::JobCancelled { job: 3 };
+    assert_eq!(decode::<FromWorker>(PROTOCOL_VERSION, &encode(&f)).unwrap(), f);
+    assert_eq!(decode::<ToWorker>(PROTOCOL_VERSION + 1, &encode(&m)).unwrap_err(), EnvelopeError::Version { got: PROTOCOL_VERSION + 1 });
+}
+
+#[wasm_bindgen_test]
+fn exports_have_both_shapes() {
+    let r = job("find everything", &[(Task::ObjectDetection, None, "car<loc_10><loc_20><loc_30><loc_40>")]);
+    let t = transformers_document(&r);
+    assert_eq!(t["results"][0]["answer"]["<OD>"]["labels"][0], "car");
+    let c = coco_document(&r, 1);
+    assert_eq!(c["annotations"][0]["category_name"], "car");
+    assert_eq!(c["categories"][0]["name"], "car");
+}
