@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::bind_cache::BindCache;
 use crate::caps::{AdapterSummary, Capabilities, Overrides};
 use crate::error::{GpuError, Result};
 use crate::pipeline::PipelineCache;
@@ -16,6 +17,7 @@ pub struct Gpu {
     pub caps: Capabilities,
     pub pool: Arc<BufferPool>,
     pub(crate) pipelines: PipelineCache,
+    pub binds: Arc<BindCache>,
     pub(crate) target: ShaderTarget,
     /// Set by the device-lost callback: why the device went away (driver reset, tab in background).
     lost: Arc<std::sync::Mutex<Option<String>>>,
@@ -91,6 +93,7 @@ impl Gpu {
             caps,
             pool: Arc::new(BufferPool::default()),
             pipelines: PipelineCache::default(),
+            binds: Arc::new(BindCache::default()),
             target: ShaderTarget::current(),
             lost,
         }))
@@ -108,11 +111,17 @@ impl Gpu {
     /// data that outlive any recording (never for activations during a recording, see pool.rs).
     pub fn upload_persistent(&self, shape: &[usize], dtype: crate::DType, bytes: &[u8], label: &str) -> crate::Tensor {
         assert_eq!(bytes.len() as u64, crate::tensor::byte_len(shape, dtype), "{label}: {shape:?} {dtype:?}");
-        let buf = BufferPool::persistent(&self.device, bytes.len() as u64, label);
+        let buf = BufferPool::persistent(&self.device, bytes.len() as u64, label, Arc::downgrade(&self.binds));
         let mut data = bytes.to_vec();
         data.resize(bytes.len().next_multiple_of(4), 0);
         self.queue.write_buffer(&buf.buffer, 0, &data);
         crate::Tensor::new(buf, 0, shape.to_vec(), dtype)
+    }
+
+    /// Free idle pooled buffers and cached bind groups (e.g. after unloading a model).
+    pub fn trim(&self) {
+        self.binds.clear();
+        self.pool.trim();
     }
 
     /// Largest single storage binding the device granted, in bytes.

@@ -3,6 +3,7 @@
 //!
 //! It knows tensors, not models: nothing here may import a model or a task (see ARCHITECTURE.md).
 
+pub mod bind_cache;
 pub mod caps;
 pub mod conformance;
 pub mod context;

@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
+use crate::bind_cache::BindCache;
+
 pub const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
@@ -16,6 +18,8 @@ pub const STORAGE_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 pub struct GpuBuffer {
     pub buffer: wgpu::Buffer,
     pool: Option<Weak<BufferPool>>,
+    /// For persistent buffers: the bind-group cache to purge of this buffer when it is freed.
+    cache: Option<Weak<BindCache>>,
 }
 
 impl GpuBuffer {
@@ -28,6 +32,8 @@ impl Drop for GpuBuffer {
     fn drop(&mut self) {
         if let Some(pool) = self.pool.take().and_then(|p| p.upgrade()) {
             pool.give_back(self.buffer.clone());
+        } else if let Some(cache) = self.cache.take().and_then(|c| c.upgrade()) {
+            cache.evict_buffer(&self.buffer);
         }
     }
 }
@@ -68,18 +74,19 @@ impl BufferPool {
                 })
             }
         };
-        Arc::new(GpuBuffer { buffer, pool: Some(Arc::downgrade(self)) })
+        Arc::new(GpuBuffer { buffer, pool: Some(Arc::downgrade(self)), cache: None })
     }
 
-    /// A buffer of exactly `size` bytes that is never pooled (weights live as long as the model).
-    pub fn persistent(device: &wgpu::Device, size: u64, label: &str) -> Arc<GpuBuffer> {
+    /// A buffer of exactly `size` bytes that is never pooled (weights live as long as the model);
+    /// when freed it leaves `cache`.
+    pub fn persistent(device: &wgpu::Device, size: u64, label: &str, cache: Weak<BindCache>) -> Arc<GpuBuffer> {
         let buffer = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: size.max(4).next_multiple_of(4),
             usage: STORAGE_USAGE,
             mapped_at_creation: false,
         });
-        Arc::new(GpuBuffer { buffer, pool: None })
+        Arc::new(GpuBuffer { buffer, pool: None, cache: Some(cache) })
     }
 
     fn give_back(&self, buffer: wgpu::Buffer) {

@@ -1,8 +1,5 @@
 //! Command recording: a whole forward pass goes into one encoder and is submitted once.
-//!
-//! Kernel parameters are small uniform blocks; instead of one buffer each, they are packed into
-//! 64 KiB arenas at 256-byte offsets and written by `queue.write_buffer` just before the submit
-//! (such writes are ordered before the command buffer that follows them).
+//! Kernel parameters and bind groups come from the device's cache (`bind_cache.rs`).
 
 use std::sync::Arc;
 
@@ -14,25 +11,16 @@ use crate::error::Result;
 use crate::readback::Staged;
 use crate::tensor::{byte_len, Tensor};
 
-const ARENA_BYTES: u64 = 64 * 1024;
-const UNIFORM_ALIGN: u64 = 256;
-
-struct Arena {
-    buffer: wgpu::Buffer,
-    data: Vec<u8>,
-}
-
 pub struct Recorder<'g> {
     pub gpu: &'g Gpu,
     encoder: wgpu::CommandEncoder,
-    arenas: Vec<Arena>,
     dispatches: usize,
 }
 
 impl<'g> Recorder<'g> {
     pub fn new(gpu: &'g Gpu) -> Self {
         let encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("forward") });
-        Recorder { gpu, encoder, arenas: Vec::new(), dispatches: 0 }
+        Recorder { gpu, encoder, dispatches: 0 }
     }
 
     /// An uninitialised tensor from the buffer pool.
@@ -93,55 +81,19 @@ impl<'g> Recorder<'g> {
         self.encoder.copy_buffer_to_buffer(src.buffer(), src.offset(), dst.buffer(), dst.offset() + dst_byte_offset, len);
     }
 
-    /// Record one compute dispatch. Binding 0 is the uniform `params` (padded to 16 bytes) when
-    /// non-empty; tensors follow at bindings 1.. (or 0.. without params), in order.
+    /// Record one compute dispatch. Binding 0 is the uniform `params` when non-empty; tensors
+    /// follow at bindings 1.. (or 0.. without params), in order. Parameter buffers and bind
+    /// groups come from the device's cache (`bind_cache.rs`).
     pub fn dispatch(&mut self, pipeline: &Arc<wgpu::ComputePipeline>, params: &[u32], tensors: &[&Tensor], groups: [u32; 3]) {
-        let layout = pipeline.get_bind_group_layout(0);
-        let uniform = (!params.is_empty()).then(|| self.push_params(params));
-        let mut entries = Vec::with_capacity(tensors.len() + 1);
-        if let Some((arena, offset, size)) = &uniform {
-            entries.push(wgpu::BindGroupEntry {
-                binding: 0,
-                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                    buffer: &self.arenas[*arena].buffer,
-                    offset: *offset,
-                    size: wgpu::BufferSize::new(*size),
-                }),
-            });
-        }
-        let first = uniform.is_some() as u32;
-        for (i, t) in tensors.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry { binding: first + i as u32, resource: t.binding() });
-        }
-        let bind_group = self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
+        let binds = &self.gpu.binds;
+        let uniform = (!params.is_empty()).then(|| binds.params(&self.gpu.device, params));
+        let bind_group = binds.bind_group(&self.gpu.device, pipeline, uniform.as_ref(), tensors);
         let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
         drop(pass);
         self.dispatches += 1;
-    }
-
-    fn push_params(&mut self, params: &[u32]) -> (usize, u64, u64) {
-        let mut bytes: Vec<u8> = bytemuck::cast_slice(params).to_vec();
-        bytes.resize(bytes.len().next_multiple_of(16), 0);
-        let need = bytes.len() as u64;
-        let fits = |a: &Arena| (a.data.len() as u64).next_multiple_of(UNIFORM_ALIGN) + need <= ARENA_BYTES;
-        if !self.arenas.last().is_some_and(fits) {
-            let buffer = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("params"),
-                size: ARENA_BYTES,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            self.arenas.push(Arena { buffer, data: Vec::new() });
-        }
-        let idx = self.arenas.len() - 1;
-        let arena = &mut self.arenas[idx];
-        let offset = (arena.data.len() as u64).next_multiple_of(UNIFORM_ALIGN);
-        arena.data.resize(offset as usize, 0);
-        arena.data.extend_from_slice(&bytes);
-        (idx, offset, need)
     }
 
     /// Copy `t` into a mappable buffer at this point of the recording; read it after `submit`.
@@ -161,11 +113,8 @@ impl<'g> Recorder<'g> {
         self.dispatches
     }
 
-    /// Write the parameter arenas and submit everything recorded, once.
+    /// Submit everything recorded, once.
     pub fn submit(self) -> wgpu::SubmissionIndex {
-        for a in &self.arenas {
-            self.gpu.queue.write_buffer(&a.buffer, 0, &a.data);
-        }
         self.gpu.queue.submit([self.encoder.finish()])
     }
 }

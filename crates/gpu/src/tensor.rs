@@ -48,12 +48,16 @@ impl Tensor {
         self.offset
     }
 
-    /// The binding this tensor occupies (size rounded up to 4 bytes as WGSL arrays need).
+    /// Bytes of the binding this tensor occupies (rounded up to 4 as WGSL arrays need).
+    pub fn binding_size(&self) -> u64 {
+        self.byte_len().max(4).next_multiple_of(4)
+    }
+
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: &self.buf.buffer,
             offset: self.offset,
-            size: wgpu::BufferSize::new(self.byte_len().max(4).next_multiple_of(4)),
+            size: wgpu::BufferSize::new(self.binding_size()),
         })
     }
 

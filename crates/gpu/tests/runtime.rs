@@ -6,6 +6,7 @@ use visionllm_gpu::ops::matmul::matmul;
 use visionllm_gpu::recorder::run_and_read;
 use visionllm_gpu::{DType, Gpu, GpuError, Overrides, Recorder};
 
+
 #[test]
 fn pool_reuses_released_buffers() {
     let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
@@ -54,4 +55,39 @@ fn shape_mismatch_is_an_error() {
         other => panic!("expected a shape error, got {other:?}"),
     }
     assert!(gpu.check_alive().is_ok());
+}
+
+#[test]
+fn repeated_dispatches_reuse_bind_groups_and_weights_leave_the_cache() {
+    use visionllm_gpu::ops::matmul::{matmul_into, MatmulGeometry};
+    let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let w = gpu.upload_persistent(&[4, 4], DType::F32, bytemuck::cast_slice(&[0.5f32; 16]), "w");
+    let x = gpu.upload_persistent(&[1, 4], DType::F32, bytemuck::cast_slice(&[1.0f32, 2.0, 3.0, 4.0]), "x");
+    let y = gpu.upload_persistent(&[1, 4], DType::F32, bytemuck::cast_slice(&[0.0f32; 4]), "y");
+    let g = MatmulGeometry::contiguous(1, 1, 4, 4, true, true);
+    let step = || {
+        pollster::block_on(run_and_read(&gpu, |rec| {
+            matmul_into(rec, &x, &w, &y, &g, None)?;
+            Ok(y.clone())
+        }))
+        .unwrap()
+    };
+    assert_eq!(step(), vec![5.0; 4]);
+    let (hits0, misses0) = gpu.binds.stats();
+    // Same kernel, parameters and buffers in a new recording: the bind group is found again.
+    assert_eq!(step(), vec![5.0; 4]);
+    let (hits1, misses1) = gpu.binds.stats();
+    assert_eq!((hits1 - hits0, misses1 - misses0), (1, 0));
+    // Freeing the weight evicts its bind groups (nothing keeps its memory alive).
+    let cached = gpu.binds.len();
+    drop(w);
+    assert_eq!(gpu.binds.len(), cached - 1);
+    let w2 = gpu.upload_persistent(&[4, 4], DType::F32, bytemuck::cast_slice(&[0.25f32; 16]), "w2");
+    let got = pollster::block_on(run_and_read(&gpu, |rec| {
+        matmul_into(rec, &x, &w2, &y, &g, None)?;
+        Ok(y.clone())
+    }))
+    .unwrap();
+    assert_eq!(got, vec![2.5; 4]);
+    assert_eq!(gpu.binds.stats().1, misses1 + 1);
 }
