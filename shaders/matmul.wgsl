@@ -1,4 +1,4 @@
-// Matrix multiply C[b] = A[b] * B[b] (+ bias), f32 accumulation; T is f32 or f16 storage.
+// Matrix multiply C[b] = alpha * A[b] * B[b] (+ bias), f32 accumulation; T is f32 or f16 storage.
 // Addressing in elements: A(m,k) = a_off + b*a_bs + m*a_rs + k*a_ks,
 // B(k,n) = b_off + b*b_bs + k*b_ks + n*b_ns, C(m,n) = c_off + b*c_bs + m*c_rs + n.
 // With b_ks = 1, B is "transposed" ([N, K] rows, the layout of linear weights).
@@ -9,7 +9,7 @@ struct Params {
     m: u32, n: u32, k: u32, batch: u32,
     a_off: u32, a_bs: u32, a_rs: u32, a_ks: u32,
     b_off: u32, b_bs: u32, b_ks: u32, b_ns: u32,
-    c_off: u32, c_bs: u32, c_rs: u32, _pad: u32,
+    c_off: u32, c_bs: u32, c_rs: u32, alpha: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -142,7 +142,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wi
         for (var j = 0u; j < 4u; j++) {
             let n = n0 + tx * 4u + j;
             if (n >= p.n) { continue; }
-            var v = acc[i][j];
+            // alpha scales before the store, so f16 outputs of long sums do not overflow.
+            var v = acc[i][j] * p.alpha;
 #if BIAS
             v += f32(bias[n]);
 #endif
@@ -177,7 +178,7 @@ fn gemv_rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
     }
     let total = wg_sum(s, lid);
     if (valid && lid == 0u) {
-        var v = total;
+        var v = total * p.alpha;
 #if BIAS
         v += f32(bias[n]);
 #endif

@@ -4,7 +4,7 @@
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
 use crate::context::Gpu;
 use crate::dtype::DType;
-use crate::ops::matmul::{matmul_into, MatmulGeometry};
+use crate::ops::matmul::{matmul_scaled_into, MatmulGeometry};
 use crate::recorder::Recorder;
 use crate::twin;
 
@@ -32,7 +32,7 @@ pub async fn check_matmul(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                 let broadcast = rng.bool();
                 let bias = rng.bool();
                 let g = MatmulGeometry::contiguous(batch, m, n, k, trans_b, broadcast);
-                run_case(gpu, dtype, &g, bias, &mut rng).await?;
+                run_case(gpu, dtype, &g, bias, 1.0, &mut rng).await?;
                 cases += 1;
             }
         }
@@ -45,30 +45,32 @@ pub async fn check_matmul(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                 b_off: 0, b_bs: k * n, b_ks: n, b_ns: 1,
                 c_off: 5, c_bs: n, c_rs: 2 * n + 5,
             };
-            run_case(gpu, dtype, &g, false, &mut rng).await?;
-            cases += 1;
+            run_case(gpu, dtype, &g, false, 1.0, &mut rng).await?;
+            // With a scale folded into the store (channel attention's N^-0.5).
+            run_case(gpu, dtype, &g, true, 0.037, &mut rng).await?;
+            cases += 2;
         }
     }
     Ok(cases)
 }
 
-async fn run_case(gpu: &Gpu, dtype: DType, g: &MatmulGeometry, with_bias: bool, rng: &mut Rng) -> Result<(), String> {
+async fn run_case(gpu: &Gpu, dtype: DType, g: &MatmulGeometry, with_bias: bool, alpha: f32, rng: &mut Rng) -> Result<(), String> {
     let (ea, eb, ec) = g.extents();
     let a = round_to(dtype, &rng.vec(ea));
     let b = round_to(dtype, &rng.vec(eb));
     let bias = with_bias.then(|| round_to(dtype, &rng.vec(g.n)));
     let c0 = round_to(dtype, &rng.vec(ec));
     let mut want = c0.clone();
-    twin::matmul::matmul_into(&a, &b, &mut want, g, bias.as_deref());
+    twin::matmul::matmul_scaled_into(&a, &b, &mut want, g, bias.as_deref(), alpha);
     let mut rec = Recorder::new(gpu);
     let ta = rec.upload_as(&[ea], &a, dtype);
     let tb = rec.upload_as(&[eb], &b, dtype);
     let tc = rec.upload_as(&[ec], &c0, dtype);
     let tbias = bias.as_ref().map(|v| rec.upload_as(&[g.n], v, dtype));
-    matmul_into(&mut rec, &ta, &tb, &tc, g, tbias.as_ref()).map_err(|e| e.to_string())?;
+    matmul_scaled_into(&mut rec, &ta, &tb, &tc, g, tbias.as_ref(), alpha).map_err(|e| e.to_string())?;
     let staged = rec.stage_read(&tc);
     rec.submit();
     let got = staged.read_f32(gpu).await.map_err(|e| e.to_string())?;
     let want = round_to(dtype, &want);
-    compare(&got, &want, tolerance(dtype), &format!("matmul {dtype:?} {g:?} bias={with_bias}")).map(|_| ())
+    compare(&got, &want, tolerance(dtype), &format!("matmul {dtype:?} {g:?} bias={with_bias} alpha={alpha}")).map(|_| ())
 }

@@ -7,7 +7,7 @@
 //! strides, so nothing is transposed in memory.
 
 use crate::error::{shape_err, Result};
-use crate::ops::matmul::{matmul_into, MatmulGeometry};
+use crate::ops::matmul::{matmul_into, matmul_scaled_into, MatmulGeometry};
 use crate::ops::softmax::softmax;
 use crate::recorder::Recorder;
 use crate::tensor::Tensor;
@@ -28,8 +28,10 @@ pub fn channel_attention(rec: &mut Recorder, qkv: &Tensor, groups: usize) -> Res
         b_off: c, b_bs: cg, b_ks: c3, b_ns: 1,
         c_off: 0, c_bs: cg * cg, c_rs: cg,
     };
-    matmul_into(rec, qkv, qkv, &scores, &g1, None)?;
-    let probs = softmax(rec, &scores, (n as f32).powf(-0.5))?;
+    // The N^-0.5 scale is applied to the f32 sums before they are stored: at stage 0 a sum runs
+    // over 36,864 tokens and would overflow f16 storage unscaled.
+    matmul_scaled_into(rec, qkv, qkv, &scores, &g1, None, (n as f32).powf(-0.5))?;
+    let probs = softmax(rec, &scores, 1.0)?;
     // out[t, g*cg + i] = sum_j v[t, 2C + g*cg + j] * probs[g, i, j]
     let out = rec.alloc(&[n, c], qkv.dtype);
     let g2 = MatmulGeometry {

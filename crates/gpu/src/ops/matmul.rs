@@ -55,16 +55,18 @@ impl MatmulGeometry {
         )
     }
 
-    fn params(&self) -> Vec<u32> {
-        [
+    fn params(&self, alpha: f32) -> Vec<u32> {
+        let mut p: Vec<u32> = [
             self.m, self.n, self.k, self.batch,
             self.a_off, self.a_bs, self.a_rs, self.a_ks,
             self.b_off, self.b_bs, self.b_ks, self.b_ns,
-            self.c_off, self.c_bs, self.c_rs, 0,
+            self.c_off, self.c_bs, self.c_rs,
         ]
         .iter()
         .map(|&v| v as u32)
-        .collect()
+        .collect();
+        p.push(alpha.to_bits());
+        p
     }
 
     fn a_vec4(&self) -> bool {
@@ -82,6 +84,11 @@ impl MatmulGeometry {
 
 /// General strided form: writes into `c` (which may be a larger tensor, e.g. an attention output).
 pub fn matmul_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>) -> Result<()> {
+    matmul_scaled_into(rec, a, b, c, g, bias, 1.0)
+}
+
+/// `c = alpha * a * b (+ bias)`: the scale is applied to the f32 accumulator before the store.
+pub fn matmul_scaled_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>, alpha: f32) -> Result<()> {
     let mut operands = vec![a, b, c];
     operands.extend(bias);
     let dtype = float_dtype(rec.gpu, "matmul", &operands)?;
@@ -108,11 +115,11 @@ pub fn matmul_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &M
     tensors.extend(bias);
     if gemv {
         let pipeline = rec.gpu.pipeline(&MATMUL, "gemv_rows", &variant);
-        rec.dispatch(&pipeline, &g.params(), &tensors, grid(g.n as u32));
+        rec.dispatch(&pipeline, &g.params(alpha), &tensors, grid(g.n as u32));
     } else {
         let pipeline = rec.gpu.pipeline(&MATMUL, "main", &variant);
         let groups = [g.n.div_ceil(64) as u32, g.m.div_ceil(64) as u32, g.batch as u32];
-        rec.dispatch(&pipeline, &g.params(), &tensors, groups);
+        rec.dispatch(&pipeline, &g.params(alpha), &tensors, groups);
     }
     Ok(())
 }

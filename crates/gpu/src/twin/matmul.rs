@@ -4,6 +4,11 @@ use crate::ops::matmul::MatmulGeometry;
 
 /// c = a * b (+ bias) over the strided geometry, f64 accumulation.
 pub fn matmul_into(a: &[f32], b: &[f32], c: &mut [f32], g: &MatmulGeometry, bias: Option<&[f32]>) {
+    matmul_scaled_into(a, b, c, g, bias, 1.0)
+}
+
+/// c = alpha * a * b (+ bias).
+pub fn matmul_scaled_into(a: &[f32], b: &[f32], c: &mut [f32], g: &MatmulGeometry, bias: Option<&[f32]>, alpha: f32) {
     for bi in 0..g.batch {
         for m in 0..g.m {
             for n in 0..g.n {
@@ -13,6 +18,7 @@ pub fn matmul_into(a: &[f32], b: &[f32], c: &mut [f32], g: &MatmulGeometry, bias
                     let bv = b[g.b_off + bi * g.b_bs + k * g.b_ks + n * g.b_ns] as f64;
                     s += av * bv;
                 }
+                s *= alpha as f64;
                 if let Some(bias) = bias {
                     s += bias[n] as f64;
                 }
