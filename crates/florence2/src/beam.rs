@@ -133,7 +133,7 @@ pub(crate) async fn beam_search(m: &Florence2, rec: Recorder<'_>, start: Decoder
         cur_len += 1;
     }
     let (score, ids) = finished.into_iter().next().unwrap_or_else(|| (running[0].score, running[0].ids.clone()));
-    Ok(Generated { ids, score: Some(score) })
+    Ok(Generated { ids, score: Some(score), token_logprobs: None })
 }
 
 #[cfg(test)]

@@ -1,16 +1,21 @@
-//! Generation: plain greedy (argmax on the GPU, one token id read back per step) and beam search
-//! with the reference's semantics (transformers 5 `_beam_search`).
+//! Generation: plain greedy (argmax on the GPU, one token id read back per step), greedy with
+//! each token's log-probability (log-softmax on the GPU, the chosen token's value gathered there:
+//! one id and one f32 read back per step) and beam search with the reference's semantics
+//! (transformers 5 `_beam_search`).
 
-use visionllm_gpu::ops::topk;
+use visionllm_gpu::ops::{embedding, logprobs, topk};
 use visionllm_gpu::{Recorder, Tensor};
 
-use crate::model::{Florence2, Result};
+use crate::model::{Florence2, ModelError, Result};
 
 /// How to decode.
 #[derive(Clone, Debug)]
 pub enum Decoding {
     /// Argmax each step; no forced tokens, no n-gram blocking; stops at eos or the limit.
     Greedy,
+    /// Greedy, and also the log-probability (log-softmax of the logits) of every generated token,
+    /// e.g. for box scores. The ids are those of `Greedy`.
+    GreedyWithScores,
     /// Beam search as Florence-2 publishes it: forced bos/eos, n-gram blocking, early stopping.
     Beam { num_beams: usize, no_repeat_ngram_size: usize, length_penalty: f32 },
 }
@@ -27,6 +32,8 @@ pub struct Generated {
     pub ids: Vec<u32>,
     /// For beam search: the sequence score (sum of log-probs / length^penalty).
     pub score: Option<f32>,
+    /// For `GreedyWithScores`: the log-probability of each generated token (`ids[1..]`).
+    pub token_logprobs: Option<Vec<f32>>,
 }
 
 impl Florence2 {
@@ -44,23 +51,42 @@ impl Florence2 {
         let mut rec = Recorder::new(&self.gpu);
         let state = self.language.start(&mut rec, encoded, max_len)?;
         match decoding {
-            Decoding::Greedy => self.greedy(rec, state, max_len).await,
+            Decoding::Greedy => self.greedy(rec, state, max_len, false).await,
+            Decoding::GreedyWithScores => self.greedy(rec, state, max_len, true).await,
             Decoding::Beam { num_beams, no_repeat_ngram_size, length_penalty } => {
                 crate::beam::beam_search(self, rec, state, max_len, *num_beams, *no_repeat_ngram_size, *length_penalty).await
             }
         }
     }
 
-    async fn greedy(&self, rec: Recorder<'_>, mut state: crate::language::DecoderState, max_len: usize) -> Result<Generated> {
+    async fn greedy(&self, rec: Recorder<'_>, mut state: crate::language::DecoderState, max_len: usize, scores: bool) -> Result<Generated> {
         let t = &self.cfg.text_config;
         let mut ids = vec![t.decoder_start_token_id];
+        let mut logprobs_out = Vec::new();
         let mut rec = rec;
         while ids.len() < max_len {
             let logits = self.language.step(&mut rec, &mut state, &ids[ids.len() - 1..], &mut |_, _| {})?;
+            // The id is the argmax of the logits themselves (not of the log-probs, where rounding
+            // could tie two logits), so the ids never depend on `scores`.
             let next = topk::argmax(&mut rec, &logits)?;
+            let staged_logprob = if scores {
+                let (_, vocab) = logits.dims2();
+                let lp = logprobs::search_log_probs(&mut rec, &logits, &[0.0], None, &[])?;
+                let picked = embedding::embedding(&mut rec, &lp.reshape(&[vocab, 1]), &next)?;
+                Some(rec.stage_read(&picked))
+            } else {
+                None
+            };
             let staged = rec.stage_read(&next);
             rec.submit();
             let id = staged.read_u32(&self.gpu).await?[0];
+            if let Some(s) = staged_logprob {
+                let lp = s.read_f32(&self.gpu).await?[0];
+                if !lp.is_finite() {
+                    return Err(ModelError::Numerics(format!("log-probability {lp} at step {}: the logits overflowed", ids.len() - 1)));
+                }
+                logprobs_out.push(lp);
+            }
             self.gpu.check_alive()?;
             ids.push(id);
             if id == t.eos_token_id {
@@ -68,6 +94,6 @@ impl Florence2 {
             }
             rec = Recorder::new(&self.gpu);
         }
-        Ok(Generated { ids, score: None })
+        Ok(Generated { ids, score: None, token_logprobs: scores.then_some(logprobs_out) })
     }
 }
