@@ -3,17 +3,23 @@
 //! add one line to `SUBCOMMANDS`.
 
 mod args;
+mod box_scores;
 mod convert_cmd;
+mod eval_cmd;
+mod metrics;
 mod parse_cmd;
 mod run_cmd;
+mod scene_cmd;
 
 type Run = fn(&mut args::Args) -> Result<(), String>;
 
 /// (name, one-line summary, usage, entry point)
 const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[
     ("convert", "convert a checkpoint to the quantized sharded format", convert_cmd::USAGE, convert_cmd::run),
+    ("eval", "score a model on fresh synthetic scenes (mAP, grounding, RES mIoU, captions)", eval_cmd::USAGE, eval_cmd::run),
     ("parse", "parse generated text into boxes/masks JSON", parse_cmd::USAGE, parse_cmd::run),
     ("run", "run a Florence-2 checkpoint on an image", run_cmd::USAGE, run_cmd::run),
+    ("scene", "write a synthetic scene (PNG + JSON with shapes and texts)", scene_cmd::USAGE, scene_cmd::run),
 ];
 
 fn print_help() {

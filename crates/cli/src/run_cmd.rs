@@ -47,7 +47,7 @@ fn wgpu_wait() -> visionllm_gpu::wgpu::PollType {
 }
 
 /// The model's square input size from preprocessor_config.json (768 when absent).
-fn input_size(dir: &Path) -> usize {
+pub(crate) fn input_size(dir: &Path) -> usize {
     let Ok(text) = std::fs::read_to_string(dir.join("preprocessor_config.json")) else { return 768 };
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return 768 };
     json["size"]["height"].as_u64().or_else(|| json["crop_size"]["height"].as_u64()).unwrap_or(768) as usize

@@ -1,0 +1,68 @@
+//! `visionllm scene` and `visionllm eval` end to end. The eval runs the app's stand-in demo model
+//! (random weights, so the metrics are about 0): it checks the JSON's shape, not its values.
+
+use std::process::Command;
+
+fn visionllm(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_visionllm"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn scene_writes_png_and_json() {
+    let dir = std::env::temp_dir().join(format!("visionllm-scene-{}", std::process::id()));
+    let out = visionllm(&["scene", "--seed", "1000000001", "--shapes", "3..3", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = image::open(dir.join("scene-1000000001.png")).unwrap().to_rgb8();
+    assert_eq!(png.dimensions(), (224, 224));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("scene-1000000001.json")).unwrap()).unwrap();
+    assert_eq!(json["seed"], 1000000001u64);
+    let shapes = json["shapes"].as_array().unwrap();
+    assert!(!shapes.is_empty() && shapes.len() <= 3);
+    for s in shapes {
+        assert!(s["class"].is_string() && s["bbox"].as_array().unwrap().len() == 4, "{s}");
+    }
+    // The last shape painted shows its colour at its centre.
+    let last = shapes.last().unwrap();
+    let (x, y) = (last["cx"].as_f64().unwrap() as u32, last["cy"].as_f64().unwrap() as u32);
+    let rgb: Vec<u8> = last["rgb"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
+    assert_eq!(png.get_pixel(x, y).0.to_vec(), rgb);
+    // The texts match what the library computes from the same shapes.
+    let texts = visionllm_scenes::texts_from_shapes(&json.to_string()).unwrap();
+    assert_eq!(serde_json::to_value(texts).unwrap(), json["texts"]);
+    assert!(json["texts"]["caption"].as_str().unwrap().ends_with('.'));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn eval_on_the_stand_in_model_prints_the_metrics_json() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/demo");
+    // Random weights rarely stop early: a small token limit keeps this quick on lavapipe.
+    let out = visionllm(&["eval", "--model", model, "--synthetic", "2", "--max-new-tokens", "24"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["n"], 2);
+    for key in ["map50", "grounding_accuracy", "res_miou", "caption_exact"] {
+        let v = json[key].as_f64().unwrap_or_else(|| panic!("{key} missing: {json}"));
+        assert!((0.0..=1.0).contains(&v), "{key} = {v}");
+    }
+    let per_class = json["ap50_per_class"].as_object().unwrap();
+    assert!(!per_class.is_empty());
+    assert!(per_class.keys().all(|k| visionllm_scenes::Class::from_name(k).is_some()), "{per_class:?}");
+    let counts = &json["counts"];
+    assert_eq!(counts["scenes"], 2);
+    assert_eq!(counts["captions"], 2);
+    assert!(counts["od_truths"].as_u64().unwrap() >= 2);
+    assert!(counts["grounding_phrases"].as_u64().unwrap() >= 2);
+    for phase in ["load", "scenes", "vision", "encoder", "decode", "score", "total"] {
+        assert!(json["timings_ms"][phase].as_f64().unwrap() >= 0.0, "{phase}");
+    }
+    // Only the requested tasks run; the others report null.
+    let out = visionllm(&["eval", "--model", model, "--synthetic", "1", "--tasks", "caption", "--max-new-tokens", "8"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["map50"].is_null() && json["res_miou"].is_null() && json["caption_exact"].is_number(), "{json}");
+}
