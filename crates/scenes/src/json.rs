@@ -90,7 +90,7 @@ impl Scene {
                     "bbox": s.bbox,
                     "bbox_bins": s.bbox.map(|v| quantize(v, self.size)),
                     "area": s.area,
-                    "polygon": s.polygon_from_top(),
+                    "polygon": s.polygon_from_top(self.size),
                 })
             })
             .collect();

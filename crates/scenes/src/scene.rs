@@ -126,14 +126,15 @@ impl Scene {
         Scene { seed: 0, size, background: Background::default(), shapes }
     }
 
-    /// Shape indices in reading order: by the box's quantized `y1`, then its `x1`, then painting
-    /// order.
+    /// Shape indices in reading order: by the box's quantized `y1`, then its quantized `x1`, then
+    /// painting order (as `training/demo/scenes.py`; SCENES.md only says y1 is quantized).
     pub fn reading_order(&self) -> Vec<usize> {
+        let key = |i: usize| {
+            let b = self.shapes[i].bbox;
+            (quantize(b[1], self.size), quantize(b[0], self.size), i)
+        };
         let mut order: Vec<usize> = (0..self.shapes.len()).collect();
-        order.sort_by(|&a, &b| {
-            let (ba, bb) = (self.shapes[a].bbox, self.shapes[b].bbox);
-            quantize(ba[1], self.size).cmp(&quantize(bb[1], self.size)).then(ba[0].total_cmp(&bb[0])).then(a.cmp(&b))
-        });
+        order.sort_by_key(|&i| key(i));
         order
     }
 }
@@ -176,13 +177,17 @@ mod tests {
     }
 
     #[test]
-    fn reading_order_compares_quantized_y1_then_x1() {
+    fn reading_order_compares_quantized_y1_then_quantized_x1() {
         let sq = |cx: f64, cy: f64| Shape::new(Kind::Square, Colour::Red, cx, cy, 10.0 * 2f64.sqrt(), 0.0, None);
         // y1 = 100.1 and 100.0 fall in the same bin at S = 224 (floor(v * 1000 / 224) = 446):
         // x1 decides. y1 = 110 is a later bin.
         let scene = Scene::from_shapes(224, vec![sq(150.0, 110.1), sq(50.0, 110.0), sq(20.0, 120.0), sq(200.0, 30.0)]);
         assert_eq!(quantize(100.1, 224), quantize(100.0, 224));
         assert_eq!(scene.reading_order(), vec![3, 1, 0, 2]);
+        // x1 = 40.2 and 40.1 share bin 179 too: painting order decides, not the raw x1.
+        let scene = Scene::from_shapes(224, vec![sq(50.2, 110.0), sq(50.1, 110.0)]);
+        assert_eq!(quantize(40.2, 224), quantize(40.1, 224));
+        assert_eq!(scene.reading_order(), vec![0, 1]);
     }
 
     #[test]

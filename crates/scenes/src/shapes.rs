@@ -4,6 +4,7 @@
 use std::f64::consts::PI;
 
 use crate::classes::{Class, Colour, Kind};
+use crate::texts::quantize;
 
 /// Star inner radius as a fraction of the circumradius.
 pub const STAR_INNER: f64 = 0.45;
@@ -131,17 +132,16 @@ impl Shape {
         out
     }
 
-    /// The vertices starting at the topmost one (smallest y, then smallest x; y values within
-    /// 1e-9 px count as equal), keeping the clockwise order: the polygon target's order.
-    pub fn polygon_from_top(&self) -> Vec<[f64; 2]> {
+    /// The vertices starting at the topmost one, keeping the clockwise order: the polygon
+    /// target's order. Topmost as the target sees it: smallest quantized y, then smallest
+    /// quantized x, then the raw y and x (as `training/demo/scenes.py` does; SCENES.md says
+    /// "smallest y, then smallest x").
+    pub fn polygon_from_top(&self, size: u32) -> Vec<[f64; 2]> {
+        let key = |v: [f64; 2]| (quantize(v[1], size), quantize(v[0], size));
         let top = (0..self.vertices.len())
             .min_by(|&i, &j| {
                 let (a, b) = (self.vertices[i], self.vertices[j]);
-                if (a[1] - b[1]).abs() <= 1e-9 {
-                    a[0].total_cmp(&b[0])
-                } else {
-                    a[1].total_cmp(&b[1])
-                }
+                key(a).cmp(&key(b)).then(a[1].total_cmp(&b[1])).then(a[0].total_cmp(&b[0]))
             })
             .unwrap_or(0);
         self.vertices[top..].iter().chain(&self.vertices[..top]).copied().collect()
@@ -232,16 +232,23 @@ mod tests {
         // Triangle rotated by 1.5 rad: vertex angles -0.07, 2.02, 4.12 rad; k = 2 (sin 4.12 = -0.83) is
         // the top, then clockwise k = 0, k = 1.
         let t = Shape::new(Kind::Triangle, Colour::Red, 50.0, 50.0, 20.0, 1.5, None);
-        assert_eq!(t.polygon_from_top(), vec![t.vertices[2], t.vertices[0], t.vertices[1]]);
+        assert_eq!(t.polygon_from_top(224), vec![t.vertices[2], t.vertices[0], t.vertices[1]]);
         // Unrotated square: the two top corners tie in y; the left one (k = 2) starts,
         // then clockwise: top right (k = 3), bottom right (k = 0), bottom left (k = 1).
         let s = Shape::new(Kind::Square, Colour::Red, 50.0, 50.0, 10.0, 0.0, None);
-        let p = s.polygon_from_top();
+        let p = s.polygon_from_top(224);
         assert_eq!(p, vec![s.vertices[2], s.vertices[3], s.vertices[0], s.vertices[1]]);
         assert!(p[0][0] < p[1][0] && close(p[0][1], p[1][1]));
+        // Square turned by pi/2 - 0.001: the top-right corner (k = 2) is 0.04 px higher than the
+        // top-left one (k = 1), but both fall in the same y bin: the left one starts.
+        let s = Shape::new(Kind::Square, Colour::Red, 112.0, 112.0, 30.0, PI / 2.0 - 0.001, None);
+        let (tl, tr) = (s.vertices[1], s.vertices[2]);
+        assert!(tr[1] < tl[1] && tl[0] < tr[0]);
+        assert_eq!(quantize(tl[1], 224), quantize(tr[1], 224));
+        assert_eq!(s.polygon_from_top(224)[0], tl);
         // Circle: k = 0 is the top.
         let c = Shape::new(Kind::Circle, Colour::Red, 50.0, 50.0, 10.0, 0.0, None);
-        assert_eq!(c.polygon_from_top(), c.vertices);
+        assert_eq!(c.polygon_from_top(224), c.vertices);
     }
 
     #[test]

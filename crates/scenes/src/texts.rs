@@ -189,7 +189,7 @@ impl Scene {
             }
         });
         let (first, runner) = (self.shapes[by_area[0]].area, self.shapes[by_area[1]].area);
-        let clear = if biggest { first >= EXTREME_MARGIN * runner } else { first <= runner / EXTREME_MARGIN };
+        let clear = if biggest { first >= EXTREME_MARGIN * runner } else { first * EXTREME_MARGIN <= runner };
         clear.then_some(by_area[0])
     }
 
@@ -206,7 +206,7 @@ impl Scene {
     /// The polygon target of shape `i`: vertices from the topmost, clockwise, as `<loc_x><loc_y>`.
     pub fn polygon_tokens(&self, i: usize) -> String {
         self.shapes[i]
-            .polygon_from_top()
+            .polygon_from_top(self.size)
             .iter()
             .map(|&[x, y]| format!("{}{}", loc(quantize(x, self.size)), loc(quantize(y, self.size))))
             .collect()
