@@ -1,5 +1,7 @@
 // End-to-end test of the built site (dist/) in headless Chromium with SwiftShader WebGPU.
-// Drops an image, runs an instruction, waits for the answer, and checks the canvas: pixels inside
+// Drops a generated scene (public/examples/scene-*.png, made by `visionllm scene`, with its ground
+// truth beside it), types "find the red circles", waits for the answer of the embedded demo model,
+// and checks that every true red circle is found (box IoU >= 0.5) and the canvas: pixels inside
 // every result box changed, pixels outside all of them did not. Then bad files must give a clear
 // message and leave the image alone, and no request may leave the page's origin (the only data
 // fetched are the site's own files and the model files). Takes the README screenshots.
@@ -61,9 +63,11 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, 'empty.png') });
 
-  // An image, dropped.
-  const photo = fs.readFileSync(path.join(ROOT, 'public/examples/photo.png')).toString('base64');
-  await dropFile({ name: 'photo.png', type: 'image/png', base64: photo });
+  // A generated scene, dropped.
+  const SCENE = 'public/examples/scene-1000006020';
+  const scene = fs.readFileSync(path.join(ROOT, `${SCENE}.png`)).toString('base64');
+  const truth = JSON.parse(fs.readFileSync(path.join(ROOT, `${SCENE}.json`), 'utf8'));
+  await dropFile({ name: 'scene.png', type: 'image/png', base64: scene });
   const canvas = page.locator('[data-testid=result-canvas]');
   await canvas.waitFor();
   await page.waitForFunction(() => {
@@ -76,16 +80,25 @@ try {
   });
 
   // An instruction, typed, Enter.
-  await page.locator('[data-testid=instruction]').fill('find everything');
+  await page.locator('[data-testid=instruction]').fill('find the red circles');
   await page.locator('[data-testid=instruction]').press('Enter');
   const t1 = Date.now();
   await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
   const result = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
   console.log(`answer after ${((Date.now() - t1) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=timings]').innerText()}`);
-  const od = result.results[0]?.answer?.['<OD>'];
-  check(od && Array.isArray(od.bboxes), `the instruction ran <OD> (${result.explanation})`);
-  const boxes = (od?.bboxes || []).map(([a, b, c, d]) => [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)]);
-  check(boxes.length > 0, `the answer has boxes (${boxes.length})`);
+  const ovd = result.results[0]?.answer?.['<OPEN_VOCABULARY_DETECTION>'];
+  check(ovd && Array.isArray(ovd.bboxes), `the instruction ran <OPEN_VOCABULARY_DETECTION> (${result.explanation})`);
+  const boxes = (ovd?.bboxes || []).map(([a, b, c, d]) => [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)]);
+  check(boxes.length > 0, `the answer has boxes (${boxes.length}: ${(ovd?.bboxes_labels || []).join(', ')})`);
+  const iou = (a, b) => {
+    const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])), h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+    return (w * h) / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h);
+  };
+  const circles = truth.shapes.filter((s) => s.class === 'red circle');
+  const best = circles.map((c) => Math.max(0, ...boxes.map((b) => iou(c.bbox, b))));
+  check(circles.length > 0 && best.every((v) => v >= 0.5), `every true red circle has a box with IoU >= 0.5 (${best.map((v) => v.toFixed(2)).join(', ')})`);
+  const others = truth.shapes.filter((s) => s.class !== 'red circle');
+  check(boxes.every((b) => others.every((o) => iou(o.bbox, b) < 0.5)), `no box lands on another shape (${others.map((o) => o.class).join(', ')})`);
 
   // The canvas: inside each box, pixels changed; outside all boxes, none did.
   await page.waitForTimeout(300); // one animation frame for the redraw effect

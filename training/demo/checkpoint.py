@@ -47,7 +47,7 @@ def load_raw(path: pathlib.Path):
 def load(path: pathlib.Path, model, opt, device):
     ck = load_raw(path)
     model.load_state_dict(ck["model"], strict=True)
-    if opt is not None:
+    if opt is not None and ck["opt"] is not None:  # a weights-only checkpoint restarts Adam
         osd = ck["opt"]
         osd = dict(osd, state={i: {k: (v.float() if k in ("exp_avg", "exp_avg_sq") else v) for k, v in s.items()}
                                for i, s in osd["state"].items()})

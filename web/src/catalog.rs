@@ -38,7 +38,11 @@ pub struct CatalogFiles {
     pub config: String,
     pub tokenizer: String,
     pub preprocessor: String,
+    #[serde(default)]
     pub weights: Vec<String>,
+    /// The converted format's manifest (shards listed there) instead of `weights`.
+    #[serde(default)]
+    pub manifest: Option<String>,
 }
 
 impl CatalogModel {
@@ -51,6 +55,7 @@ impl CatalogModel {
             tokenizer: self.files.tokenizer.clone(),
             preprocessor: self.files.preprocessor.clone(),
             weights: self.files.weights.clone(),
+            manifest: self.files.manifest.clone(),
             total_bytes: self.size_bytes,
         }
     }

@@ -34,8 +34,13 @@ pub struct ModelFiles {
     pub config: String,
     pub tokenizer: String,
     pub preprocessor: String,
-    /// safetensors files; several for a sharded checkpoint.
+    /// safetensors files in the transformers layout; several for a sharded checkpoint. Empty when
+    /// `manifest` is set.
     pub weights: Vec<String>,
+    /// Our converted format (`visionllm convert`): the manifest lists the shards, their sizes and
+    /// sha256; each shard is verified before the model is built from it.
+    #[serde(default)]
+    pub manifest: Option<String>,
     /// Total bytes when known (from the catalog), for progress before Content-Length arrives.
     pub total_bytes: Option<u64>,
 }

@@ -95,6 +95,11 @@ fn the_shipped_catalog_parses_and_resolves_the_host() {
     let catalog: Catalog = serde_json::from_str(include_str!("../../public/models/catalog.json")).unwrap();
     let demo = catalog.models.iter().find(|m| m.id == catalog.default_model).unwrap();
     assert!(demo.embedded && demo.available);
+    // The embedded demo model ships in the converted format, and the catalog's size covers its shards.
+    assert_eq!(demo.files.manifest.as_deref(), Some("manifest.json"));
+    let manifest = visionllm_weights::Manifest::from_json(include_str!("../../public/models/demo/manifest.json")).unwrap();
+    assert!(demo.size_bytes.unwrap() >= manifest.total_bytes, "{:?} < {}", demo.size_bytes, manifest.total_bytes);
+    assert!(demo.model_files("").manifest.is_some());
     let real = catalog.models.iter().find(|m| m.base_url.contains("{host}")).unwrap();
     assert!(real.model_files("https://example.org/").base_url.starts_with("https://example.org/"));
 }

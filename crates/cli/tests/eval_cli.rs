@@ -1,5 +1,5 @@
-//! `visionllm scene` and `visionllm eval` end to end. The eval runs the app's stand-in demo model
-//! (random weights, so the metrics are about 0): it checks the JSON's shape, not its values.
+//! `visionllm scene` and `visionllm eval` end to end, on the embedded demo model (public/models/demo,
+//! trained on synthetic scenes): the JSON's shape, and the detection goal of issue 7 on fresh scenes.
 
 use std::process::Command;
 
@@ -38,9 +38,9 @@ fn scene_writes_png_and_json() {
 }
 
 #[test]
-fn eval_on_the_stand_in_model_prints_the_metrics_json() {
+fn eval_prints_the_metrics_json() {
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/demo");
-    // Random weights rarely stop early: a small token limit keeps this quick on lavapipe.
+    // A small token limit keeps this quick on lavapipe (the metrics' values are not checked here).
     let out = visionllm(&["eval", "--model", model, "--synthetic", "2", "--max-new-tokens", "24"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -65,4 +65,18 @@ fn eval_on_the_stand_in_model_prints_the_metrics_json() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["map50"].is_null() && json["res_miou"].is_null() && json["caption_exact"].is_number(), "{json}");
+}
+
+/// Issue 7's gate: the shipped demo model (Q8, our engine, greedy) reaches box mAP@0.5 >= 0.7 on
+/// scenes it never saw (eval seeds start at 1e9; training seeds are below). N is small to keep CI
+/// quick on lavapipe; the model card reports N = 200.
+#[test]
+fn demo_model_meets_the_detection_goal() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/demo");
+    let out = visionllm(&["eval", "--model", model, "--synthetic", "24", "--seed", "1000100000", "--tasks", "od"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let map50 = json["map50"].as_f64().unwrap();
+    eprintln!("demo model, 24 fresh scenes: mAP@0.5 = {map50:.3} ({})", json["ap50_per_class"]);
+    assert!(map50 >= 0.7, "mAP@0.5 {map50:.3} is below the goal 0.7: {json}");
 }

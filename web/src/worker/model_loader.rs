@@ -1,16 +1,19 @@
 //! Getting a model into the worker: the one place that knows where weights come from.
 //!
-//! Today: plain `fetch` of a Hugging Face-layout checkpoint (config.json, tokenizer.json,
-//! preprocessor_config.json, safetensors) into memory, then `Checkpoint::from_bytes`. The
-//! quantized sharded format and the OPFS cache of issue 5 replace the body of [`load_model`];
-//! its signature (files in, loaded model out, progress on the way) is what the rest relies on.
+//! Two sources, both plain `fetch` into memory with progress: a Hugging Face-layout checkpoint
+//! (config.json, tokenizer.json, preprocessor_config.json, safetensors) read by
+//! `Checkpoint::from_bytes`, or our converted format (manifest.json + quantized shards), where each
+//! shard is checked (size, sha256, header against the manifest) before `Checkpoint::from_converted`
+//! builds the model, so bad bytes never reach the GPU. The OPFS cache of issue 5 goes behind
+//! [`load_model`]; its signature (files in, loaded model out, progress on the way) is what the
+//! rest relies on.
 
 use std::sync::Arc;
 
 use visionllm_florence2::{Florence2, Florence2Config};
 use visionllm_gpu::{DType, Gpu};
 use visionllm_tasks::Florence2Tokenizer;
-use visionllm_weights::Checkpoint;
+use visionllm_weights::{Checkpoint, Manifest};
 
 use super::fetch::{fetch_bytes, fetch_text};
 use super::{now_ms, progress};
@@ -52,18 +55,32 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
     let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;
 
+    let manifest = match &files.manifest {
+        Some(name) => {
+            let text = fetch_text(&url(&files.base_url, name)).await?;
+            bytes += text.len() as u64;
+            Some(Manifest::from_json(&text).map_err(|e| format!("{name}: {e}"))?)
+        }
+        None => None,
+    };
+    let weight_files: Vec<String> = match &manifest {
+        Some(m) => m.shards.iter().map(|s| s.file.clone()).collect(),
+        None => files.weights.clone(),
+    };
+    let total = manifest.as_ref().map(|m| m.total_bytes).or(files.total_bytes);
+
     // Weights, with progress every ~100 ms so a large download shows bytes, speed and ETA.
     let started = now_ms();
     let mut downloaded = 0u64;
     let mut last_report = 0.0;
     let mut shards = Vec::new();
-    for name in &files.weights {
+    for name in &weight_files {
         let data = fetch_bytes(&url(&files.base_url, name), &mut |n| {
             downloaded += n;
             let t = now_ms();
             if t - last_report > 100.0 {
                 last_report = t;
-                progress(Progress { job: None, stage: Stage::Download, done: downloaded, total: files.total_bytes, elapsed_ms: t - started });
+                progress(Progress { job: None, stage: Stage::Download, done: downloaded, total, elapsed_ms: t - started });
             }
         })
         .await?;
@@ -74,7 +91,11 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
 
     let load_started = now_ms();
     progress(Progress { job: None, stage: Stage::Load, done: 0, total: Some(downloaded), elapsed_ms: 0.0 });
-    let checkpoint = Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?;
+    let checkpoint = match manifest {
+        // Checks every shard (size, sha256, header) before anything is built from it.
+        Some(manifest) => Checkpoint::from_converted(manifest, shards.into_iter().map(|(_, data)| data).collect()).map_err(|e| e.to_string())?,
+        None => Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?,
+    };
     // f32 activations: correct everywhere; f16 waits for the quantized format (issue 5).
     let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
     progress(Progress { job: None, stage: Stage::Load, done: downloaded, total: Some(downloaded), elapsed_ms: now_ms() - load_started });
