@@ -99,19 +99,21 @@ const CASES: &[Case] = &[
         &["logo", "sign"],
         None,
     ),
-    cls(c("find the dogs as masks", &[(ReferringExpressionSegmentation, Some("dogs"))], M), &["dog"], None),
+    cls(c("find the dogs as masks", &[(ReferringExpressionSegmentation, Some("the dogs"))], M), &["dog"], None),
     cls(c("detect the cat with boxes", &[(ObjectDetection, None)], B), &["cat"], None),
     // Segmentation.
-    cls(c("segment the dog", &[(ReferringExpressionSegmentation, Some("dog"))], M), &["dog"], None),
+    // Referring expressions keep "the" (the demo model only knows "the biggest square").
+    cls(c("segment the biggest square", &[(ReferringExpressionSegmentation, Some("the biggest square"))], M), &["biggest square"], Some(1)),
+    cls(c("segment the dog", &[(ReferringExpressionSegmentation, Some("the dog"))], M), &["dog"], None),
     cls(
-        c("mask the person on the left", &[(ReferringExpressionSegmentation, Some("person on the left"))], M),
+        c("mask the person on the left", &[(ReferringExpressionSegmentation, Some("the person on the left"))], M),
         &["person on the left"],
         None,
     ),
     cls(
         c(
             "outline the cat and the sofa",
-            &[(ReferringExpressionSegmentation, Some("cat")), (ReferringExpressionSegmentation, Some("sofa"))],
+            &[(ReferringExpressionSegmentation, Some("the cat")), (ReferringExpressionSegmentation, Some("the sofa"))],
             M,
         ),
         &["cat", "sofa"],
@@ -119,7 +121,7 @@ const CASES: &[Case] = &[
     ),
     cls(c("Segment all the trees.", &[(ReferringExpressionSegmentation, Some("trees"))], M), &["tree"], None),
     cls(
-        c("cut out the yellow umbrella", &[(ReferringExpressionSegmentation, Some("yellow umbrella"))], M),
+        c("cut out the yellow umbrella", &[(ReferringExpressionSegmentation, Some("the yellow umbrella"))], M),
         &["yellow umbrella"],
         None,
     ),

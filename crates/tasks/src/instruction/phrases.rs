@@ -38,6 +38,19 @@ pub(super) fn looks_like_object_request_excluding_text(lower: &str) -> bool {
 
 /// The things named, without determiners, counts, or geometry words ("all 3 red cars as boxes").
 pub(super) fn object_phrases(object: &str) -> Vec<String> {
+    named(object).into_iter().map(|(_, p)| p).collect()
+}
+
+/// Referring expressions keep a leading "the" the user wrote ("segment the biggest square" asks
+/// for "the biggest square"): the model reads the article as part of the expression (RefCOCO's
+/// are written that way, and the demo model is trained on "the ..." only). Counts and other
+/// determiners still go ("all the trees" -> "trees").
+pub(super) fn referring_phrases(object: &str) -> Vec<String> {
+    named(object).into_iter().map(|(the, p)| if the { format!("the {p}") } else { p }).collect()
+}
+
+/// (whether the phrase began with "the", the phrase without determiners and counts).
+fn named(object: &str) -> Vec<(bool, String)> {
     let object = strip_trailing_geometry(object);
     let lower = object.to_ascii_lowercase();
     let object = [" are there", " is there", " are visible", " is visible", " can you see", " do you see", " are"]
@@ -46,8 +59,8 @@ pub(super) fn object_phrases(object: &str) -> Vec<String> {
         .map_or(object, |tail| &object[..object.len() - tail.len()]);
     split_phrases(object)
         .into_iter()
-        .map(|p| {
-            let p = strip_leading_words(&p, DETERMINERS);
+        .map(|raw| {
+            let p = strip_leading_words(&raw, DETERMINERS);
             let p = strip_leading_words(
                 p,
                 &[
@@ -55,9 +68,11 @@ pub(super) fn object_phrases(object: &str) -> Vec<String> {
                     "ten", "single", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10",
                 ],
             );
-            strip_leading_words(p, DETERMINERS).to_string()
+            let p = strip_leading_words(p, DETERMINERS).to_string();
+            let the = raw.len() > 4 && raw[..4].eq_ignore_ascii_case("the ");
+            (the, p)
         })
-        .filter(|p| !p.is_empty())
+        .filter(|(_, p)| !p.is_empty())
         .collect()
 }
 
@@ -109,8 +124,12 @@ pub(super) fn detection(phrases: Vec<String>, lower: &str) -> Routed {
     }
 }
 
-pub(super) fn segmentation(phrases: Vec<String>, lower: &str) -> Routed {
-    let tasks = phrases.iter().map(|p| call(Task::ReferringExpressionSegmentation, Some(p.clone()))).collect();
-    let explanation = format!("segment {} (<REFERRING_EXPRESSION_SEGMENTATION> per phrase)", phrases.join(", "));
+/// One referring segmentation per expression (`referring_phrases`); the class filter is the
+/// things named (`object_phrases`).
+pub(super) fn segmentation(object: &str, lower: &str) -> Routed {
+    let expressions = referring_phrases(object);
+    let phrases = object_phrases(object);
+    let tasks = expressions.iter().map(|p| call(Task::ReferringExpressionSegmentation, Some(p.clone()))).collect();
+    let explanation = format!("segment {} (<REFERRING_EXPRESSION_SEGMENTATION> per phrase)", expressions.join(", "));
     Routed { tasks, options: options(&phrases, lower, Geometry::Mask), explanation, fallback: false }
 }

@@ -325,7 +325,7 @@ pub fn route(instruction: &str, region: Option<Region>) -> Routed {
             r.fallback = true;
             r
         } else {
-            segmentation(phrases, &lower)
+            segmentation(object, &lower)
         };
     }
 
@@ -366,10 +366,10 @@ pub fn route(instruction: &str, region: Option<Region>) -> Routed {
         if object.is_empty() || is_everything(&lower_object) {
             return routed(vec![call(Task::ObjectDetection, None)], Geometry::Box, "detect every object (<OD>)");
         }
-        let phrases = object_phrases(object);
         if wants_mask && !wants_box {
-            return segmentation(phrases, &lower);
+            return segmentation(object, &lower);
         }
+        let phrases = object_phrases(object);
         return detection(phrases, &lower);
     }
     if is_everything(&lower) {
