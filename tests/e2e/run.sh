@@ -25,3 +25,5 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 APP_URL="http://127.0.0.1:$PORT/visionllm/" node tests/e2e/app.e2e.mjs
+# The weights path (OPFS cache, resume, faults), with its own fault-injecting server.
+node tests/e2e/weights.e2e.mjs

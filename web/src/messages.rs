@@ -24,6 +24,17 @@ pub enum ToWorker {
     Run { job: u64, width: u32, height: u32, instruction: String, region: Option<BoundingBox> },
     /// Stop job `job` at the next stage or token boundary.
     Cancel { job: u64 },
+    /// Report the models cached in browser storage (answered with `Cache`).
+    ListCache,
+    /// Delete a model's cached shards (answered with `Cache`).
+    DeleteCache { id: String },
+}
+
+/// A model whose shards are in browser storage (OPFS), complete or partial.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedModel {
+    pub id: String,
+    pub bytes: u64,
 }
 
 /// Where a model's files live. URLs are relative to the page (or absolute for remote models).
@@ -56,9 +67,13 @@ pub enum FromWorker {
     /// No usable WebGPU adapter or device: the page shows what to do.
     GpuUnavailable { reason: String },
     Progress(Progress),
-    ModelLoaded { id: String, load_ms: f64, bytes: u64 },
+    /// `wasm_heap` is the worker's wasm memory after loading; wasm memory never shrinks, so this
+    /// is the peak of the load.
+    ModelLoaded { id: String, load_ms: f64, bytes: u64, #[serde(default)] wasm_heap: u64 },
     JobDone { job: u64, result: JobResult },
     JobCancelled { job: u64 },
+    /// The models in browser storage, after `ListCache`, `DeleteCache` or a model load.
+    Cache { models: Vec<CachedModel> },
     /// `job` is `None` for errors outside a job (model loading, a bad message).
     Error { job: Option<u64>, message: String },
 }

@@ -1,6 +1,7 @@
 //! Florence-2 assembled: load a checkpoint directory, run the vision tower and projector, the
 //! encoder, and decoder steps. Generation lives in `generate.rs`.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
 use std::sync::Arc;
 

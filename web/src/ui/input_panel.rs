@@ -8,7 +8,9 @@ use web_sys::{Blob, ClipboardEvent, DragEvent, HtmlInputElement};
 use super::image_input::{decode, fetch_blob};
 use super::state::{AppState, ImageInfo};
 
-pub const EXAMPLES: [(&str, &str); 2] = [("examples/photo.png", "Photo"), ("examples/shapes.png", "Shapes")];
+/// A photograph (for real Florence-2 models) and a generated scene (`visionllm scene --seed
+/// 1000006185`, an evaluation seed) that the embedded demo model understands.
+pub const EXAMPLES: [(&str, &str); 2] = [("examples/photo.png", "Photo"), ("examples/scene-1000006185.png", "Shapes")];
 
 /// Decode and show `blob`; on failure show the message and keep the current image.
 pub fn load_blob(state: AppState, blob: Blob, name: String) {

@@ -9,13 +9,14 @@ use super::state::AppState;
 use super::worker_client::WorkerClient;
 use crate::messages::ToWorker;
 
-pub const SUGGESTIONS: [&str; 7] = [
+pub const SUGGESTIONS: [&str; 8] = [
     "find everything",
+    "find the red circles",
+    "segment the biggest square",
     "caption",
     "describe in detail",
     "read the text",
     "find the text and show where",
-    "segment the person",
     "propose regions",
 ];
 

@@ -46,7 +46,20 @@ pub fn load_selected(state: AppState, worker: WorkerClient) {
         }
     }
     state.model.set(ModelStatus::Loading { id: model.id.clone() });
+    request_persistence();
     worker.send(&ToWorker::LoadModel { model: files }, None);
+}
+
+/// Ask the browser to keep this site's storage under pressure (page only: workers cannot ask).
+/// The answer is informational; a refusal only means the cache may be evicted.
+fn request_persistence() {
+    let Some(window) = web_sys::window() else { return };
+    if let Ok(promise) = window.navigator().storage().persist() {
+        leptos::task::spawn_local(async move {
+            let granted = wasm_bindgen_futures::JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
+            web_sys::console::log_1(&format!("persistent storage: {}", if granted { "granted" } else { "not granted" }).into());
+        });
+    }
 }
 
 /// The catalog's display name for `id` (the id itself when unknown).
@@ -151,8 +164,20 @@ pub fn ModelPanel(state: AppState, worker: WorkerClient) -> impl IntoView {
             </label>
             <button disabled=move || loading() || state.job.get().is_some() on:click=move |_| load_selected(state, worker)>"Load selected model"</button>
             <p class="storage">{move || storage.get().map(|(u, q)| format!(
-                "Site storage: {} used of {} available. Models are not cached yet: each visit downloads them again (the OPFS cache comes with the converted format).",
+                "Site storage: {} used of {} available. Converted models are kept in browser storage (verified shards; an interrupted download resumes).",
                 human_bytes(u as u64), human_bytes(q as u64)))}</p>
+            <ul class="cached" data-testid="cached-models">
+                {move || state.cached.get().into_iter().map(|m| {
+                    let id = m.id.clone();
+                    view! {
+                        <li data-model=m.id.clone()>
+                            {format!("{} · {} stored ", model_name(state, &m.id), human_bytes(m.bytes))}
+                            <button disabled=move || loading() || state.job.get().is_some()
+                                on:click=move |_| worker.send(&ToWorker::DeleteCache { id: id.clone() }, None)>"Delete"</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
         </details>
     }
 }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub host: RwSignal<String>,
     pub selected_model: RwSignal<String>,
     pub model: RwSignal<ModelStatus>,
+    /// Models in browser storage (from the worker).
+    pub cached: RwSignal<Vec<crate::messages::CachedModel>>,
     /// The latest progress event (download, load, or a job stage).
     pub progress: RwSignal<Option<Progress>>,
     pub image: RwSignal<Option<ImageInfo>>,
@@ -68,6 +70,7 @@ impl AppState {
             host: RwSignal::new(String::new()),
             selected_model: RwSignal::new(String::new()),
             model: RwSignal::new(ModelStatus::None),
+            cached: RwSignal::new(Vec::new()),
             progress: RwSignal::new(None),
             image: RwSignal::new(None),
             source: StoredValue::new_local(None),

@@ -63,8 +63,9 @@ impl WorkerClient {
             FromWorker::GpuReady { caps } => state.gpu.set(GpuStatus::Ready(caps)),
             FromWorker::GpuUnavailable { reason } => state.gpu.set(GpuStatus::Unavailable(reason)),
             FromWorker::Progress(p) => state.progress.set(Some(p)),
-            FromWorker::ModelLoaded { id, load_ms, bytes } => {
+            FromWorker::ModelLoaded { id, load_ms, bytes, wasm_heap } => {
                 state.progress.set(None);
+                web_sys::console::log_1(&format!("model {id}: {bytes} bytes, loaded in {load_ms:.0} ms, worker wasm heap {wasm_heap} bytes").into());
                 state.model.set(ModelStatus::Loaded { id, bytes, load_ms });
             }
             FromWorker::JobDone { job, result } => {
@@ -75,6 +76,7 @@ impl WorkerClient {
                     state.result.set(Some(result));
                 }
             }
+            FromWorker::Cache { models } => state.cached.set(models),
             FromWorker::JobCancelled { job } => {
                 if state.job.get_untracked() == Some(job) {
                     state.job.set(None);

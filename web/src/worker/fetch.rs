@@ -45,3 +45,58 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
     let bytes = fetch_bytes(url, &mut |_| {}).await?;
     String::from_utf8(bytes).map_err(|_| format!("{url} is not UTF-8 text"))
 }
+
+/// A response body read chunk by chunk.
+pub struct BodyStream {
+    url: String,
+    reader: ReadableStreamDefaultReader,
+}
+
+impl BodyStream {
+    /// The next chunk, `None` at the end. A network cut surfaces here as an error.
+    pub async fn next(&mut self) -> Result<Option<Vec<u8>>, String> {
+        let chunk = JsFuture::from(self.reader.read()).await.map_err(|e| js_err(&format!("download of {} interrupted", self.url), e))?;
+        if Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
+            return Ok(None);
+        }
+        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(|e| js_err("chunk", e))?.unchecked_into();
+        Ok(Some(value.to_vec()))
+    }
+}
+
+/// Why a request failed: the network (worth retrying) or the server's answer (not).
+pub enum FetchError {
+    Network(String),
+    Refused(String),
+}
+
+impl FetchError {
+    pub fn message(self) -> String {
+        match self {
+            FetchError::Network(m) | FetchError::Refused(m) => m,
+        }
+    }
+}
+
+/// GET `url` from byte `from` on (an HTTP Range request when `from > 0`). Returns where the body
+/// starts: `from` when the server honoured the range (206), 0 when it sent the whole file (200).
+pub async fn fetch_from(url: &str, from: u64) -> Result<(u64, BodyStream), FetchError> {
+    let init = web_sys::RequestInit::new();
+    if from > 0 {
+        let headers = web_sys::Headers::new().map_err(|e| FetchError::Refused(js_err("headers", e)))?;
+        headers.set("Range", &format!("bytes={from}-")).map_err(|e| FetchError::Refused(js_err("headers", e)))?;
+        init.set_headers(&headers);
+    }
+    let response: Response = JsFuture::from(scope().fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| FetchError::Network(js_err(&format!("cannot fetch {url}"), e)))?
+        .unchecked_into();
+    let start = match response.status() {
+        206 if from > 0 => from,
+        200 => 0,
+        416 => return Err(FetchError::Refused(format!("{url}: the server has fewer bytes than already downloaded (HTTP 416): the file changed"))),
+        s => return Err(FetchError::Refused(format!("{url}: HTTP {s} {}", response.status_text()))),
+    };
+    let body = response.body().ok_or_else(|| FetchError::Refused(format!("{url}: empty response")))?;
+    Ok((start, BodyStream { url: url.to_string(), reader: body.get_reader().unchecked_into() }))
+}

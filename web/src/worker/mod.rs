@@ -8,6 +8,8 @@ mod engine;
 mod fetch;
 mod greedy;
 mod model_loader;
+mod shard_cache;
+mod shard_download;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -19,7 +21,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::envelope;
-use crate::messages::{CapabilityReport, FromWorker, Progress, ToWorker};
+use crate::messages::{CachedModel, CapabilityReport, FromWorker, Progress, ToWorker};
 use model_loader::LoadedModel;
 
 /// What the worker holds between messages.
@@ -102,11 +104,25 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
                     Ok(loaded) => {
                         let bytes = loaded.bytes;
                         *state.model.borrow_mut() = Some(Rc::new(loaded));
-                        post(&FromWorker::ModelLoaded { id: model.id.clone(), load_ms: now_ms() - t0, bytes }, None);
+                        let wasm_heap = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as u64;
+                        post(&FromWorker::ModelLoaded { id: model.id.clone(), load_ms: now_ms() - t0, bytes, wasm_heap }, None);
                     }
                     Err(message) => post(&FromWorker::Error { job: None, message: format!("loading {}: {message}", model.id) }, None),
                 }
                 state.busy.set(false);
+                post_cache().await;
+            })
+        }
+        ToWorker::ListCache => wasm_bindgen_futures::spawn_local(post_cache()),
+        ToWorker::DeleteCache { id } => {
+            if state.busy.get() {
+                return post(&FromWorker::Error { job: None, message: "busy: delete cached models when no model is loading and no job runs".into() }, None);
+            }
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Err(message) = shard_cache::delete(&id).await {
+                    post(&FromWorker::Error { job: None, message }, None);
+                }
+                post_cache().await;
             })
         }
         ToWorker::Run { job, width, height, instruction, region } => {
@@ -132,6 +148,13 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
             })
         }
         ToWorker::Cancel { job } => state.cancel.set(Some(job)),
+    }
+}
+
+async fn post_cache() {
+    match shard_cache::list().await {
+        Ok(list) => post(&FromWorker::Cache { models: list.into_iter().map(|(id, bytes)| CachedModel { id, bytes }).collect() }, None),
+        Err(message) => post(&FromWorker::Error { job: None, message }, None),
     }
 }
 

@@ -16,6 +16,8 @@ use visionllm_tasks::Florence2Tokenizer;
 use visionllm_weights::{Checkpoint, Manifest};
 
 use super::fetch::{fetch_bytes, fetch_text};
+use super::shard_cache::ShardCache;
+use super::shard_download::{self, url};
 use super::{now_ms, progress};
 use crate::messages::{ModelFiles, Progress, Stage};
 
@@ -26,14 +28,6 @@ pub struct LoadedModel {
     pub input_size: usize,
     /// Bytes downloaded (weights and text files).
     pub bytes: u64,
-}
-
-fn url(base: &str, file: &str) -> String {
-    if base.is_empty() || base.ends_with('/') {
-        format!("{base}{file}")
-    } else {
-        format!("{base}/{file}")
-    }
 }
 
 /// The square side the image processor resizes to (`size.height`, else `crop_size.height`).
@@ -63,28 +57,38 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
         }
         None => None,
     };
-    let weight_files: Vec<String> = match &manifest {
-        Some(m) => m.shards.iter().map(|s| s.file.clone()).collect(),
-        None => files.weights.clone(),
-    };
     let total = manifest.as_ref().map(|m| m.total_bytes).or(files.total_bytes);
 
     // Weights, with progress every ~100 ms so a large download shows bytes, speed and ETA.
     let started = now_ms();
     let mut downloaded = 0u64;
     let mut last_report = 0.0;
+    let mut report = |n: u64| {
+        downloaded += n;
+        let t = now_ms();
+        if t - last_report > 100.0 {
+            last_report = t;
+            progress(Progress { job: None, stage: Stage::Download, done: downloaded, total, elapsed_ms: t - started });
+        }
+    };
     let mut shards = Vec::new();
-    for name in &weight_files {
-        let data = fetch_bytes(&url(&files.base_url, name), &mut |n| {
-            downloaded += n;
-            let t = now_ms();
-            if t - last_report > 100.0 {
-                last_report = t;
-                progress(Progress { job: None, stage: Stage::Download, done: downloaded, total, elapsed_ms: t - started });
+    match &manifest {
+        // The converted format: cached in OPFS (resumable, verified), in memory where OPFS is missing.
+        Some(m) => {
+            let cache = ShardCache::open(&files.id).await?;
+            if let Some(cache) = &cache {
+                shard_download::check_space(cache, m, &files.id).await?;
             }
-        })
-        .await?;
-        shards.push((name.clone(), data));
+            for info in &m.shards {
+                let data = shard_download::shard(cache.as_ref(), &files.base_url, info, &mut report).await?;
+                shards.push((info.file.clone(), data));
+            }
+        }
+        None => {
+            for name in &files.weights {
+                shards.push((name.clone(), fetch_bytes(&url(&files.base_url, name), &mut report).await?));
+            }
+        }
     }
     progress(Progress { job: None, stage: Stage::Download, done: downloaded, total: Some(downloaded), elapsed_ms: now_ms() - started });
     bytes += downloaded;

@@ -1,0 +1,174 @@
+// The weights path in a real browser: the built site (dist/) served by a small Node server that
+// can break the demo model's files on purpose. With one browser profile throughout:
+//   a download cut mid-shard resumes with an HTTP Range request, is verified and runs the model;
+//   a second visit loads from browser storage (OPFS) without fetching the shard;
+//   storage cleared between visits downloads again; the model panel's Delete empties the cache;
+//   a corrupt shard (one flipped byte), a truncated shard, a missing shard, a manifest that lies
+//   about sizes and a full quota each give a clear message and never a shard marked complete.
+//
+// Usage: node tests/e2e/weights.e2e.mjs   (after `trunk build --release`; see run.sh)
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const DIST = path.join(ROOT, 'dist');
+const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
+const SHARD = 'models/demo/model-00001-of-00001.safetensors';
+const MANIFEST = 'models/demo/manifest.json';
+
+let failures = 0;
+const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures++; };
+
+// ---- the server: static files with Range support, and the faults -------------------------------
+let mode = 'normal';
+let shardRequests = [];
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.png': 'image/png' };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  let rel = decodeURIComponent(url.pathname).replace(/^\/+/, '');
+  if (rel === '' || rel.endsWith('/')) rel += 'index.html';
+  const file = path.join(DIST, rel);
+  if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
+  let body = fs.readFileSync(file);
+  const headers = { 'Content-Type': types[path.extname(file)] || 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
+  if (rel === 'worker_loader.js' && mode === 'quota') {
+    // The worker sees a nearly full quota (what a full disk looks like to the page).
+    body = Buffer.concat([Buffer.from("Object.defineProperty(StorageManager.prototype, 'estimate', { value: async () => ({ quota: 2000000, usage: 1500000 }) });\n"), body]);
+  }
+  if (rel === MANIFEST && mode === 'lying-manifest') {
+    const m = JSON.parse(body);
+    m.shards[0].bytes += 100; m.total_bytes += 100;
+    body = Buffer.from(JSON.stringify(m));
+  }
+  if (rel === SHARD) {
+    shardRequests.push(req.headers.range || '');
+    if (mode === 'missing') { res.writeHead(404); return res.end('not found'); }
+    if (mode === 'corrupt') { body = Buffer.from(body); body[body.length >> 1] ^= 0x01; }
+    if (mode === 'truncate') body = body.subarray(0, body.length >> 1);
+    if (mode === 'cut-once') {
+      // Headers for the whole file, 40% of it, then the connection drops; later requests are served.
+      mode = 'normal';
+      res.writeHead(200, { ...headers, 'Content-Length': body.length });
+      res.write(body.subarray(0, Math.floor(body.length * 0.4)));
+      return setTimeout(() => res.destroy(), 200);
+    }
+  }
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range || '');
+  if (range && Number(range[1]) < body.length) {
+    const start = Number(range[1]);
+    res.writeHead(206, { ...headers, 'Content-Length': body.length - start, 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
+    return res.end(body.subarray(start));
+  }
+  res.writeHead(200, { ...headers, 'Content-Length': body.length });
+  res.end(body);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const APP_URL = `http://127.0.0.1:${server.address().port}/`;
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-weights-'));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'],
+});
+const page = context.pages()[0] || await context.newPage();
+page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
+page.on('console', (m) => { if (m.text().includes('wasm heap')) console.log(`[page] ${m.text()}`); });
+
+// What the origin's storage holds for the demo model: { file: size }.
+const stored = () => page.evaluate(async () => {
+  const out = {};
+  try {
+    const root = await navigator.storage.getDirectory();
+    const dir = await (await root.getDirectoryHandle('visionllm-models')).getDirectoryHandle('demo-shapes');
+    for await (const [name, h] of dir.entries()) out[name] = (await h.getFile()).size;
+  } catch (e) { /* nothing stored */ }
+  return out;
+});
+
+// Open the app with `m` in force; resolves to 'ready' or the error shown.
+async function visit(m) {
+  mode = m;
+  shardRequests = [];
+  await page.goto(APP_URL);
+  const ready = page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT }).then(() => 'ready');
+  const error = page.locator('[data-testid=error]').waitFor({ timeout: TIMEOUT }).then(() => page.locator('[data-testid=error]').innerText());
+  return Promise.race([ready, error]);
+}
+
+try {
+  const shardSize = fs.statSync(path.join(DIST, SHARD)).size;
+
+  // 1. A download cut at 40% resumes (Range) within the same load, is verified, and the model runs.
+  let outcome = await visit('cut-once');
+  check(outcome === 'ready', `cut download: the model loaded (${outcome})`);
+  const resumed = shardRequests.find((r) => /^bytes=[1-9]\d*-$/.test(r));
+  check(!!resumed, `cut download: resumed with a Range request (${shardRequests.map((r) => r || 'full').join(', ')})`);
+  let files = await stored();
+  check(files['model-00001-of-00001.safetensors'] === shardSize && files['model-00001-of-00001.safetensors.sha256'] === 64,
+    `the shard is stored whole and marked verified (${JSON.stringify(files)})`);
+  const scene = fs.readFileSync(path.join(ROOT, 'public/examples/scene-1000006020.png')).toString('base64');
+  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', {
+    dataTransfer: await page.evaluateHandle((b64) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'scene.png', { type: 'image/png' }));
+      return dt;
+    }, scene),
+  });
+  await page.locator('[data-testid=result-canvas]').waitFor();
+  await page.locator('[data-testid=instruction]').fill('caption');
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
+  const caption = JSON.parse(await page.locator('[data-testid=result-json]').textContent()).results[0]?.answer?.['<CAPTION>'];
+  check(typeof caption === 'string' && caption.includes('circle'), `the loaded weights run: caption “${caption}”`);
+
+  // 2. The next visit reads the verified shard from storage: no shard request.
+  outcome = await visit('normal');
+  check(outcome === 'ready' && shardRequests.length === 0, `second visit: loaded from browser storage (${outcome}, ${shardRequests.length} shard requests)`);
+
+  // 3. Storage cleared between visits: downloaded again.
+  await page.evaluate(async () => (await navigator.storage.getDirectory()).removeEntry('visionllm-models', { recursive: true }));
+  outcome = await visit('normal');
+  check(outcome === 'ready' && shardRequests.length === 1, `storage cleared: downloaded again (${outcome}, ${shardRequests.length} shard requests)`);
+
+  // 4. Delete from the model panel.
+  await page.locator('.model-panel summary').click();
+  const entry = page.locator('[data-testid=cached-models] li[data-model=demo-shapes]');
+  await entry.waitFor({ timeout: 20000 });
+  await entry.locator('button').click();
+  await entry.waitFor({ state: 'detached', timeout: 20000 });
+  files = await stored();
+  check(Object.keys(files).length === 0, `Delete emptied the model's storage (${JSON.stringify(files)})`);
+
+  // 5. Faults: a clear message each, and never a shard marked complete.
+  const faults = [
+    ['corrupt', /sha256.*corrupt|corrupt/i],
+    ['truncate', /truncated/i],
+    ['missing', /404/],
+    ['lying-manifest', /manifest/i],
+    ['quota', /Not enough browser storage/],
+  ];
+  for (const [fault, expected] of faults) {
+    outcome = await visit(fault);
+    check(outcome !== 'ready' && expected.test(outcome), `${fault}: “${outcome.split('\n')[0].slice(0, 200)}”`);
+    files = await stored();
+    check(!files['model-00001-of-00001.safetensors.sha256'], `${fault}: no shard marked complete (${JSON.stringify(files)})`);
+  }
+
+  // 6. And after the faults a normal visit recovers.
+  outcome = await visit('normal');
+  check(outcome === 'ready', `recovered after the faults (${outcome})`);
+} catch (e) {
+  console.log(`FAIL ${e.stack || e}`);
+  failures++;
+} finally {
+  await context.close();
+  server.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} check(s) failed` : 'all weights checks passed');
+process.exit(failures ? 1 : 0);

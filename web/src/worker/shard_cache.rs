@@ -1,0 +1,225 @@
+//! Converted shards cached in the origin-private file system (OPFS), resumable and verified.
+//!
+//! Layout: `visionllm-models/<model id>/<shard file>` holds the bytes (possibly partial) and
+//! `<shard file>.sha256` is written only after the whole shard hashed to the manifest's value: a
+//! shard is complete exactly when its marker exists, so a cut download, a crash or a full disk can
+//! never leave a half-written shard that looks complete. An interrupted shard resumes from its
+//! length with an HTTP `Range` request (a server that answers 200 instead makes us start over).
+//! Complete shards are re-hashed when read, so bytes damaged in storage are never loaded.
+//!
+//! Writes go through `FileSystemSyncAccessHandle` (dedicated workers only, which is where this
+//! runs). Where OPFS is missing the loader keeps shards in memory only (see `model_loader`).
+
+use js_sys::{AsyncIterator, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions, FileSystemGetFileOptions,
+    FileSystemReadWriteOptions, FileSystemRemoveOptions, FileSystemSyncAccessHandle, StorageEstimate,
+};
+
+use super::scope;
+
+const ROOT: &str = "visionllm-models";
+
+fn js(what: &str, e: JsValue) -> String {
+    let detail = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| e.as_string()).unwrap_or_default();
+    format!("{what}: {detail}")
+}
+
+/// Model ids become directory names: keep them to a safe alphabet.
+fn dir_name(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
+}
+
+async fn opfs_root() -> Option<FileSystemDirectoryHandle> {
+    let promise = scope().navigator().storage().get_directory();
+    JsFuture::from(promise).await.ok().map(|h| h.unchecked_into())
+}
+
+async fn subdir(parent: &FileSystemDirectoryHandle, name: &str, create: bool) -> Result<Option<FileSystemDirectoryHandle>, String> {
+    let opts = FileSystemGetDirectoryOptions::new();
+    opts.set_create(create);
+    match JsFuture::from(parent.get_directory_handle_with_options(name, &opts)).await {
+        Ok(h) => Ok(Some(h.unchecked_into())),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(js(&format!("opening {name} in browser storage"), e)),
+    }
+}
+
+fn is_not_found(e: &JsValue) -> bool {
+    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).is_some_and(|n| n == "NotFoundError" || n == "TypeMismatchError")
+}
+
+/// Bytes free for this origin (quota - usage), when the browser says.
+pub async fn free_bytes() -> Option<u64> {
+    let promise = scope().navigator().storage().estimate().ok()?;
+    let est: StorageEstimate = JsFuture::from(promise).await.ok()?.unchecked_into();
+    Some((est.get_quota()? - est.get_usage().unwrap_or(0.0)).max(0.0) as u64)
+}
+
+pub struct ShardCache {
+    dir: FileSystemDirectoryHandle,
+}
+
+/// One shard file open for reading and writing (one read-write handle per file at a time).
+pub struct ShardFile {
+    handle: FileSystemSyncAccessHandle,
+}
+
+impl ShardFile {
+    pub fn len(&self) -> Result<u64, String> {
+        self.handle.get_size().map(|s| s as u64).map_err(|e| js("size of a cached shard", e))
+    }
+
+    pub fn truncate(&self, len: u64) -> Result<(), String> {
+        self.handle.truncate_with_f64(len as f64).map_err(|e| js("truncating a cached shard", e))
+    }
+
+    /// Write `bytes` at `at`; a short write (quota) is an error, never silently dropped.
+    pub fn write_at(&self, at: u64, bytes: &[u8]) -> Result<(), String> {
+        let opts = FileSystemReadWriteOptions::new();
+        opts.set_at(at as f64);
+        let written = self.handle.write_with_u8_array_and_options(bytes, &opts).map_err(|e| storage_error(e))?;
+        if (written as usize) < bytes.len() {
+            return Err(format!("browser storage accepted {written} of {} bytes: it is full", bytes.len()));
+        }
+        Ok(())
+    }
+
+    pub fn read_all(&self) -> Result<Vec<u8>, String> {
+        let len = self.len()? as usize;
+        let mut out = vec![0u8; len];
+        let opts = FileSystemReadWriteOptions::new();
+        opts.set_at(0.0);
+        let n = self.handle.read_with_u8_array_and_options(&mut out, &opts).map_err(|e| js("reading a cached shard", e))? as usize;
+        out.truncate(n);
+        Ok(out)
+    }
+
+    pub fn flush(&self) -> Result<(), String> {
+        self.handle.flush().map_err(|e| storage_error(e))
+    }
+}
+
+impl Drop for ShardFile {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+fn storage_error(e: JsValue) -> String {
+    let name = Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+    if name == "QuotaExceededError" {
+        "browser storage is full (quota exceeded): delete cached models or free disk space, then retry".into()
+    } else {
+        js("writing to browser storage", e)
+    }
+}
+
+impl ShardCache {
+    /// The model's directory, created on demand; `None` where the browser has no OPFS.
+    pub async fn open(model_id: &str) -> Result<Option<ShardCache>, String> {
+        let Some(root) = opfs_root().await else { return Ok(None) };
+        let Some(models) = subdir(&root, ROOT, true).await? else { return Ok(None) };
+        Ok(subdir(&models, &dir_name(model_id), true).await?.map(|dir| ShardCache { dir }))
+    }
+
+    async fn file(&self, name: &str, create: bool) -> Result<Option<FileSystemFileHandle>, String> {
+        let opts = FileSystemGetFileOptions::new();
+        opts.set_create(create);
+        match JsFuture::from(self.dir.get_file_handle_with_options(name, &opts)).await {
+            Ok(h) => Ok(Some(h.unchecked_into())),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(js(&format!("opening {name} in browser storage"), e)),
+        }
+    }
+
+    /// The shard's data file, created if missing.
+    pub async fn open_shard(&self, name: &str) -> Result<ShardFile, String> {
+        let handle = self.file(name, true).await?.ok_or("browser storage refused to create a file")?;
+        let sync = JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| js(&format!("opening {name} for writing"), e))?;
+        Ok(ShardFile { handle: sync.unchecked_into() })
+    }
+
+    /// The sha256 recorded when the shard was verified complete, if it was.
+    pub async fn verified_sha(&self, name: &str) -> Result<Option<String>, String> {
+        let Some(handle) = self.file(&format!("{name}.sha256"), false).await? else { return Ok(None) };
+        let file: web_sys::File = JsFuture::from(handle.get_file()).await.map_err(|e| js("reading a shard marker", e))?.unchecked_into();
+        let text = JsFuture::from(file.text()).await.map_err(|e| js("reading a shard marker", e))?;
+        Ok(text.as_string())
+    }
+
+    /// Mark a shard complete (after its bytes hashed to `sha`).
+    pub async fn mark_verified(&self, name: &str, sha: &str) -> Result<(), String> {
+        let marker = format!("{name}.sha256");
+        let handle = self.file(&marker, true).await?.ok_or("browser storage refused to create a file")?;
+        let sync: FileSystemSyncAccessHandle =
+            JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| js("writing a shard marker", e))?.unchecked_into();
+        let file = ShardFile { handle: sync };
+        file.truncate(0)?;
+        file.write_at(0, sha.as_bytes())?;
+        file.flush()
+    }
+
+    /// Forget a shard (its marker first, so a crash in between leaves an unmarked, partial file).
+    pub async fn remove_shard(&self, name: &str) -> Result<(), String> {
+        for entry in [format!("{name}.sha256"), name.to_string()] {
+            if let Err(e) = JsFuture::from(self.dir.remove_entry(&entry)).await {
+                if !is_not_found(&e) {
+                    return Err(js(&format!("removing {entry} from browser storage"), e));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Cached models: (id as stored, bytes on disk).
+pub async fn list() -> Result<Vec<(String, u64)>, String> {
+    let Some(root) = opfs_root().await else { return Ok(Vec::new()) };
+    let Some(models) = subdir(&root, ROOT, false).await? else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    for (name, handle) in entries(&models).await? {
+        if let Ok(dir) = handle.dyn_into::<FileSystemDirectoryHandle>() {
+            let mut bytes = 0u64;
+            for (_, file) in entries(&dir).await? {
+                if let Ok(file) = file.dyn_into::<FileSystemFileHandle>() {
+                    if let Ok(f) = JsFuture::from(file.get_file()).await {
+                        bytes += f.unchecked_into::<web_sys::File>().size() as u64;
+                    }
+                }
+            }
+            out.push((name, bytes));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Delete a cached model's directory and everything in it.
+pub async fn delete(model_id: &str) -> Result<(), String> {
+    let Some(root) = opfs_root().await else { return Ok(()) };
+    let Some(models) = subdir(&root, ROOT, false).await? else { return Ok(()) };
+    let opts = FileSystemRemoveOptions::new();
+    opts.set_recursive(true);
+    match JsFuture::from(models.remove_entry_with_options(&dir_name(model_id), &opts)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(js(&format!("deleting {model_id} from browser storage"), e)),
+    }
+}
+
+async fn entries(dir: &FileSystemDirectoryHandle) -> Result<Vec<(String, JsValue)>, String> {
+    let iter: AsyncIterator = dir.entries();
+    let mut out = Vec::new();
+    loop {
+        let next = JsFuture::from(iter.next().map_err(|e| js("listing browser storage", e))?).await.map_err(|e| js("listing browser storage", e))?;
+        if Reflect::get(&next, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
+            break;
+        }
+        let pair: js_sys::Array = Reflect::get(&next, &"value".into()).map_err(|e| js("listing", e))?.unchecked_into();
+        out.push((pair.get(0).as_string().unwrap_or_default(), pair.get(1)));
+    }
+    Ok(out)
+}

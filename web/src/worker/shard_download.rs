@@ -1,0 +1,160 @@
+//! Getting the shards of a converted model: from the OPFS cache when complete and intact, else
+//! downloaded (resuming a partial shard with a Range request), written to the cache as they
+//! arrive, hashed, and only then marked complete. Retries a cut connection a few times, resuming
+//! each time; what was written stays for the next visit.
+
+use visionllm_weights::manifest::ShardInfo;
+use visionllm_weights::shards::sha256_hex;
+use visionllm_weights::Manifest;
+
+use super::fetch::{fetch_from, FetchError};
+use super::shard_cache::{free_bytes, ShardCache, ShardFile};
+use crate::catalog::human_bytes;
+
+/// Connection cuts tolerated per shard (each attempt resumes where the last one stopped).
+const ATTEMPTS: usize = 4;
+
+pub fn url(base: &str, file: &str) -> String {
+    if base.is_empty() || base.ends_with('/') {
+        format!("{base}{file}")
+    } else {
+        format!("{base}/{file}")
+    }
+}
+
+/// Bytes a cached shard still needs (its size when nothing usable is stored).
+async fn missing(cache: &ShardCache, shard: &ShardInfo) -> Result<u64, String> {
+    if cache.verified_sha(&shard.file).await?.as_deref() == Some(shard.sha256.as_str()) {
+        return Ok(0);
+    }
+    let have = cache.open_shard(&shard.file).await?.len()?;
+    Ok(if have <= shard.bytes { shard.bytes - have } else { shard.bytes })
+}
+
+/// Refuse to start a download that cannot fit, saying how much is missing.
+pub async fn check_space(cache: &ShardCache, manifest: &Manifest, model_id: &str) -> Result<(), String> {
+    let mut need = 0;
+    for shard in &manifest.shards {
+        need += missing(cache, shard).await?;
+    }
+    if let Some(free) = free_bytes().await {
+        if need > free {
+            return Err(format!(
+                "Not enough browser storage for {model_id}: it needs {} more, but only {} is free ({} short). Delete cached models in the model panel or free disk space, then load it again.",
+                human_bytes(need),
+                human_bytes(free),
+                human_bytes(need - free)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One shard's verified bytes. `on_bytes(n)` reports progress (cached bytes count at once).
+pub async fn shard(cache: Option<&ShardCache>, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
+    let Some(cache) = cache else { return download_to_memory(base, shard, on_bytes).await };
+    let file = cache.open_shard(&shard.file).await?;
+    if cache.verified_sha(&shard.file).await?.as_deref() == Some(shard.sha256.as_str()) {
+        let data = file.read_all()?;
+        if data.len() as u64 == shard.bytes && sha256_hex(&data) == shard.sha256 {
+            on_bytes(shard.bytes);
+            return Ok(data);
+        }
+        // Damaged in storage (or a different file under the same name): forget it, fetch again.
+        drop(file);
+        cache.remove_shard(&shard.file).await?;
+        return Box::pin(self::shard(Some(cache), base, shard, on_bytes)).await;
+    }
+    let mut last_error = String::new();
+    for _ in 0..ATTEMPTS {
+        match resume(&file, base, shard, on_bytes).await {
+            Ok(data) => {
+                let sha = sha256_hex(&data);
+                if sha != shard.sha256 {
+                    file.truncate(0)?; // never keep bytes that failed verification
+                    return Err(format!(
+                        "{}: downloaded bytes do not match the manifest (sha256 {sha}, expected {}): the shard on the server is corrupt. Nothing was kept.",
+                        shard.file, shard.sha256
+                    ));
+                }
+                cache.mark_verified(&shard.file, &sha).await?;
+                return Ok(data);
+            }
+            Err(Failure::Final(e)) => {
+                file.truncate(0)?;
+                return Err(e);
+            }
+            Err(Failure::Retry(e)) => last_error = e,
+        }
+    }
+    Err(format!("{last_error} (gave up after {ATTEMPTS} attempts; the {} downloaded so far are kept and the next load resumes)", human_bytes(file.len().unwrap_or(0))))
+}
+
+enum Failure {
+    /// Worth another attempt (the connection broke).
+    Retry(String),
+    /// Not (the server's file disagrees with the manifest).
+    Final(String),
+}
+
+/// Continue the shard in `file` from its current length; the whole shard's bytes at the end.
+async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, Failure> {
+    let mut have = file.len().map_err(Failure::Final)?;
+    if have > shard.bytes {
+        file.truncate(0).map_err(Failure::Final)?;
+        have = 0;
+    }
+    let link = url(base, &shard.file);
+    let (start, mut body) = fetch_from(&link, have).await.map_err(|e| match e {
+        FetchError::Network(m) => Failure::Retry(m),
+        FetchError::Refused(m) => Failure::Final(m),
+    })?;
+    let mut data = if start > 0 {
+        file.read_all().map_err(Failure::Final)?
+    } else {
+        file.truncate(0).map_err(Failure::Final)?; // the server ignored the range: start over
+        Vec::with_capacity(shard.bytes as usize)
+    };
+    data.truncate(start as usize);
+    on_bytes(start);
+    loop {
+        let chunk = match body.next().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = file.flush();
+                return Err(Failure::Retry(e));
+            }
+        };
+        if data.len() as u64 + chunk.len() as u64 > shard.bytes {
+            return Err(Failure::Final(format!(
+                "{}: the server sends more than the {} bytes the manifest lists: the manifest and the shard disagree",
+                shard.file, shard.bytes
+            )));
+        }
+        file.write_at(data.len() as u64, &chunk).map_err(Failure::Final)?;
+        data.extend_from_slice(&chunk);
+        on_bytes(chunk.len() as u64);
+    }
+    file.flush().map_err(Failure::Final)?;
+    if (data.len() as u64) < shard.bytes {
+        return Err(Failure::Final(format!(
+            "{}: the server has only {} of the {} bytes the manifest lists: the shard is truncated",
+            shard.file,
+            data.len(),
+            shard.bytes
+        )));
+    }
+    Ok(data)
+}
+
+/// Without OPFS: one plain download, verified by `Checkpoint::from_converted`.
+async fn download_to_memory(base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
+    let (_, mut body) = fetch_from(&url(base, &shard.file), 0).await.map_err(FetchError::message)?;
+    let mut data = Vec::with_capacity(shard.bytes as usize);
+    while let Some(chunk) = body.next().await? {
+        on_bytes(chunk.len() as u64);
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
