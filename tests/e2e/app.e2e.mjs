@@ -128,6 +128,41 @@ try {
   await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
   await page.screenshot({ path: path.join(SHOTS, 'result.png') });
 
+  // Hover: the mouse over a box highlights its entry in the list.
+  const area = await canvas.boundingBox();
+  const [hx1, hy1, hx2, hy2] = boxes[0];
+  const k = area.width / result.image.width;
+  await page.mouse.move(area.x + ((hx1 + hx2) / 2) * k, area.y + ((hy1 + hy2) / 2) * k);
+  await page.waitForTimeout(300);
+  check(await page.locator('[data-testid=items] li.hovered').count() === 1, 'hovering a box highlights its list entry');
+  await page.mouse.move(0, 0);
+
+  // Exports: COCO JSON with one annotation per box, and the annotated PNG.
+  const [coco] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'JSON (COCO)' }).click()]);
+  const cocoDoc = JSON.parse(fs.readFileSync(await coco.path(), 'utf8'));
+  check(cocoDoc.annotations?.length === boxes.length && cocoDoc.categories?.some((c) => c.name === 'red circle'),
+    `COCO export: ${cocoDoc.annotations?.length} annotations, categories ${JSON.stringify(cocoDoc.categories)}`);
+  const [png] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Annotated PNG' }).click()]);
+  const pngBytes = fs.readFileSync(await png.path());
+  check(pngBytes.subarray(1, 4).toString() === 'PNG' && png.suggestedFilename() === 'annotated.png', `annotated PNG downloaded (${pngBytes.length} bytes)`);
+
+  // Cancel: a running job stops at the next stage boundary and the last result stays.
+  const lastResult = await page.locator('[data-testid=result-json]').textContent();
+  await page.locator('[data-testid=instruction]').fill('caption');
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.locator('[data-testid=cancel]').click();
+  await page.locator('[data-testid=run]').waitFor({ timeout: TIMEOUT });
+  check(await page.locator('[data-testid=result-json]').textContent() === lastResult, 'Cancel stopped the job and kept the last result');
+
+  // Paste: an image pasted anywhere on the page replaces the current one.
+  await page.evaluate((b64) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' }));
+    document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true }));
+  }, fs.readFileSync(path.join(ROOT, 'public/examples/photo.png')).toString('base64'));
+  const pasted = await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('pasted.png'), null, { timeout: 20000 }).then(() => true, () => false);
+  check(pasted, `a pasted image replaces the current one (${await page.locator('.image-view .caption').innerText()})`);
+
   // Bad files: a clear message, and the image stays.
   const caption = await page.locator('.image-view .caption').innerText();
   const bad = [
