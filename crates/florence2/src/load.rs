@@ -37,7 +37,7 @@ impl Loader<'_> {
         if q.bytes.len() as u64 > self.gpu.max_binding() {
             return Err(ModelError::Config(format!("{name} {shape:?} needs {} MiB, but this GPU binds at most {} MiB at once", q.bytes.len() >> 20, self.gpu.max_binding() >> 20)));
         }
-        Ok(self.gpu.upload_persistent(shape, q.dtype, q.bytes, name))
+        Ok(self.gpu.upload_persistent(shape, q.dtype, &q.bytes, name))
     }
 
     /// Values on the CPU (small tables the model prepares itself).

@@ -2,6 +2,7 @@
 //! shards listed in `model.safetensors.index.json`; or a converted directory (`manifest.json` and
 //! verified shards, see `manifest`). Natively the files are memory-mapped.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -73,13 +74,23 @@ pub(crate) enum EntryDtype {
 pub struct QuantView<'a> {
     pub dtype: DType,
     pub shape: Vec<usize>,
-    pub bytes: &'a [u8],
+    pub bytes: Cow<'a, [u8]>,
+}
+
+/// Reads byte ranges of a converted checkpoint's shards on demand. The browser reads them from
+/// its storage (OPFS) this way, so a model never sits whole in wasm memory while it is uploaded:
+/// only the tensor being uploaded does.
+pub trait ShardReader {
+    /// Bytes `start..end` of shard `shard` (an index into the manifest's shards).
+    fn read(&self, shard: usize, start: u64, end: u64) -> std::result::Result<Vec<u8>, String>;
 }
 
 pub struct Checkpoint {
     files: Vec<(PathBuf, Bytes)>,
     index: HashMap<String, Entry>,
     manifest: Option<Manifest>,
+    /// Set for `from_converted_reader`: tensors are read through it instead of `files`.
+    reader: Option<Box<dyn ShardReader>>,
 }
 
 impl Checkpoint {
@@ -89,7 +100,7 @@ impl Checkpoint {
     pub fn open_dir(dir: &Path) -> Result<Checkpoint> {
         if dir.join(crate::manifest::MANIFEST_FILE).exists() {
             let (manifest, files, index) = crate::verify::open_converted(dir)?;
-            return Ok(Checkpoint { files: files.into_iter().map(|(p, m)| (p, Bytes::Mapped(m))).collect(), index, manifest: Some(manifest) });
+            return Ok(Checkpoint { files: files.into_iter().map(|(p, m)| (p, Bytes::Mapped(m))).collect(), index, manifest: Some(manifest), reader: None });
         }
         let index_path = dir.join("model.safetensors.index.json");
         let names: Vec<PathBuf> = if index_path.exists() {
@@ -136,7 +147,17 @@ impl Checkpoint {
         }
         let files = manifest.shards.iter().zip(shards).map(|(s, b)| (PathBuf::from(&s.file), Bytes::Owned(b))).collect();
         let index = crate::verify::entries(&manifest);
-        Ok(Checkpoint { files, index, manifest: Some(manifest) })
+        Ok(Checkpoint { files, index, manifest: Some(manifest), reader: None })
+    }
+
+    /// A converted checkpoint whose shards stay where they are (browser storage) and are read
+    /// tensor by tensor through `reader`. The caller must have checked every shard's sha256
+    /// against this manifest (the browser does when a shard is downloaded and again before each
+    /// load), since bytes are not re-verified here.
+    pub fn from_converted_reader(manifest: Manifest, reader: Box<dyn ShardReader>) -> Result<Checkpoint> {
+        manifest.check().map_err(|detail| WeightsError::Bad { path: PathBuf::from(crate::manifest::MANIFEST_FILE), detail })?;
+        let index = crate::verify::entries(&manifest);
+        Ok(Checkpoint { files: Vec::new(), index, manifest: Some(manifest), reader: Some(reader) })
     }
 
     fn from_files(files: Vec<(PathBuf, Bytes)>) -> Result<Checkpoint> {
@@ -154,7 +175,7 @@ impl Checkpoint {
                 index.insert(name, Entry { file: i, start, end: start + view.data().len(), dtype, shape: view.shape().to_vec() });
             }
         }
-        Ok(Checkpoint { files, index, manifest: None })
+        Ok(Checkpoint { files, index, manifest: None, reader: None })
     }
 
     /// The manifest, for a converted directory.
@@ -178,15 +199,31 @@ impl Checkpoint {
         self.index.get(name).ok_or_else(|| WeightsError::Missing(name.to_string()))
     }
 
-    fn data(&self, e: &Entry) -> &[u8] {
-        &self.files[e.file].1[e.start..e.end]
+    fn data(&self, e: &Entry) -> Result<Cow<'_, [u8]>> {
+        match &self.reader {
+            Some(reader) => {
+                let bytes = reader.read(e.file, e.start as u64, e.end as u64).map_err(|detail| WeightsError::Bad { path: self.shard_path(e.file), detail })?;
+                if bytes.len() != e.end - e.start {
+                    return Err(WeightsError::Bad {
+                        path: self.shard_path(e.file),
+                        detail: format!("read {} bytes of a {}-byte tensor: the stored shard is shorter than the manifest says", bytes.len(), e.end - e.start),
+                    });
+                }
+                Ok(Cow::Owned(bytes))
+            }
+            None => Ok(Cow::Borrowed(&self.files[e.file].1[e.start..e.end])),
+        }
+    }
+
+    fn shard_path(&self, shard: usize) -> PathBuf {
+        self.manifest.as_ref().and_then(|m| m.shards.get(shard)).map(|s| PathBuf::from(&s.file)).unwrap_or_default()
     }
 
     /// The packed bytes of a tensor stored quantized (None: stored as floats).
     pub fn quantized(&self, name: &str) -> Result<Option<QuantView<'_>>> {
         let e = self.entry(name)?;
         Ok(match e.dtype {
-            EntryDtype::Quant(dtype) => Some(QuantView { dtype, shape: e.shape.clone(), bytes: self.data(e) }),
+            EntryDtype::Quant(dtype) => Some(QuantView { dtype, shape: e.shape.clone(), bytes: self.data(e)? }),
             _ => None,
         })
     }
@@ -195,7 +232,8 @@ impl Checkpoint {
     /// the kernels would see them).
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let e = self.entry(name)?;
-        let data = self.data(e);
+        let data = self.data(e)?;
+        let data: &[u8] = &data;
         let values = match &e.dtype {
             EntryDtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
             EntryDtype::F16 => data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),

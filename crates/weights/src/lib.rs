@@ -13,5 +13,5 @@ pub mod verify;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;
 
-pub use checkpoint::{Checkpoint, QuantView, WeightsError};
+pub use checkpoint::{Checkpoint, QuantView, ShardReader, WeightsError};
 pub use manifest::{Manifest, Stored};

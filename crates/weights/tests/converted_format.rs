@@ -85,7 +85,7 @@ fn quantized_tensors_are_the_kernels_packing() {
                     assert!(matches!(class, Class::Matmul | Class::Embedding), "{} quantized", t.name);
                     assert_eq!(q.dtype, dtype);
                     let want = quant::quantize(dtype, shape[0], shape[1], &values);
-                    assert_eq!(q.bytes, bytemuck::cast_slice::<u32, u8>(&want), "{}", t.name);
+                    assert_eq!(&*q.bytes, bytemuck::cast_slice::<u32, u8>(&want), "{}", t.name);
                     assert_eq!(q.bytes.len() as u64, visionllm_gpu::tensor::byte_len(&shape, dtype));
                     quantized += 1;
                 }

@@ -17,7 +17,7 @@ use visionllm_weights::{Checkpoint, Manifest};
 
 use super::fetch::{fetch_bytes, fetch_text};
 use super::shard_cache::ShardCache;
-use super::shard_download::{self, url};
+use super::shard_download::{self, url, OpfsReader};
 use super::{now_ms, progress};
 use crate::messages::{ModelFiles, Progress, Stage};
 
@@ -72,18 +72,26 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
         }
     };
     let mut shards = Vec::new();
+    let mut stored = None;
     match &manifest {
-        // The converted format: cached in OPFS (resumable, verified), in memory where OPFS is missing.
-        Some(m) => {
-            let cache = ShardCache::open(&files.id).await?;
-            if let Some(cache) = &cache {
-                shard_download::check_space(cache, m, &files.id).await?;
+        // The converted format: cached in OPFS (resumable, verified, then read tensor by tensor),
+        // in memory where OPFS is missing.
+        Some(m) => match ShardCache::open(&files.id).await? {
+            Some(cache) => {
+                shard_download::check_space(&cache, m, &files.id).await?;
+                let mut opened = Vec::new();
+                for info in &m.shards {
+                    shard_download::ensure(&cache, &files.base_url, info, &mut report).await?;
+                    opened.push(cache.open_shard(&info.file).await?);
+                }
+                stored = Some(OpfsReader { files: opened });
             }
-            for info in &m.shards {
-                let data = shard_download::shard(cache.as_ref(), &files.base_url, info, &mut report).await?;
-                shards.push((info.file.clone(), data));
+            None => {
+                for info in &m.shards {
+                    shards.push((info.file.clone(), shard_download::download_to_memory(&files.base_url, info, &mut report).await?));
+                }
             }
-        }
+        },
         None => {
             for name in &files.weights {
                 shards.push((name.clone(), fetch_bytes(&url(&files.base_url, name), &mut report).await?));
@@ -95,10 +103,12 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
 
     let load_started = now_ms();
     progress(Progress { job: None, stage: Stage::Load, done: 0, total: Some(downloaded), elapsed_ms: 0.0 });
-    let checkpoint = match manifest {
+    let checkpoint = match (manifest, stored) {
+        // Verified as they were stored and re-hashed just now; read one tensor at a time.
+        (Some(manifest), Some(reader)) => Checkpoint::from_converted_reader(manifest, Box::new(reader)).map_err(|e| e.to_string())?,
         // Checks every shard (size, sha256, header) before anything is built from it.
-        Some(manifest) => Checkpoint::from_converted(manifest, shards.into_iter().map(|(_, data)| data).collect()).map_err(|e| e.to_string())?,
-        None => Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?,
+        (Some(manifest), None) => Checkpoint::from_converted(manifest, shards.into_iter().map(|(_, data)| data).collect()).map_err(|e| e.to_string())?,
+        (None, _) => Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?,
     };
     // f32 activations: correct everywhere; f16 waits for the quantized format (issue 5).
     let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;

@@ -87,14 +87,30 @@ impl ShardFile {
         Ok(())
     }
 
-    pub fn read_all(&self) -> Result<Vec<u8>, String> {
-        let len = self.len()? as usize;
-        let mut out = vec![0u8; len];
+    /// Bytes `start..end` (fewer when the file is shorter).
+    pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        let mut out = vec![0u8; end.saturating_sub(start) as usize];
         let opts = FileSystemReadWriteOptions::new();
-        opts.set_at(0.0);
+        opts.set_at(start as f64);
         let n = self.handle.read_with_u8_array_and_options(&mut out, &opts).map_err(|e| js("reading a cached shard", e))? as usize;
         out.truncate(n);
         Ok(out)
+    }
+
+    /// Feed the first `len` bytes to `hasher`, 4 MiB at a time (never the whole shard in memory).
+    pub fn hash_prefix(&self, len: u64, hasher: &mut sha2::Sha256) -> Result<(), String> {
+        use sha2::Digest;
+        const CHUNK: u64 = 4 << 20;
+        let mut at = 0;
+        while at < len {
+            let chunk = self.read_range(at, (at + CHUNK).min(len))?;
+            if chunk.is_empty() {
+                return Err("a cached shard is shorter than its recorded length".into());
+            }
+            hasher.update(&chunk);
+            at += chunk.len() as u64;
+        }
+        Ok(())
     }
 
     pub fn flush(&self) -> Result<(), String> {

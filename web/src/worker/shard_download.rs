@@ -1,11 +1,13 @@
 //! Getting the shards of a converted model: from the OPFS cache when complete and intact, else
 //! downloaded (resuming a partial shard with a Range request), written to the cache as they
-//! arrive, hashed, and only then marked complete. Retries a cut connection a few times, resuming
-//! each time; what was written stays for the next visit.
+//! arrive and hashed on the way, and only then marked complete. Retries a cut connection a few
+//! times, resuming each time; what was written stays for the next visit. Shards are streamed to
+//! storage and hashed in chunks, so a shard never sits whole in wasm memory; the model then reads
+//! its tensors from storage one by one (`OpfsReader`).
 
+use sha2::{Digest, Sha256};
 use visionllm_weights::manifest::ShardInfo;
-use visionllm_weights::shards::sha256_hex;
-use visionllm_weights::Manifest;
+use visionllm_weights::{Manifest, ShardReader};
 
 use super::fetch::{fetch_from, FetchError};
 use super::shard_cache::{free_bytes, ShardCache, ShardFile};
@@ -20,6 +22,10 @@ pub fn url(base: &str, file: &str) -> String {
     } else {
         format!("{base}/{file}")
     }
+}
+
+fn hex(hasher: Sha256) -> String {
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Bytes a cached shard still needs (its size when nothing usable is stored).
@@ -50,26 +56,25 @@ pub async fn check_space(cache: &ShardCache, manifest: &Manifest, model_id: &str
     Ok(())
 }
 
-/// One shard's verified bytes. `on_bytes(n)` reports progress (cached bytes count at once).
-pub async fn shard(cache: Option<&ShardCache>, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
-    let Some(cache) = cache else { return download_to_memory(base, shard, on_bytes).await };
+/// Make the shard complete and verified in the cache. `on_bytes(n)` reports progress (cached
+/// bytes count at once). Stored shards are re-hashed, so damage in storage is never loaded.
+pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<(), String> {
     let file = cache.open_shard(&shard.file).await?;
     if cache.verified_sha(&shard.file).await?.as_deref() == Some(shard.sha256.as_str()) {
-        let data = file.read_all()?;
-        if data.len() as u64 == shard.bytes && sha256_hex(&data) == shard.sha256 {
+        let mut hasher = Sha256::new();
+        if file.len()? == shard.bytes && file.hash_prefix(shard.bytes, &mut hasher).is_ok() && hex(hasher) == shard.sha256 {
             on_bytes(shard.bytes);
-            return Ok(data);
+            return Ok(());
         }
         // Damaged in storage (or a different file under the same name): forget it, fetch again.
         drop(file);
         cache.remove_shard(&shard.file).await?;
-        return Box::pin(self::shard(Some(cache), base, shard, on_bytes)).await;
+        return Box::pin(ensure(cache, base, shard, on_bytes)).await;
     }
     let mut last_error = String::new();
     for _ in 0..ATTEMPTS {
         match resume(&file, base, shard, on_bytes).await {
-            Ok(data) => {
-                let sha = sha256_hex(&data);
+            Ok(sha) => {
                 if sha != shard.sha256 {
                     file.truncate(0)?; // never keep bytes that failed verification
                     return Err(format!(
@@ -77,8 +82,7 @@ pub async fn shard(cache: Option<&ShardCache>, base: &str, shard: &ShardInfo, on
                         shard.file, shard.sha256
                     ));
                 }
-                cache.mark_verified(&shard.file, &sha).await?;
-                return Ok(data);
+                return cache.mark_verified(&shard.file, &sha).await;
             }
             Err(Failure::Final(e)) => {
                 file.truncate(0)?;
@@ -97,8 +101,8 @@ enum Failure {
     Final(String),
 }
 
-/// Continue the shard in `file` from its current length; the whole shard's bytes at the end.
-async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, Failure> {
+/// Continue the shard in `file` from its current length; the whole shard's sha256 at the end.
+async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<String, Failure> {
     let mut have = file.len().map_err(Failure::Final)?;
     if have > shard.bytes {
         file.truncate(0).map_err(Failure::Final)?;
@@ -109,13 +113,13 @@ async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut 
         FetchError::Network(m) => Failure::Retry(m),
         FetchError::Refused(m) => Failure::Final(m),
     })?;
-    let mut data = if start > 0 {
-        file.read_all().map_err(Failure::Final)?
+    let mut hasher = Sha256::new();
+    if start > 0 {
+        file.hash_prefix(start, &mut hasher).map_err(Failure::Final)?;
     } else {
         file.truncate(0).map_err(Failure::Final)?; // the server ignored the range: start over
-        Vec::with_capacity(shard.bytes as usize)
-    };
-    data.truncate(start as usize);
+    }
+    let mut at = start;
     on_bytes(start);
     loop {
         let chunk = match body.next().await {
@@ -126,30 +130,29 @@ async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut 
                 return Err(Failure::Retry(e));
             }
         };
-        if data.len() as u64 + chunk.len() as u64 > shard.bytes {
+        if at + chunk.len() as u64 > shard.bytes {
             return Err(Failure::Final(format!(
                 "{}: the server sends more than the {} bytes the manifest lists: the manifest and the shard disagree",
                 shard.file, shard.bytes
             )));
         }
-        file.write_at(data.len() as u64, &chunk).map_err(Failure::Final)?;
-        data.extend_from_slice(&chunk);
+        file.write_at(at, &chunk).map_err(Failure::Final)?;
+        hasher.update(&chunk);
+        at += chunk.len() as u64;
         on_bytes(chunk.len() as u64);
     }
     file.flush().map_err(Failure::Final)?;
-    if (data.len() as u64) < shard.bytes {
+    if at < shard.bytes {
         return Err(Failure::Final(format!(
-            "{}: the server has only {} of the {} bytes the manifest lists: the shard is truncated",
-            shard.file,
-            data.len(),
-            shard.bytes
+            "{}: the server has only {at} of the {} bytes the manifest lists: the shard is truncated",
+            shard.file, shard.bytes
         )));
     }
-    Ok(data)
+    Ok(hex(hasher))
 }
 
-/// Without OPFS: one plain download, verified by `Checkpoint::from_converted`.
-async fn download_to_memory(base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
+/// Without OPFS: one plain download into memory, verified by `Checkpoint::from_converted`.
+pub async fn download_to_memory(base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
     let (_, mut body) = fetch_from(&url(base, &shard.file), 0).await.map_err(FetchError::message)?;
     let mut data = Vec::with_capacity(shard.bytes as usize);
     while let Some(chunk) = body.next().await? {
@@ -157,4 +160,15 @@ async fn download_to_memory(base: &str, shard: &ShardInfo, on_bytes: &mut dyn Fn
         data.extend_from_slice(&chunk);
     }
     Ok(data)
+}
+
+/// Verified shards read from storage tensor by tensor while the model is built.
+pub struct OpfsReader {
+    pub files: Vec<ShardFile>,
+}
+
+impl ShardReader for OpfsReader {
+    fn read(&self, shard: usize, start: u64, end: u64) -> Result<Vec<u8>, String> {
+        self.files.get(shard).ok_or_else(|| format!("no shard {shard}"))?.read_range(start, end)
+    }
 }
