@@ -163,6 +163,13 @@ try {
   const pasted = await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('pasted.png'), null, { timeout: 20000 }).then(() => true, () => false);
   check(pasted, `a pasted image replaces the current one (${await page.locator('.image-view .caption').innerText()})`);
 
+  // Examples: each chip loads its image from the site.
+  for (const name of ['Shapes', 'Photo']) {
+    await page.locator('.examples button', { hasText: name }).click();
+    const shown = await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith(n), name, { timeout: 20000 }).then(() => true, () => false);
+    check(shown, `the ${name} example loads (${await page.locator('.image-view .caption').innerText()})`);
+  }
+
   // Bad files: a clear message, and the image stays.
   const caption = await page.locator('.image-view .caption').innerText();
   const bad = [
