@@ -12,6 +12,7 @@ sequence-to-sequence detector from scratch otherwise sits on a long plateau):
 
 Usage:
   python3 training/demo/train.py --out DIR [--time-budget SECONDS | --steps N] [--resume DIR]
+                                 [--init-weights public/models/demo]   (continue from the shipped model)
 The schedule (learning rate, curriculum, smoothing) follows progress = elapsed/budget with
 --time-budget, or step/N with --steps; DIR/record.json says which, and how many steps ran where.
 """
@@ -70,6 +71,8 @@ def main():
     ap.add_argument("--lr", type=float, default=8e-4)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--resume", default=None, help="a checkpoint directory written by this script")
+    ap.add_argument("--init-weights", default=None,
+                    help="start from a converted model (e.g. public/models/demo): Q8/Q4 dequantized, fresh Adam")
     ap.add_argument("--save-every", type=float, default=120.0, help="seconds between checkpoints")
     ap.add_argument("--eval-n", type=int, default=200)
     ap.add_argument("--threads", type=int, default=None)
@@ -98,6 +101,13 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.98), weight_decay=0.05,
                             fused=device == "cuda")
     state = dict(step=0, samples=0, seconds=0.0, runs=[])
+    if args.init_weights:
+        import read_converted
+        missing, unexpected = model.load_state_dict(read_converted.read(args.init_weights), strict=False)
+        tied = {"lm_head.weight", "model.language_model.encoder.embed_tokens.weight",
+                "model.language_model.decoder.embed_tokens.weight"}  # all share language_model.shared
+        assert not unexpected and set(missing) <= tied, (missing, unexpected)
+        print(f"initialised from {args.init_weights}", flush=True)
     if args.resume:
         state = checkpoint.load(pathlib.Path(args.resume), model, opt, device)
         print(f"resumed at step {state['step']} ({state['samples']} samples)", flush=True)
