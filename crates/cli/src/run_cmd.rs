@@ -48,9 +48,7 @@ fn wgpu_wait() -> visionllm_gpu::wgpu::PollType {
 
 /// The model's square input size from preprocessor_config.json (768 when absent).
 pub(crate) fn input_size(dir: &Path) -> usize {
-    let Ok(text) = std::fs::read_to_string(dir.join("preprocessor_config.json")) else { return 768 };
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else { return 768 };
-    json["size"]["height"].as_u64().or_else(|| json["crop_size"]["height"].as_u64()).unwrap_or(768) as usize
+    std::fs::read_to_string(dir.join("preprocessor_config.json")).ok().and_then(|t| preprocess::input_size(&t)).unwrap_or(768)
 }
 
 pub fn run(args: &mut Args) -> Result<(), String> {

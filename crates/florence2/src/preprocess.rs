@@ -100,6 +100,13 @@ pub fn resize_bicubic_rgb(src: &[u8], w: usize, h: usize, ow: usize, oh: usize) 
     }
 }
 
+/// The square input side a `preprocessor_config.json` asks for (`size.height`, else
+/// `crop_size.height`); `None` when the text is not JSON or has neither.
+pub fn input_size(preprocessor_json: &str) -> Option<usize> {
+    let json: serde_json::Value = serde_json::from_str(preprocessor_json).ok()?;
+    json["size"]["height"].as_u64().or_else(|| json["crop_size"]["height"].as_u64()).map(|s| s as usize)
+}
+
 /// Resize to `size` x `size`, rescale and normalize: pixel values [3, size, size] (CHW), as the
 /// reference's `pixel_values[0]`.
 pub fn pixel_values(rgb: &[u8], w: usize, h: usize, size: usize) -> Vec<f32> {
@@ -118,6 +125,15 @@ pub fn pixel_values(rgb: &[u8], w: usize, h: usize, size: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_size_reads_size_then_crop_size() {
+        assert_eq!(input_size(r#"{"size": {"height": 768, "width": 768}}"#), Some(768));
+        assert_eq!(input_size(r#"{"crop_size": {"height": 224}}"#), Some(224));
+        assert_eq!(input_size(r#"{"size": {"height": 224}, "crop_size": {"height": 768}}"#), Some(224));
+        assert_eq!(input_size(r#"{"size": {}}"#), None);
+        assert_eq!(input_size("not json"), None);
+    }
 
     #[test]
     fn identity_size_is_a_copy_and_constant_images_stay_constant() {

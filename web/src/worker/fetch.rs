@@ -2,40 +2,19 @@
 //! show bytes, percent, speed and ETA for large weight files.
 
 use js_sys::{Reflect, Uint8Array};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ReadableStreamDefaultReader, Response};
 
-use super::scope;
-
-fn js_err(what: &str, e: JsValue) -> String {
-    let detail = e.as_string().or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string())).unwrap_or_default();
-    format!("{what}: {detail}")
-}
+use super::{js_error as js_err, scope};
 
 /// The whole body of `url`. `on_chunk(n)` is called with each chunk's length.
 pub async fn fetch_bytes(url: &str, on_chunk: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
-    let response: Response = JsFuture::from(scope().fetch_with_str(url))
-        .await
-        .map_err(|e| js_err(&format!("cannot fetch {url}"), e))?
-        .unchecked_into();
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {} {}", response.status(), response.status_text()));
-    }
-    let Some(body) = response.body() else { return Ok(Vec::new()) };
-    let length = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    let mut out = Vec::with_capacity(length.unwrap_or(0));
-    let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-    loop {
-        let chunk = JsFuture::from(reader.read()).await.map_err(|e| js_err(&format!("reading {url}"), e))?;
-        if Reflect::get(&chunk, &"done".into()).map(|d| d.is_truthy()).unwrap_or(true) {
-            break;
-        }
-        let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(|e| js_err("chunk", e))?.unchecked_into();
-        let start = out.len();
-        out.resize(start + value.length() as usize, 0);
-        value.copy_to(&mut out[start..]);
-        on_chunk(value.length() as u64);
+    let (_, mut body) = fetch_from(url, 0).await.map_err(FetchError::message)?;
+    let mut out = Vec::with_capacity(body.length.unwrap_or(0) as usize);
+    while let Some(chunk) = body.next().await? {
+        on_chunk(chunk.len() as u64);
+        out.extend_from_slice(&chunk);
     }
     Ok(out)
 }
@@ -50,6 +29,8 @@ pub async fn fetch_text(url: &str) -> Result<String, String> {
 pub struct BodyStream {
     url: String,
     reader: ReadableStreamDefaultReader,
+    /// Content-Length, when the server sent it.
+    pub length: Option<u64>,
 }
 
 impl BodyStream {
@@ -97,6 +78,7 @@ pub async fn fetch_from(url: &str, from: u64) -> Result<(u64, BodyStream), Fetch
         416 => return Err(FetchError::Refused(format!("{url}: the server has fewer bytes than already downloaded (HTTP 416): the file changed"))),
         s => return Err(FetchError::Refused(format!("{url}: HTTP {s} {}", response.status_text()))),
     };
+    let length = response.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<u64>().ok());
     let body = response.body().ok_or_else(|| FetchError::Refused(format!("{url}: empty response")))?;
-    Ok((start, BodyStream { url: url.to_string(), reader: body.get_reader().unchecked_into() }))
+    Ok((start, BodyStream { url: url.to_string(), reader: body.get_reader().unchecked_into(), length }))
 }

@@ -41,6 +41,18 @@ impl WorkerState {
     }
 }
 
+/// "what: detail" for a JS exception: its `message` (DOMException, TypeError), else the value as
+/// a string, else its JSON.
+pub(crate) fn js_error(what: &str, e: JsValue) -> String {
+    let detail = js_sys::Reflect::get(&e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .or_else(|| js_sys::JSON::stringify(&e).ok().and_then(|s| s.as_string()))
+        .unwrap_or_default();
+    format!("{what}: {detail}")
+}
+
 fn scope() -> DedicatedWorkerGlobalScope {
     js_sys::global().unchecked_into()
 }

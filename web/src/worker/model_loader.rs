@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use visionllm_florence2::{Florence2, Florence2Config};
+use visionllm_florence2::{preprocess, Florence2, Florence2Config};
 use visionllm_gpu::{DType, Gpu};
 use visionllm_tasks::Florence2Tokenizer;
 use visionllm_weights::{Checkpoint, Manifest};
@@ -30,21 +30,11 @@ pub struct LoadedModel {
     pub bytes: u64,
 }
 
-/// The square side the image processor resizes to (`size.height`, else `crop_size.height`).
-pub fn input_size(preprocessor_json: &str) -> Result<usize, String> {
-    let json: serde_json::Value = serde_json::from_str(preprocessor_json).map_err(|e| format!("preprocessor_config.json: {e}"))?;
-    json["size"]["height"]
-        .as_u64()
-        .or_else(|| json["crop_size"]["height"].as_u64())
-        .map(|s| s as usize)
-        .ok_or_else(|| "preprocessor_config.json has no size.height".to_string())
-}
-
 pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedModel, String> {
     let config_text = fetch_text(&url(&files.base_url, &files.config)).await?;
     let cfg = Florence2Config::from_json(&config_text)?;
     let preprocessor_text = fetch_text(&url(&files.base_url, &files.preprocessor)).await?;
-    let input_size = input_size(&preprocessor_text)?;
+    let input_size = preprocess::input_size(&preprocessor_text).ok_or("preprocessor_config.json is not JSON with a size.height")?;
     let tokenizer_bytes = fetch_bytes(&url(&files.base_url, &files.tokenizer), &mut |_| {}).await?;
     let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
     let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;
@@ -71,30 +61,28 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
             progress(Progress { job: None, stage: Stage::Download, done: downloaded, total, elapsed_ms: t - started });
         }
     };
+    // The converted format goes through the OPFS cache (resumable, verified, then read tensor by
+    // tensor); without OPFS, and for the transformers layout, the files are fetched into memory.
+    let cache = match &manifest {
+        Some(_) => ShardCache::open(&files.id).await?,
+        None => None,
+    };
     let mut shards = Vec::new();
     let mut stored = None;
-    match &manifest {
-        // The converted format: cached in OPFS (resumable, verified, then read tensor by tensor),
-        // in memory where OPFS is missing.
-        Some(m) => match ShardCache::open(&files.id).await? {
-            Some(cache) => {
-                shard_download::check_space(&cache, m, &files.id).await?;
-                let mut opened = Vec::new();
-                for info in &m.shards {
-                    shard_download::ensure(&cache, &files.base_url, info, &mut report).await?;
-                    opened.push(cache.open_shard(&info.file).await?);
-                }
-                stored = Some(OpfsReader { files: opened });
+    match (&manifest, &cache) {
+        (Some(m), Some(cache)) => {
+            shard_download::check_space(cache, m, &files.id).await?;
+            let mut opened = Vec::new();
+            for info in &m.shards {
+                opened.push(shard_download::ensure(cache, &files.base_url, info, &mut report).await?);
             }
-            None => {
-                for info in &m.shards {
-                    shards.push((info.file.clone(), shard_download::download_to_memory(&files.base_url, info, &mut report).await?));
-                }
-            }
-        },
-        None => {
-            for name in &files.weights {
-                shards.push((name.clone(), fetch_bytes(&url(&files.base_url, name), &mut report).await?));
+            stored = Some(OpfsReader { files: opened });
+        }
+        _ => {
+            let names = manifest.as_ref().map_or_else(|| files.weights.clone(), |m| m.shards.iter().map(|s| s.file.clone()).collect());
+            for name in names {
+                let data = fetch_bytes(&url(&files.base_url, &name), &mut report).await?;
+                shards.push((name, data));
             }
         }
     }

@@ -18,14 +18,9 @@ use web_sys::{
     FileSystemReadWriteOptions, FileSystemRemoveOptions, FileSystemSyncAccessHandle, StorageEstimate,
 };
 
-use super::scope;
+use super::{js_error as js, scope};
 
 const ROOT: &str = "visionllm-models";
-
-fn js(what: &str, e: JsValue) -> String {
-    let detail = Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()).or_else(|| e.as_string()).unwrap_or_default();
-    format!("{what}: {detail}")
-}
 
 /// Model ids become directory names: keep them to a safe alphabet.
 fn dir_name(id: &str) -> String {

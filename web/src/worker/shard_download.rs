@@ -56,15 +56,16 @@ pub async fn check_space(cache: &ShardCache, manifest: &Manifest, model_id: &str
     Ok(())
 }
 
-/// Make the shard complete and verified in the cache. `on_bytes(n)` reports progress (cached
-/// bytes count at once). Stored shards are re-hashed, so damage in storage is never loaded.
-pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<(), String> {
+/// Make the shard complete and verified in the cache, and hand back its open file for reading.
+/// `on_bytes(n)` reports progress (cached bytes count at once). Stored shards are re-hashed, so
+/// damage in storage is never loaded.
+pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<ShardFile, String> {
     let file = cache.open_shard(&shard.file).await?;
     if cache.verified_sha(&shard.file).await?.as_deref() == Some(shard.sha256.as_str()) {
         let mut hasher = Sha256::new();
         if file.len()? == shard.bytes && file.hash_prefix(shard.bytes, &mut hasher).is_ok() && hex(hasher) == shard.sha256 {
             on_bytes(shard.bytes);
-            return Ok(());
+            return Ok(file);
         }
         // Damaged in storage (or a different file under the same name): forget it, fetch again.
         drop(file);
@@ -82,7 +83,8 @@ pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes:
                         shard.file, shard.sha256
                     ));
                 }
-                return cache.mark_verified(&shard.file, &sha).await;
+                cache.mark_verified(&shard.file, &sha).await?;
+                return Ok(file);
             }
             Err(Failure::Final(e)) => {
                 file.truncate(0)?;
@@ -149,17 +151,6 @@ async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut 
         )));
     }
     Ok(hex(hasher))
-}
-
-/// Without OPFS: one plain download into memory, verified by `Checkpoint::from_converted`.
-pub async fn download_to_memory(base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
-    let (_, mut body) = fetch_from(&url(base, &shard.file), 0).await.map_err(FetchError::message)?;
-    let mut data = Vec::with_capacity(shard.bytes as usize);
-    while let Some(chunk) = body.next().await? {
-        on_bytes(chunk.len() as u64);
-        data.extend_from_slice(&chunk);
-    }
-    Ok(data)
 }
 
 /// Verified shards read from storage tensor by tensor while the model is built.
