@@ -1,32 +1,21 @@
 //! The converter: a Florence-2 checkpoint (native transformers layout, or the Microsoft key names
 //! in safetensors) -> a converted directory (manifest.json, shards, config and tokenizer files).
-//! Tensors are read, converted and written one at a time.
+//! The source files are memory-mapped and streamed through `StreamConverter` in pieces, exactly as
+//! the browser streams a download, so both make the same shards.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use visionllm_gpu::quant;
-
-use crate::checkpoint::{Checkpoint, Result, WeightsError};
-use crate::classify::{classify, Class, Plan, CLASSES, TIED_ALIASES};
-use crate::manifest::{Manifest, Stored, FORMAT, MANIFEST_FILE, VERSION};
-use crate::msft::{self, Mapped};
-use crate::shards::{self, Planned};
+use crate::checkpoint::{Result, WeightsError, PICKLE_HINT};
+use crate::classify::{Class, CLASSES};
+use crate::conversion_plan::ConversionPlan;
+pub use crate::conversion_plan::{plan_tensors, Options};
+use crate::manifest::{Manifest, Stored, MANIFEST_FILE};
+use crate::source_header::{self, SourceFile};
+use crate::stream_convert::StreamConverter;
 
 /// Files copied next to the shards when the source has them (config.json is required).
 const COPIED: [&str; 5] = ["config.json", "tokenizer.json", "preprocessor_config.json", "processor_config.json", "generation_config.json"];
-
-#[derive(Clone, Copy, Debug)]
-pub struct Options {
-    pub plan: Plan,
-    pub max_shard_bytes: u64,
-}
-
-impl Options {
-    pub fn quant(quant: Stored) -> Options {
-        Options { plan: Plan::for_quant(quant), max_shard_bytes: shards::MAX_SHARD_BYTES }
-    }
-}
 
 /// Per tensor class: how much, how stored, and how far the stored values are from the source.
 #[derive(Clone, Debug, Default)]
@@ -84,80 +73,51 @@ impl Report {
     }
 }
 
-/// One tensor to convert: its native name and shape, where it comes from.
-struct Source {
-    planned: Planned,
-    from: String,
-    transpose: bool,
+/// The source's safetensors files: `model.safetensors`, or the shards its index lists.
+fn source_files(from: &Path) -> Result<Vec<PathBuf>> {
+    let index_path = from.join("model.safetensors.index.json");
+    if index_path.exists() {
+        let text = std::fs::read_to_string(&index_path).map_err(|source| WeightsError::Io { path: index_path.clone(), source })?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| WeightsError::Format { path: index_path.clone(), detail: e.to_string() })?;
+        let mut files: Vec<String> = json["weight_map"]
+            .as_object()
+            .ok_or_else(|| WeightsError::Format { path: index_path.clone(), detail: "no weight_map".into() })?
+            .values()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        files.sort();
+        files.dedup();
+        return Ok(files.into_iter().map(|f| from.join(f)).collect());
+    }
+    if !from.join("model.safetensors").exists() && from.join("pytorch_model.bin").exists() {
+        return Err(WeightsError::Bad { path: from.join("pytorch_model.bin"), detail: PICKLE_HINT.into() });
+    }
+    Ok(vec![from.join("model.safetensors")])
 }
 
-/// Storage plan for tensors given by native name and shape (what the converter writes, before any
-/// value is read; the size table in the README is computed from this).
-pub fn plan_tensors<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>, plan: &Plan) -> Vec<Planned> {
-    let mut out: Vec<Planned> = tensors
-        .map(|(name, shape)| {
-            let class = classify(name, shape);
-            let mut stored = plan.stored(class);
-            if stored.is_quantized() && shape.len() != 2 {
-                stored = plan.rest;
-            }
-            let length = stored.byte_len(shape).expect("2-D checked above");
-            Planned { name: name.to_string(), class: class.name().to_string(), stored, shape: shape.to_vec(), length }
-        })
-        .collect();
-    // Name order groups language model, projector, vision tower; deterministic across runs.
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
+/// Pieces the mapped files are pushed in: the stream never sees a file whole, as in a browser.
+const PIECE: usize = 8 << 20;
 
 pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     let bad = |path: &Path, detail: String| WeightsError::Bad { path: path.to_path_buf(), detail };
     if !from.join("config.json").exists() {
         return Err(bad(from, "no config.json: point --from at a Florence-2 checkpoint directory".into()));
     }
-    let ckpt = Checkpoint::open_dir(from)?;
-    let microsoft = msft::is_microsoft_layout(ckpt.names());
-    let mut names: Vec<&str> = ckpt.names().collect();
-    names.sort();
-    let mut dropped = Vec::new();
-    let mut sources: BTreeMap<String, (String, bool)> = BTreeMap::new();
-    for name in names {
-        let mapped = if microsoft { msft::to_native(name) } else { Mapped::Name(name.to_string()) };
-        let (native, transpose) = match mapped {
-            Mapped::Name(n) if TIED_ALIASES.contains(&n.as_str()) => {
-                dropped.push(name.to_string());
-                continue;
-            }
-            Mapped::Name(n) => (n, false),
-            Mapped::Transposed(n) => (n, true),
-            Mapped::Drop => {
-                if name.ends_with("final_logits_bias") && ckpt.f32(name)?.1.iter().any(|&v| v != 0.0) {
-                    return Err(bad(from, format!("{name} is not all zeros; Florence-2's lm_head has no bias, so this checkpoint is not one we can run")));
-                }
-                dropped.push(name.to_string());
-                continue;
-            }
-        };
-        if let Some((other, _)) = sources.insert(native.clone(), (name.to_string(), transpose)) {
-            return Err(bad(from, format!("{other} and {name} both map to {native}")));
+    let mut maps = Vec::new();
+    let mut headers: Vec<SourceFile> = Vec::new();
+    for path in source_files(from)? {
+        let file = std::fs::File::open(&path).map_err(|source| WeightsError::Io { path: path.clone(), source })?;
+        // Safety: the file is opened read-only and not expected to change while mapped.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| WeightsError::Io { path: path.clone(), source })?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let header = source_header::parse(&name, &map).map_err(|detail| WeightsError::Format { path: path.clone(), detail })?;
+        if let Some(t) = header.tensors.iter().find(|t| t.end > map.len() as u64) {
+            return Err(WeightsError::Format { path: path.clone(), detail: format!("{} ends at byte {}, the file has {}: it is truncated", t.name, t.end, map.len()) });
         }
+        headers.push(header);
+        maps.push(map);
     }
-    let mut shapes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (native, (name, transpose)) in &sources {
-        let mut shape = ckpt.shape(name)?.to_vec();
-        if *transpose {
-            shape.reverse();
-        }
-        shapes.insert(native.clone(), shape);
-    }
-    let planned = plan_tensors(shapes.iter().map(|(n, s)| (n.as_str(), s.as_slice())), &opts.plan);
-    let sources: Vec<Source> = planned
-        .into_iter()
-        .map(|p| {
-            let (from, transpose) = sources[&p.name].clone();
-            Source { planned: p, from, transpose }
-        })
-        .collect();
+    let plan = ConversionPlan::new(headers, *opts).map_err(|detail| bad(from, detail))?;
 
     std::fs::create_dir_all(to).map_err(|source| WeightsError::Io { path: to.to_path_buf(), source })?;
     // A manifest left from an earlier conversion would describe shards we are about to replace.
@@ -165,34 +125,19 @@ pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     if manifest_path.exists() {
         std::fs::remove_file(&manifest_path).map_err(|source| WeightsError::Io { path: manifest_path.clone(), source })?;
     }
-    let plans: Vec<Planned> = sources.iter().map(|s| s.planned.clone()).collect();
-    let packs = shards::pack(&plans, opts.max_shard_bytes);
-    let by_name: BTreeMap<&str, &Source> = sources.iter().map(|s| (s.planned.name.as_str(), s)).collect();
-    let mut classes: BTreeMap<Class, ClassStats> = BTreeMap::new();
-    let (mut shard_infos, mut entries) = (Vec::new(), Vec::new());
-    for (i, pack) in packs.iter().enumerate() {
-        let refs: Vec<&Planned> = pack.iter().map(|&j| &plans[j]).collect();
-        let file = shards::shard_file_name(i, packs.len());
-        let (info, mut e) = shards::write_shard(&to.join(&file), i, &refs, |p| {
-            let src = by_name[p.name.as_str()];
-            let (shape, mut values) = ckpt.f32(&src.from)?;
-            if src.transpose {
-                values = transpose(&values, shape[0], shape[1]);
+    let mut stream = StreamConverter::new(plan, &[]);
+    let mut shas = vec![String::new(); stream.plan().shards.len()];
+    while let Some(fetch) = stream.next_fetch() {
+        for piece in maps[fetch.file][fetch.from as usize..fetch.to as usize].chunks(PIECE) {
+            for shard in stream.push(piece).map_err(|detail| bad(from, detail))? {
+                let path = to.join(&stream.plan().shards[shard.index].file);
+                std::fs::write(&path, &shard.bytes).map_err(|source| WeightsError::Io { path, source })?;
+                shas[shard.index] = shard.sha256;
             }
-            let (bytes, err) = encode(p, &values);
-            let class = classify(&p.name, &p.shape);
-            let st = classes.entry(class).or_default();
-            st.tensors += 1;
-            st.params += values.len() as u64;
-            st.bytes += p.length;
-            st.stored = Some(p.stored);
-            st.max_rel_err = st.max_rel_err.max(err.0);
-            st.rms_rel_err = st.rms_rel_err.max(err.1);
-            Ok(bytes)
-        })?;
-        shard_infos.push(info);
-        entries.append(&mut e);
+        }
     }
+    let (plan, stats) = stream.finish().map_err(|detail| bad(from, detail))?;
+
     let mut copied = BTreeMap::new();
     for f in COPIED {
         let src = from.join(f);
@@ -201,27 +146,23 @@ pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
             copied.insert(f, ());
         }
     }
-    let manifest = Manifest {
-        format: FORMAT.into(),
-        version: VERSION,
-        model_family: "florence2".into(),
-        config: "config.json".into(),
-        tokenizer: copied.contains_key("tokenizer.json").then(|| "tokenizer.json".to_string()),
-        quantization: opts.plan.table(),
-        block: quant::BLOCK,
-        total_bytes: shard_infos.iter().map(|s| s.bytes).sum(),
-        shards: shard_infos,
-        tensors: entries,
-    };
+    let manifest = plan.manifest(shas, copied.contains_key("tokenizer.json").then(|| "tokenizer.json".to_string()));
     manifest.check().map_err(|detail| bad(to, format!("the converter produced an inconsistent manifest (a bug): {detail}")))?;
     // Written last, through a rename, so a manifest only ever exists next to complete shards.
     let tmp = to.join("manifest.json.partial");
     std::fs::write(&tmp, manifest.to_json()).map_err(|source| WeightsError::Io { path: tmp.clone(), source })?;
     std::fs::rename(&tmp, &manifest_path).map_err(|source| WeightsError::Io { path: manifest_path.clone(), source })?;
-    for c in CLASSES {
-        if let Some(st) = classes.get_mut(&c) {
-            st.stored.get_or_insert(opts.plan.stored(c));
-        }
+
+    let mut classes: BTreeMap<Class, ClassStats> = BTreeMap::new();
+    for t in &stats {
+        let class = *CLASSES.iter().find(|c| c.name() == t.class).expect("a known class");
+        let st = classes.entry(class).or_default();
+        st.tensors += 1;
+        st.params += t.values;
+        st.bytes += t.bytes;
+        st.stored = Some(t.stored);
+        st.max_rel_err = st.max_rel_err.max(t.error.0);
+        st.rms_rel_err = st.rms_rel_err.max(t.error.1);
     }
     let mut notes = Vec::new();
     let config: serde_json::Value = std::fs::read_to_string(from.join("config.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
@@ -234,43 +175,5 @@ pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
             to.display()
         ));
     }
-    Ok(Report { layout: if microsoft { "microsoft (renamed)" } else { "native transformers" }, classes, dropped, notes, manifest })
-}
-
-fn transpose(v: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0f32; v.len()];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[c * rows + r] = v[r * cols + c];
-        }
-    }
-    out
-}
-
-/// The stored bytes of one tensor (little-endian, as safetensors and the GPU read them) and its
-/// error against the source values: (max|w - s| / max|w|, ||w - s|| / ||w||).
-fn encode(p: &Planned, values: &[f32]) -> (Vec<u8>, (f64, f64)) {
-    let (bytes, back): (Vec<u8>, Vec<f32>) = match p.stored {
-        Stored::F32 => (values.iter().flat_map(|v| v.to_le_bytes()).collect(), values.to_vec()),
-        Stored::F16 => {
-            let h: Vec<half::f16> = values.iter().map(|&v| half::f16::from_f32(v)).collect();
-            (h.iter().flat_map(|v| v.to_le_bytes()).collect(), h.iter().map(|v| v.to_f32()).collect())
-        }
-        q => {
-            let (n, k) = (p.shape[0], p.shape[1]);
-            let words = quant::quantize(q.gpu_dtype(), n, k, values);
-            let back = quant::dequantize(q.gpu_dtype(), n, k, &words);
-            (words.iter().flat_map(|w| w.to_le_bytes()).collect(), back)
-        }
-    };
-    let (mut amax, mut emax, mut w2, mut e2) = (0f64, 0f64, 0f64, 0f64);
-    for (&w, &s) in values.iter().zip(&back) {
-        let (w, e) = (w as f64, (w - s) as f64);
-        amax = amax.max(w.abs());
-        emax = emax.max(e.abs());
-        w2 += w * w;
-        e2 += e * e;
-    }
-    let rel = |e: f64, w: f64| if w > 0.0 { e / w } else { 0.0 };
-    (bytes, (rel(emax, amax), rel(e2.sqrt(), w2.sqrt())))
+    Ok(Report { layout: plan.layout, classes, dropped: plan.dropped, notes, manifest })
 }

@@ -5,9 +5,13 @@
 
 pub mod checkpoint;
 pub mod classify;
+pub mod conversion_plan;
+pub mod encode;
 pub mod manifest;
 pub mod msft;
 pub mod shards;
+pub mod source_header;
+pub mod stream_convert;
 pub mod upload;
 pub mod verify;
 #[cfg(not(target_arch = "wasm32"))]

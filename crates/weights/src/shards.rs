@@ -1,15 +1,10 @@
-//! Writing shards: greedy packing into files of at most `max_bytes`, each a plain safetensors file
-//! whose header is written first (sizes are known from shapes before any value is quantized), then
-//! the tensors one at a time, hashed as they are written, so a conversion never holds more than
-//! one tensor in memory.
-
-use std::io::Write;
-use std::path::Path;
+//! Shards: greedy packing into files of at most `max_bytes`, each a plain safetensors file whose
+//! header is known from shapes alone, before any value is quantized (the streaming converter
+//! fills the data behind it).
 
 use sha2::{Digest, Sha256};
 
-use crate::checkpoint::{Result, WeightsError};
-use crate::manifest::{ShardInfo, Stored, TensorEntry};
+use crate::manifest::Stored;
 
 /// Default shard limit: the issue asks for 32-64 MB shards (small enough to fetch, verify and
 /// cache one at a time in a browser, big enough to keep the request count low).
@@ -48,37 +43,6 @@ pub fn pack(tensors: &[Planned], max_bytes: u64) -> Vec<Vec<usize>> {
 
 pub fn shard_file_name(index: usize, count: usize) -> String {
     format!("model-{:05}-of-{:05}.safetensors", index + 1, count)
-}
-
-/// Write one shard at `path` (tensor order inside: see `layout`). `fill` gives the bytes of one tensor; their length must be the planned one.
-pub fn write_shard(path: &Path, shard_index: usize, tensors: &[&Planned], mut fill: impl FnMut(&Planned) -> Result<Vec<u8>>) -> Result<(ShardInfo, Vec<TensorEntry>)> {
-    let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
-    let (order, header) = layout(tensors);
-    let data_start = 8 + header.len() as u64;
-
-    let file = std::fs::File::create(path).map_err(io)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut hash = Sha256::new();
-    let mut put = |bytes: &[u8], out: &mut std::io::BufWriter<std::fs::File>| -> Result<()> {
-        hash.update(bytes);
-        out.write_all(bytes).map_err(io)
-    };
-    put(&(header.len() as u64).to_le_bytes(), &mut out)?;
-    put(&header, &mut out)?;
-    let mut entries = Vec::new();
-    let mut at = data_start;
-    for t in &order {
-        let bytes = fill(t)?;
-        if bytes.len() as u64 != t.length {
-            return Err(WeightsError::Format { path: path.to_path_buf(), detail: format!("{}: produced {} bytes, planned {}", t.name, bytes.len(), t.length) });
-        }
-        put(&bytes, &mut out)?;
-        entries.push(TensorEntry { name: t.name.clone(), class: t.class.clone(), shard: shard_index, offset: at, length: t.length, dtype: t.stored, shape: t.shape.clone() });
-        at += t.length;
-    }
-    out.flush().map_err(io)?;
-    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
-    Ok((ShardInfo { file, bytes: at, sha256: hex(&hash.finalize()) }, entries))
 }
 
 /// The order of tensors inside a shard and its safetensors header (padded). Tensors with 4-byte
