@@ -4,7 +4,11 @@
 //   a second visit loads from browser storage (OPFS) without fetching the shard;
 //   storage cleared between visits downloads again; the model panel's Delete empties the cache;
 //   a corrupt shard (one flipped byte), a truncated shard, a missing shard, a manifest that lies
-//   about sizes and a full quota each give a clear message and never a shard marked complete.
+//   about sizes and a full quota each give a clear message and never a shard marked complete;
+//   a "Hugging Face repository" (the demo model dequantized to an f32 checkpoint of the
+//   transformers layout) is quantized while it downloads: a cut resumes at the exact byte, the
+//   stored shard has the sha256 of the shipped one (what `visionllm convert` makes), the model
+//   runs, a second visit reads storage only, and a truncated source is a clear error.
 //
 // Usage: node tests/e2e/weights.e2e.mjs   (after `trunk build --release`; see run.sh)
 import { chromium } from 'playwright-core';
@@ -12,6 +16,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { nativeCheckpoint } from './native_checkpoint.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -22,17 +27,36 @@ const MANIFEST = 'models/demo/manifest.json';
 let failures = 0;
 const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures++; };
 
+// The "repository": served under hub/demo/resolve/main/ (as huggingface.co lays out files).
+const HUB = 'hub/demo/resolve/main/';
+const HUB_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-hub-'));
+fs.writeFileSync(path.join(HUB_DIR, 'model.safetensors'), nativeCheckpoint(path.join(DIST, 'models/demo')));
+for (const f of ['config.json', 'tokenizer.json', 'preprocessor_config.json']) fs.copyFileSync(path.join(DIST, 'models/demo', f), path.join(HUB_DIR, f));
+const HUB_MODEL = {
+  id: 'demo-from-hub-q8', name: 'Demo, from a transformers-layout repository, quantized here', note: 'e2e', base_url: HUB,
+  files: { config: 'config.json', tokenizer: 'tokenizer.json', preprocessor: 'preprocessor_config.json', weights: ['model.safetensors'], quantize: 'q8' },
+  size_bytes: null, precision: 'Q8', available: true,
+};
+
 // ---- the server: static files with Range support, and the faults -------------------------------
 let mode = 'normal';
 let shardRequests = [];
+let hubRequests = [];
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.png': 'image/png' };
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   let rel = decodeURIComponent(url.pathname).replace(/^\/+/, '');
   if (rel === '' || rel.endsWith('/')) rel += 'index.html';
-  const file = path.join(DIST, rel);
-  if (!file.startsWith(DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
+  const hub = rel.startsWith(HUB);
+  const file = hub ? path.join(HUB_DIR, rel.slice(HUB.length)) : path.join(DIST, rel);
+  if (!file.startsWith(hub ? HUB_DIR : DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
   let body = fs.readFileSync(file);
+  if (rel === 'models/catalog.json' && mode.startsWith('hub')) {
+    const c = JSON.parse(body);
+    c.models.push(HUB_MODEL);
+    c.default_model = HUB_MODEL.id;
+    body = Buffer.from(JSON.stringify(c));
+  }
   const headers = { 'Content-Type': types[path.extname(file)] || 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
   if (rel === 'worker_loader.js' && mode === 'quota') {
     // The worker sees a nearly full quota (what a full disk looks like to the page).
@@ -56,11 +80,22 @@ const server = http.createServer((req, res) => {
       return setTimeout(() => res.destroy(), 200);
     }
   }
-  const range = /^bytes=(\d+)-$/.exec(req.headers.range || '');
+  if (hub && rel.endsWith('model.safetensors')) {
+    hubRequests.push(req.headers.range || '');
+    if (mode === 'hub-truncated') body = body.subarray(0, Math.floor(body.length * 0.6));
+  }
+  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
   if (range && Number(range[1]) < body.length) {
     const start = Number(range[1]);
-    res.writeHead(206, { ...headers, 'Content-Length': body.length - start, 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` });
-    return res.end(body.subarray(start));
+    const end = Math.min(range[2] ? Number(range[2]) + 1 : body.length, body.length);
+    res.writeHead(206, { ...headers, 'Content-Length': end - start, 'Content-Range': `bytes ${start}-${end - 1}/${body.length}` });
+    if (mode === 'hub-cut-once' && hub && end - start > 1000000) {
+      // 40% of the tensor bytes, then the connection drops; later requests are served.
+      mode = 'hub';
+      res.write(body.subarray(start, start + Math.floor((end - start) * 0.4)));
+      return setTimeout(() => res.destroy(), 200);
+    }
+    return res.end(body.subarray(start, end));
   }
   res.writeHead(200, { ...headers, 'Content-Length': body.length });
   res.end(body);
@@ -79,21 +114,44 @@ const page = context.pages()[0] || await context.newPage();
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 page.on('console', (m) => { if (m.text().includes('wasm heap')) console.log(`[page] ${m.text()}`); });
 
-// What the origin's storage holds for the demo model: { file: size }.
-const stored = () => page.evaluate(async () => {
+// What the origin's storage holds for a model: { file: size }.
+const stored = (id = 'demo-shapes') => page.evaluate(async (id) => {
   const out = {};
   try {
     const root = await navigator.storage.getDirectory();
-    const dir = await (await root.getDirectoryHandle('visionllm-models')).getDirectoryHandle('demo-shapes');
+    const dir = await (await root.getDirectoryHandle('visionllm-models')).getDirectoryHandle(id);
     for await (const [name, h] of dir.entries()) out[name] = (await h.getFile()).size;
   } catch (e) { /* nothing stored */ }
   return out;
-});
+}, id);
+const storedText = (id, name) => page.evaluate(async ([id, name]) => {
+  const root = await navigator.storage.getDirectory();
+  const dir = await (await root.getDirectoryHandle('visionllm-models')).getDirectoryHandle(id);
+  return (await (await dir.getFileHandle(name)).getFile()).text();
+}, [id, name]);
+
+// Drop the example scene, ask for a caption, return it.
+const scene = fs.readFileSync(path.join(ROOT, 'public/examples/scene-1000006020.png')).toString('base64');
+async function captionOfScene() {
+  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', {
+    dataTransfer: await page.evaluateHandle((b64) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'scene.png', { type: 'image/png' }));
+      return dt;
+    }, scene),
+  });
+  await page.locator('[data-testid=result-canvas]').waitFor();
+  await page.locator('[data-testid=instruction]').fill('caption');
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
+  return JSON.parse(await page.locator('[data-testid=result-json]').textContent()).results[0]?.answer?.['<CAPTION>'];
+}
 
 // Open the app with `m` in force; resolves to 'ready' or the error shown.
 async function visit(m) {
   mode = m;
   shardRequests = [];
+  hubRequests = [];
   await page.goto(APP_URL);
   const ready = page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT }).then(() => 'ready');
   const error = page.locator('[data-testid=error]').waitFor({ timeout: TIMEOUT }).then(() => page.locator('[data-testid=error]').innerText());
@@ -111,19 +169,7 @@ try {
   let files = await stored();
   check(files['model-00001-of-00001.safetensors'] === shardSize && files['model-00001-of-00001.safetensors.sha256'] === 64,
     `the shard is stored whole and marked verified (${JSON.stringify(files)})`);
-  const scene = fs.readFileSync(path.join(ROOT, 'public/examples/scene-1000006020.png')).toString('base64');
-  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', {
-    dataTransfer: await page.evaluateHandle((b64) => {
-      const dt = new DataTransfer();
-      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'scene.png', { type: 'image/png' }));
-      return dt;
-    }, scene),
-  });
-  await page.locator('[data-testid=result-canvas]').waitFor();
-  await page.locator('[data-testid=instruction]').fill('caption');
-  await page.locator('[data-testid=instruction]').press('Enter');
-  await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
-  const caption = JSON.parse(await page.locator('[data-testid=result-json]').textContent()).results[0]?.answer?.['<CAPTION>'];
+  let caption = await captionOfScene();
   check(typeof caption === 'string' && caption.includes('circle'), `the loaded weights run: caption “${caption}”`);
 
   // 2. The next visit reads the verified shard from storage: no shard request.
@@ -162,6 +208,34 @@ try {
   // 6. And after the faults a normal visit recovers.
   outcome = await visit('normal');
   check(outcome === 'ready', `recovered after the faults (${outcome})`);
+
+  // 7. A repository of the transformers layout, quantized while it downloads.
+  const hubId = HUB_MODEL.id;
+  const shipped = JSON.parse(fs.readFileSync(path.join(DIST, MANIFEST), 'utf8'));
+  const sourceSize = fs.statSync(path.join(HUB_DIR, 'model.safetensors')).size;
+  outcome = await visit('hub-cut-once');
+  check(outcome === 'ready', `repository: converted while downloading and loaded (${outcome})`);
+  const ranges = hubRequests.map((r) => /^bytes=(\d+)-(\d+)$/.exec(r)).filter(Boolean).map((r) => [Number(r[1]), Number(r[2])]);
+  const tensorFetches = ranges.filter(([a, b]) => b - a > 1000000);
+  check(tensorFetches.length === 2 && tensorFetches[1][0] > tensorFetches[0][0] && tensorFetches[1][1] === tensorFetches[0][1],
+    `repository: headers, then the tensors; the cut resumed at a later byte (${hubRequests.join(', ')})`);
+  files = await stored(hubId);
+  const converted = JSON.parse(await storedText(hubId, 'manifest.json'));
+  check(JSON.stringify(converted.shards) === JSON.stringify(shipped.shards),
+    `repository: the stored shard is the shipped one, byte for byte (sha256 ${converted.shards[0]?.sha256?.slice(0, 12)}…, ${JSON.stringify(files)})`);
+  check(files[shipped.shards[0].file] === shipped.shards[0].bytes && files[`${shipped.shards[0].file}.sha256`] === 64 && !files['model.safetensors'],
+    `repository: the quantized shard is stored and marked, the ${(sourceSize / 1e6).toFixed(1)} MB source is not`);
+  caption = await captionOfScene();
+  check(typeof caption === 'string' && caption.includes('circle'), `repository: the quantized weights run: caption “${caption}”`);
+  outcome = await visit('hub');
+  check(outcome === 'ready' && hubRequests.length === 0, `repository, second visit: from storage (${outcome}, ${hubRequests.length} source requests)`);
+  // The same repository with the shard gone from storage and the source now truncated: an error
+  // naming the problem, no shard marked complete.
+  await page.evaluate(async (id) => (await (await navigator.storage.getDirectory()).getDirectoryHandle('visionllm-models')).removeEntry(id, { recursive: true }), hubId);
+  outcome = await visit('hub-truncated');
+  check(outcome !== 'ready' && /shorter than its header says/.test(outcome), `repository, truncated source: “${outcome.split('\n')[0].slice(0, 200)}”`);
+  files = await stored(hubId);
+  check(!Object.keys(files).some((f) => f.endsWith('.sha256')) && !files['manifest.json'], `repository, truncated source: nothing marked complete (${JSON.stringify(files)})`);
 } catch (e) {
   console.log(`FAIL ${e.stack || e}`);
   failures++;
@@ -169,6 +243,7 @@ try {
   await context.close();
   server.close();
   fs.rmSync(profile, { recursive: true, force: true });
+  fs.rmSync(HUB_DIR, { recursive: true, force: true });
 }
 console.log(failures ? `${failures} check(s) failed` : 'all weights checks passed');
 process.exit(failures ? 1 : 0);

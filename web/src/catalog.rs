@@ -43,6 +43,9 @@ pub struct CatalogFiles {
     /// The converted format's manifest (shards listed there) instead of `weights`.
     #[serde(default)]
     pub manifest: Option<String>,
+    /// Quantize `weights` while downloading (`q4`, `q8`, `f16`); see `ModelFiles::quantize`.
+    #[serde(default)]
+    pub quantize: Option<String>,
 }
 
 impl CatalogModel {
@@ -56,6 +59,7 @@ impl CatalogModel {
             preprocessor: self.files.preprocessor.clone(),
             weights: self.files.weights.clone(),
             manifest: self.files.manifest.clone(),
+            quantize: self.files.quantize.clone(),
             total_bytes: self.size_bytes,
         }
     }

@@ -52,6 +52,10 @@ pub struct ModelFiles {
     /// sha256; each shard is verified before the model is built from it.
     #[serde(default)]
     pub manifest: Option<String>,
+    /// With `weights` (the transformers layout): quantize while downloading, to `q4`, `q8` or
+    /// `f16`, and cache the converted shards, so the checkpoint never sits whole in memory.
+    #[serde(default)]
+    pub quantize: Option<String>,
     /// Total bytes when known (from the catalog), for progress before Content-Length arrives.
     pub total_bytes: Option<u64>,
 }
@@ -82,6 +86,8 @@ pub enum FromWorker {
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Download,
+    /// Downloading a checkpoint of the transformers layout and quantizing it on the way.
+    Convert,
     Load,
     Preprocess,
     Vision,
@@ -93,6 +99,7 @@ impl Stage {
     pub fn label(self) -> &'static str {
         match self {
             Stage::Download => "Downloading model",
+            Stage::Convert => "Downloading and quantizing model",
             Stage::Load => "Loading weights onto the GPU",
             Stage::Preprocess => "Preparing the image",
             Stage::Vision => "Looking at the image",

@@ -100,6 +100,12 @@ fn the_shipped_catalog_parses_and_resolves_the_host() {
     let manifest = visionllm_weights::Manifest::from_json(include_str!("../../public/models/demo/manifest.json")).unwrap();
     assert!(demo.size_bytes.unwrap() >= manifest.total_bytes, "{:?} < {}", demo.size_bytes, manifest.total_bytes);
     assert!(demo.model_files("").manifest.is_some());
+    // A checkpoint of the transformers layout is quantized while it downloads, never held whole.
+    for m in catalog.models.iter().filter(|m| !m.files.weights.is_empty()) {
+        let q = m.files.quantize.as_deref().unwrap_or_else(|| panic!("{} has no quantize", m.id));
+        assert!(visionllm_weights::Stored::parse(q).is_some(), "{}: {q}", m.id);
+        assert_eq!(m.model_files("h").quantize.as_deref(), Some(q));
+    }
     let real = catalog.models.iter().find(|m| m.base_url.contains("{host}")).unwrap();
     assert!(real.model_files("https://example.org/").base_url.starts_with("https://example.org/"));
 }

@@ -117,6 +117,12 @@ impl StreamConverter {
         Some(Fetch { file, from: self.pos, to: self.needed_end(file) })
     }
 
+    /// Source bytes of the tensors still to pass (what is left to download, gaps aside).
+    pub fn bytes_to_read(&self) -> u64 {
+        let partly = self.reading.as_ref().map_or(0, |_| self.pos - self.plan.items[self.cursor].start);
+        (self.cursor..self.plan.items.len()).filter(|&i| self.needed(i)).map(|i| self.plan.items[i].end - self.plan.items[i].start).sum::<u64>() - partly
+    }
+
     fn needed_end(&self, file: usize) -> u64 {
         (self.cursor..self.plan.items.len()).filter(|&i| self.plan.items[i].file == file && self.needed(i)).map(|i| self.plan.items[i].end).max().unwrap_or(self.pos)
     }

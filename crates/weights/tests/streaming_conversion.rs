@@ -51,6 +51,7 @@ impl Pieces {
 fn stream(files: &[(&str, Vec<u8>)], quant: Stored, finished: &[bool], seed: u64, cut_after: Option<u64>) -> Result<(Manifest, Vec<Option<Vec<u8>>>, u64), String> {
     let plan = ConversionPlan::new(load(files), options(quant))?;
     let mut conv = StreamConverter::new(plan, finished);
+    let to_read = conv.bytes_to_read();
     let mut out: Vec<Option<Vec<u8>>> = vec![None; conv.plan().shards.len()];
     let mut shas = vec![String::new(); out.len()];
     let mut pieces = Pieces(seed);
@@ -73,7 +74,12 @@ fn stream(files: &[(&str, Vec<u8>)], quant: Stored, finished: &[bool], seed: u64
             at = end;
         }
     }
+    assert_eq!(conv.bytes_to_read(), 0);
     let (plan, _) = conv.finish()?;
+    // Without gaps between the needed tensors (no tied aliases here), what is read is the estimate.
+    if finished.is_empty() {
+        assert_eq!(read, to_read);
+    }
     for (i, done) in finished.iter().enumerate() {
         if *done {
             assert!(out[i].is_none(), "finished shard {i} made again");

@@ -70,7 +70,7 @@ pub fn model_name(state: AppState, id: &str) -> String {
 /// One line for a progress event: "12.3 MB of 230 MB (5%), 4.1 MB/s, 52 s left".
 pub fn describe_progress(p: &Progress) -> String {
     match p.stage {
-        Stage::Download | Stage::Load => {
+        Stage::Download | Stage::Convert | Stage::Load => {
             let mut s = format!("{}: {}", p.stage.label(), human_bytes(p.done));
             if let Some(t) = p.total {
                 s += &format!(" of {}", human_bytes(t));
@@ -78,7 +78,7 @@ pub fn describe_progress(p: &Progress) -> String {
             if let Some(pc) = percent(p.done, p.total) {
                 s += &format!(" ({pc:.0}%)");
             }
-            if p.stage == Stage::Download {
+            if p.stage != Stage::Load {
                 if let Some(v) = speed(p.done, p.elapsed_ms) {
                     s += &format!(", {}/s", human_bytes(v as u64));
                 }

@@ -10,7 +10,7 @@ use super::{js_error as js_err, scope};
 
 /// The whole body of `url`. `on_chunk(n)` is called with each chunk's length.
 pub async fn fetch_bytes(url: &str, on_chunk: &mut dyn FnMut(u64)) -> Result<Vec<u8>, String> {
-    let (_, mut body) = fetch_from(url, 0).await.map_err(FetchError::message)?;
+    let (_, mut body) = fetch_from(url, 0, None).await.map_err(FetchError::message)?;
     let mut out = Vec::with_capacity(body.length.unwrap_or(0) as usize);
     while let Some(chunk) = body.next().await? {
         on_chunk(chunk.len() as u64);
@@ -43,6 +43,11 @@ impl BodyStream {
         let value: Uint8Array = Reflect::get(&chunk, &"value".into()).map_err(|e| js_err("chunk", e))?.unchecked_into();
         Ok(Some(value.to_vec()))
     }
+
+    /// Stop the download (the rest of the body is not wanted).
+    pub fn cancel(self) {
+        let _ = self.reader.cancel();
+    }
 }
 
 /// Why a request failed: the network (worth retrying) or the server's answer (not).
@@ -59,13 +64,18 @@ impl FetchError {
     }
 }
 
-/// GET `url` from byte `from` on (an HTTP Range request when `from > 0`). Returns where the body
-/// starts: `from` when the server honoured the range (206), 0 when it sent the whole file (200).
-pub async fn fetch_from(url: &str, from: u64) -> Result<(u64, BodyStream), FetchError> {
+/// GET `url` from byte `from` on, up to byte `to` (exclusive) when given: an HTTP Range request
+/// when `from > 0` or `to` is set. Returns where the body starts: `from` when the server honoured
+/// the range (206), 0 when it sent the whole file (200).
+pub async fn fetch_from(url: &str, from: u64, to: Option<u64>) -> Result<(u64, BodyStream), FetchError> {
     let init = web_sys::RequestInit::new();
-    if from > 0 {
+    if from > 0 || to.is_some() {
+        let range = match to {
+            Some(to) => format!("bytes={from}-{}", to.saturating_sub(1)),
+            None => format!("bytes={from}-"),
+        };
         let headers = web_sys::Headers::new().map_err(|e| FetchError::Refused(js_err("headers", e)))?;
-        headers.set("Range", &format!("bytes={from}-")).map_err(|e| FetchError::Refused(js_err("headers", e)))?;
+        headers.set("Range", &range).map_err(|e| FetchError::Refused(js_err("headers", e)))?;
         init.set_headers(&headers);
     }
     let response: Response = JsFuture::from(scope().fetch_with_str_and_init(url, &init))
@@ -73,7 +83,7 @@ pub async fn fetch_from(url: &str, from: u64) -> Result<(u64, BodyStream), Fetch
         .map_err(|e| FetchError::Network(js_err(&format!("cannot fetch {url}"), e)))?
         .unchecked_into();
     let start = match response.status() {
-        206 if from > 0 => from,
+        206 => from,
         200 => 0,
         416 => return Err(FetchError::Refused(format!("{url}: the server has fewer bytes than already downloaded (HTTP 416): the file changed"))),
         s => return Err(FetchError::Refused(format!("{url}: HTTP {s} {}", response.status_text()))),

@@ -7,6 +7,7 @@
 mod engine;
 mod fetch;
 mod greedy;
+mod hf_convert;
 mod model_loader;
 mod shard_cache;
 mod shard_download;

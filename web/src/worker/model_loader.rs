@@ -1,21 +1,26 @@
 //! Getting a model into the worker: the one place that knows where weights come from.
 //!
-//! Two sources, both plain `fetch` into memory with progress: a Hugging Face-layout checkpoint
-//! (config.json, tokenizer.json, preprocessor_config.json, safetensors) read by
-//! `Checkpoint::from_bytes`, or our converted format (manifest.json + quantized shards), where each
-//! shard is checked (size, sha256, header against the manifest) before `Checkpoint::from_converted`
-//! builds the model, so bad bytes never reach the GPU. The OPFS cache of issue 5 goes behind
-//! [`load_model`]; its signature (files in, loaded model out, progress on the way) is what the
-//! rest relies on.
+//! Three sources:
+//! - our converted format (manifest.json + shards): each shard downloaded into browser storage
+//!   (resumable), verified by sha256 before it is marked complete, re-hashed before each load;
+//! - a checkpoint of the transformers layout with `quantize` set (a Hugging Face repository):
+//!   quantized while it downloads (`hf_convert`), the converted shards stored the same way;
+//! - a checkpoint of the transformers layout without `quantize`: fetched into memory as is
+//!   (small checkpoints only: tests, the fixtures).
+//!
+//! From storage the model is built tensor by tensor (`Checkpoint::from_converted_reader`), so wasm
+//! memory holds one tensor of the file at a time, never the model. Where the browser has no OPFS
+//! the converted shards are fetched into memory and checked the same way.
 
 use std::sync::Arc;
 
 use visionllm_florence2::{preprocess, Florence2, Florence2Config};
 use visionllm_gpu::{DType, Gpu};
 use visionllm_tasks::Florence2Tokenizer;
-use visionllm_weights::{Checkpoint, Manifest};
+use visionllm_weights::{Checkpoint, Manifest, Stored};
 
 use super::fetch::{fetch_bytes, fetch_text};
+use super::hf_convert;
 use super::shard_cache::ShardCache;
 use super::shard_download::{self, url, OpfsReader};
 use super::{now_ms, progress};
@@ -30,6 +35,35 @@ pub struct LoadedModel {
     pub bytes: u64,
 }
 
+/// Progress of one stage, at most every ~100 ms so a large download shows bytes, speed and ETA
+/// without flooding the page.
+struct Reporter {
+    stage: Stage,
+    started: f64,
+    last: f64,
+    done: u64,
+    total: Option<u64>,
+}
+
+impl Reporter {
+    fn new(stage: Stage, total: Option<u64>) -> Reporter {
+        Reporter { stage, started: now_ms(), last: 0.0, done: 0, total }
+    }
+
+    fn add(&mut self, n: u64) {
+        self.done += n;
+        let t = now_ms();
+        if t - self.last > 100.0 {
+            self.last = t;
+            progress(Progress { job: None, stage: self.stage, done: self.done, total: self.total, elapsed_ms: t - self.started });
+        }
+    }
+
+    fn end(&self) {
+        progress(Progress { job: None, stage: self.stage, done: self.done, total: Some(self.done), elapsed_ms: now_ms() - self.started });
+    }
+}
+
 pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedModel, String> {
     let config_text = fetch_text(&url(&files.base_url, &files.config)).await?;
     let cfg = Florence2Config::from_json(&config_text)?;
@@ -39,67 +73,89 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
     let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;
 
-    let manifest = match &files.manifest {
-        Some(name) => {
+    let quantize = match files.quantize.as_deref() {
+        Some(q) => Some(Stored::parse(q).ok_or_else(|| format!("quantize: {q:?} is not q4, q8, f16 or f32"))?),
+        None => None,
+    };
+    let checkpoint = match (&files.manifest, quantize) {
+        (Some(name), _) => {
             let text = fetch_text(&url(&files.base_url, name)).await?;
             bytes += text.len() as u64;
-            Some(Manifest::from_json(&text).map_err(|e| format!("{name}: {e}"))?)
+            let manifest = Manifest::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
+            converted(files, manifest, &mut bytes).await?
         }
-        None => None,
+        (None, Some(quant)) => quantized_while_downloading(files, quant, &mut bytes).await?,
+        (None, None) => {
+            let mut report = Reporter::new(Stage::Download, files.total_bytes);
+            let mut shards = Vec::new();
+            for name in &files.weights {
+                shards.push((name.clone(), fetch_bytes(&url(&files.base_url, name), &mut |n| report.add(n)).await?));
+            }
+            report.end();
+            bytes += report.done;
+            Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?
+        }
     };
-    let total = manifest.as_ref().map(|m| m.total_bytes).or(files.total_bytes);
 
-    // Weights, with progress every ~100 ms so a large download shows bytes, speed and ETA.
-    let started = now_ms();
-    let mut downloaded = 0u64;
-    let mut last_report = 0.0;
-    let mut report = |n: u64| {
-        downloaded += n;
-        let t = now_ms();
-        if t - last_report > 100.0 {
-            last_report = t;
-            progress(Progress { job: None, stage: Stage::Download, done: downloaded, total, elapsed_ms: t - started });
-        }
-    };
-    // The converted format goes through the OPFS cache (resumable, verified, then read tensor by
-    // tensor); without OPFS, and for the transformers layout, the files are fetched into memory.
-    let cache = match &manifest {
-        Some(_) => ShardCache::open(&files.id).await?,
-        None => None,
-    };
-    let mut shards = Vec::new();
-    let mut stored = None;
-    match (&manifest, &cache) {
-        (Some(m), Some(cache)) => {
-            shard_download::check_space(cache, m, &files.id).await?;
+    let load = Reporter::new(Stage::Load, None);
+    progress(Progress { job: None, stage: Stage::Load, done: 0, total: None, elapsed_ms: 0.0 });
+    // f32 activations: correct on every adapter (the fallback adapters lack shader-f16).
+    let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
+    load.end();
+    Ok(LoadedModel { model, tokenizer, input_size, bytes })
+}
+
+/// Our converted format: through the OPFS cache (resumable, verified, read tensor by tensor), or
+/// into memory where there is no OPFS (every shard checked before anything is built from it).
+async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> Result<Checkpoint, String> {
+    let mut report = Reporter::new(Stage::Download, Some(manifest.total_bytes));
+    let checkpoint = match ShardCache::open(&files.id).await? {
+        Some(cache) => {
+            shard_download::check_space(&cache, &manifest, &files.id).await?;
             let mut opened = Vec::new();
-            for info in &m.shards {
-                opened.push(shard_download::ensure(cache, &files.base_url, info, &mut report).await?);
+            for info in &manifest.shards {
+                opened.push(shard_download::ensure(&cache, &files.base_url, info, &mut |n| report.add(n)).await?);
             }
-            stored = Some(OpfsReader { files: opened });
+            // Verified as they were stored and re-hashed just now; read one tensor at a time.
+            Checkpoint::from_converted_reader(manifest, Box::new(OpfsReader { files: opened }))
         }
-        _ => {
-            let names = manifest.as_ref().map_or_else(|| files.weights.clone(), |m| m.shards.iter().map(|s| s.file.clone()).collect());
-            for name in names {
-                let data = fetch_bytes(&url(&files.base_url, &name), &mut report).await?;
-                shards.push((name, data));
+        None => {
+            let mut shards = Vec::new();
+            for info in &manifest.shards {
+                shards.push(fetch_bytes(&url(&files.base_url, &info.file), &mut |n| report.add(n)).await?);
             }
+            Checkpoint::from_converted(manifest, shards)
+        }
+    };
+    report.end();
+    *bytes += report.done;
+    checkpoint.map_err(|e| e.to_string())
+}
+
+/// The transformers layout, quantized while downloading into browser storage.
+async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, bytes: &mut u64) -> Result<Checkpoint, String> {
+    let cache = ShardCache::open(&files.id).await?.ok_or("quantizing while downloading needs browser storage (OPFS), which this browser does not offer")?;
+    let mut report = Reporter::new(Stage::Convert, None);
+    // Twice at most: a shard damaged in storage since it was made is removed when the load
+    // re-hashes it, and the second pass makes it again.
+    for _ in 0..2 {
+        let manifest = hf_convert::ensure_converted(&cache, &files.base_url, &files.weights, quant, &files.id, &mut |done, total| {
+            report.total = Some(total);
+            report.add(done.saturating_sub(report.done));
+        })
+        .await?;
+        let mut opened = Vec::new();
+        for info in &manifest.shards {
+            match shard_download::open_verified(&cache, info).await? {
+                Some(file) => opened.push(file),
+                None => break,
+            }
+        }
+        if opened.len() == manifest.shards.len() {
+            report.end();
+            *bytes += report.done;
+            return Checkpoint::from_converted_reader(manifest, Box::new(OpfsReader { files: opened })).map_err(|e| e.to_string());
         }
     }
-    progress(Progress { job: None, stage: Stage::Download, done: downloaded, total: Some(downloaded), elapsed_ms: now_ms() - started });
-    bytes += downloaded;
-
-    let load_started = now_ms();
-    progress(Progress { job: None, stage: Stage::Load, done: 0, total: Some(downloaded), elapsed_ms: 0.0 });
-    let checkpoint = match (manifest, stored) {
-        // Verified as they were stored and re-hashed just now; read one tensor at a time.
-        (Some(manifest), Some(reader)) => Checkpoint::from_converted_reader(manifest, Box::new(reader)).map_err(|e| e.to_string())?,
-        // Checks every shard (size, sha256, header) before anything is built from it.
-        (Some(manifest), None) => Checkpoint::from_converted(manifest, shards.into_iter().map(|(_, data)| data).collect()).map_err(|e| e.to_string())?,
-        (None, _) => Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?,
-    };
-    // f32 activations: correct everywhere; f16 waits for the quantized format (issue 5).
-    let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
-    progress(Progress { job: None, stage: Stage::Load, done: downloaded, total: Some(downloaded), elapsed_ms: now_ms() - load_started });
-    Ok(LoadedModel { model, tokenizer, input_size, bytes })
+    Err("the converted shards keep failing verification in browser storage; delete this model in the model panel and load it again".into())
 }

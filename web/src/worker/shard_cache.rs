@@ -129,6 +129,11 @@ fn storage_error(e: JsValue) -> String {
 }
 
 impl ShardCache {
+    /// Names of the files in the model's directory.
+    pub async fn file_names(&self) -> Result<Vec<String>, String> {
+        Ok(entries(&self.dir).await?.into_iter().map(|(name, _)| name).collect())
+    }
+
     /// The model's directory, created on demand; `None` where the browser has no OPFS.
     pub async fn open(model_id: &str) -> Result<Option<ShardCache>, String> {
         let Some(root) = opfs_root().await else { return Ok(None) };
@@ -153,30 +158,59 @@ impl ShardCache {
         Ok(ShardFile { handle: sync.unchecked_into() })
     }
 
+    /// A small text file of the model's directory (a marker, a manifest), if it exists.
+    pub async fn read_text(&self, name: &str) -> Result<Option<String>, String> {
+        let Some(handle) = self.file(name, false).await? else { return Ok(None) };
+        let file: web_sys::File = JsFuture::from(handle.get_file()).await.map_err(|e| js(&format!("reading {name}"), e))?.unchecked_into();
+        let text = JsFuture::from(file.text()).await.map_err(|e| js(&format!("reading {name}"), e))?;
+        Ok(text.as_string())
+    }
+
+    /// Replace a small text file.
+    pub async fn write_text(&self, name: &str, text: &str) -> Result<(), String> {
+        let file = self.open_shard(name).await?;
+        file.truncate(0)?;
+        file.write_at(0, text.as_bytes())?;
+        file.flush()
+    }
+
     /// The sha256 recorded when the shard was verified complete, if it was.
     pub async fn verified_sha(&self, name: &str) -> Result<Option<String>, String> {
-        let Some(handle) = self.file(&format!("{name}.sha256"), false).await? else { return Ok(None) };
-        let file: web_sys::File = JsFuture::from(handle.get_file()).await.map_err(|e| js("reading a shard marker", e))?.unchecked_into();
-        let text = JsFuture::from(file.text()).await.map_err(|e| js("reading a shard marker", e))?;
-        Ok(text.as_string())
+        self.read_text(&format!("{name}.sha256")).await
     }
 
     /// Mark a shard complete (after its bytes hashed to `sha`).
     pub async fn mark_verified(&self, name: &str, sha: &str) -> Result<(), String> {
-        let marker = format!("{name}.sha256");
-        let handle = self.file(&marker, true).await?.ok_or("browser storage refused to create a file")?;
-        let sync: FileSystemSyncAccessHandle =
-            JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| js("writing a shard marker", e))?.unchecked_into();
-        let file = ShardFile { handle: sync };
-        file.truncate(0)?;
-        file.write_at(0, sha.as_bytes())?;
-        file.flush()
+        self.write_text(&format!("{name}.sha256"), sha).await
+    }
+
+    /// Store a whole shard made here (a conversion), read it back from storage, and mark it
+    /// complete only if what storage holds hashes to `sha`.
+    pub async fn save_shard(&self, name: &str, bytes: &[u8], sha: &str) -> Result<(), String> {
+        use sha2::Digest;
+        self.remove_shard(name).await?;
+        let file = self.open_shard(name).await?;
+        file.write_at(0, bytes)?;
+        file.flush()?;
+        let mut hasher = sha2::Sha256::new();
+        file.hash_prefix(bytes.len() as u64, &mut hasher)?;
+        let stored: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        if stored != sha {
+            return Err(format!("browser storage returned different bytes for {name} than were written (sha256 {stored}, expected {sha})"));
+        }
+        drop(file);
+        self.mark_verified(name, sha).await
     }
 
     /// Forget a shard (its marker first, so a crash in between leaves an unmarked, partial file).
     pub async fn remove_shard(&self, name: &str) -> Result<(), String> {
-        for entry in [format!("{name}.sha256"), name.to_string()] {
-            if let Err(e) = JsFuture::from(self.dir.remove_entry(&entry)).await {
+        self.remove(&[format!("{name}.sha256"), name.to_string()]).await
+    }
+
+    /// Remove files of the model's directory (missing ones are fine).
+    pub async fn remove(&self, names: &[String]) -> Result<(), String> {
+        for entry in names {
+            if let Err(e) = JsFuture::from(self.dir.remove_entry(entry)).await {
                 if !is_not_found(&e) {
                     return Err(js(&format!("removing {entry} from browser storage"), e));
                 }

@@ -24,7 +24,7 @@ pub fn url(base: &str, file: &str) -> String {
     }
 }
 
-fn hex(hasher: Sha256) -> String {
+pub fn hex(hasher: Sha256) -> String {
     hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -56,22 +56,31 @@ pub async fn check_space(cache: &ShardCache, manifest: &Manifest, model_id: &str
     Ok(())
 }
 
-/// Make the shard complete and verified in the cache, and hand back its open file for reading.
-/// `on_bytes(n)` reports progress (cached bytes count at once). Stored shards are re-hashed, so
-/// damage in storage is never loaded.
-pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<ShardFile, String> {
-    let file = cache.open_shard(&shard.file).await?;
-    if cache.verified_sha(&shard.file).await?.as_deref() == Some(shard.sha256.as_str()) {
-        let mut hasher = Sha256::new();
-        if file.len()? == shard.bytes && file.hash_prefix(shard.bytes, &mut hasher).is_ok() && hex(hasher) == shard.sha256 {
-            on_bytes(shard.bytes);
-            return Ok(file);
-        }
-        // Damaged in storage (or a different file under the same name): forget it, fetch again.
-        drop(file);
-        cache.remove_shard(&shard.file).await?;
-        return Box::pin(ensure(cache, base, shard, on_bytes)).await;
+/// The shard's file when it is marked complete and still hashes to the manifest's sha256 (stored
+/// bytes are re-hashed, so damage in storage is never loaded). A damaged one is removed.
+pub async fn open_verified(cache: &ShardCache, shard: &ShardInfo) -> Result<Option<ShardFile>, String> {
+    if cache.verified_sha(&shard.file).await?.as_deref() != Some(shard.sha256.as_str()) {
+        return Ok(None);
     }
+    let file = cache.open_shard(&shard.file).await?;
+    let mut hasher = Sha256::new();
+    if file.len()? == shard.bytes && file.hash_prefix(shard.bytes, &mut hasher).is_ok() && hex(hasher) == shard.sha256 {
+        return Ok(Some(file));
+    }
+    // Damaged in storage (or a different file under the same name): forget it.
+    drop(file);
+    cache.remove_shard(&shard.file).await?;
+    Ok(None)
+}
+
+/// Make the shard complete and verified in the cache, and hand back its open file for reading.
+/// `on_bytes(n)` reports progress (cached bytes count at once).
+pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<ShardFile, String> {
+    if let Some(file) = open_verified(cache, shard).await? {
+        on_bytes(shard.bytes);
+        return Ok(file);
+    }
+    let file = cache.open_shard(&shard.file).await?;
     let mut last_error = String::new();
     for _ in 0..ATTEMPTS {
         match resume(&file, base, shard, on_bytes).await {
@@ -111,7 +120,7 @@ async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut 
         have = 0;
     }
     let link = url(base, &shard.file);
-    let (start, mut body) = fetch_from(&link, have).await.map_err(|e| match e {
+    let (start, mut body) = fetch_from(&link, have, None).await.map_err(|e| match e {
         FetchError::Network(m) => Failure::Retry(m),
         FetchError::Refused(m) => Failure::Final(m),
     })?;
