@@ -8,7 +8,9 @@
 //   a "Hugging Face repository" (the demo model dequantized to an f32 checkpoint of the
 //   transformers layout) is quantized while it downloads: a cut resumes at the exact byte, the
 //   stored shard has the sha256 of the shipped one (what `visionllm convert` makes), the model
-//   runs, a second visit reads storage only, and a truncated source is a clear error.
+//   runs, a second visit reads storage only, and a truncated source is a clear error;
+//   with `?storage=cache` (the fallback where OPFS is missing) the same downloads, resume,
+//   verification, conversion and deletion go through the Cache API.
 //
 // Usage: node tests/e2e/weights.e2e.mjs   (after `trunk build --release`; see run.sh)
 import { chromium } from 'playwright-core';
@@ -148,11 +150,11 @@ async function captionOfScene() {
 }
 
 // Open the app with `m` in force; resolves to 'ready' or the error shown.
-async function visit(m) {
+async function visit(m, query = '') {
   mode = m;
   shardRequests = [];
   hubRequests = [];
-  await page.goto(APP_URL);
+  await page.goto(APP_URL + query);
   const ready = page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT }).then(() => 'ready');
   const error = page.locator('[data-testid=error]').waitFor({ timeout: TIMEOUT }).then(() => page.locator('[data-testid=error]').innerText());
   return Promise.race([ready, error]);
@@ -236,6 +238,41 @@ try {
   check(outcome !== 'ready' && /shorter than its header says/.test(outcome), `repository, truncated source: “${outcome.split('\n')[0].slice(0, 200)}”`);
   files = await stored(hubId);
   check(!Object.keys(files).some((f) => f.endsWith('.sha256')) && !files['manifest.json'], `repository, truncated source: nothing marked complete (${JSON.stringify(files)})`);
+
+  // 8. The Cache API fallback (forced with ?storage=cache; OPFS emptied first).
+  await page.evaluate(async () => (await navigator.storage.getDirectory()).removeEntry('visionllm-models', { recursive: true }));
+  const cached = () => page.evaluate(async () => {
+    const out = {};
+    const cache = await caches.open('visionllm-models');
+    for (const req of await cache.keys()) out[decodeURIComponent(new URL(req.url).pathname).replace('/visionllm-models/', '')] = (await (await cache.match(req)).blob()).size;
+    return out;
+  });
+  const CACHE = '?storage=cache';
+  outcome = await visit('cut-once', CACHE);
+  check(outcome === 'ready' && shardRequests.some((r) => /^bytes=[1-9]\d*-$/.test(r)), `Cache API: a cut download resumed and loaded (${outcome}, ${shardRequests.join(', ')})`);
+  let entries = await cached();
+  check(entries[`demo-shapes/${shipped.shards[0].file}`] === shardSize && entries[`demo-shapes/${shipped.shards[0].file}.sha256`] === 64 && Object.keys(await stored()).length === 0,
+    `Cache API: the shard and its marker are there, nothing in OPFS (${JSON.stringify(entries)})`);
+  caption = await captionOfScene();
+  check(typeof caption === 'string' && caption.includes('circle'), `Cache API: the weights read back run: caption “${caption}”`);
+  outcome = await visit('normal', CACHE);
+  check(outcome === 'ready' && shardRequests.length === 0, `Cache API, second visit: from the cache (${outcome}, ${shardRequests.length} shard requests)`);
+  await page.evaluate(async () => caches.delete('visionllm-models'));
+  outcome = await visit('corrupt', CACHE);
+  entries = await cached();
+  check(outcome !== 'ready' && /corrupt/.test(outcome) && Object.keys(entries).length === 0, `Cache API, corrupt shard: “${outcome.split('\n')[0].slice(0, 120)}”, nothing stored (${JSON.stringify(entries)})`);
+  outcome = await visit('hub', CACHE);
+  entries = await cached();
+  const viaCache = JSON.parse(await page.evaluate(async (id) => (await (await caches.open('visionllm-models')).match(`/visionllm-models/${id}/manifest.json`)).text(), hubId));
+  check(outcome === 'ready' && JSON.stringify(viaCache.shards) === JSON.stringify(shipped.shards),
+    `Cache API: a repository converted while downloading, the shipped sha256 (${outcome}, ${JSON.stringify(entries)})`);
+  await page.locator('.model-panel summary').click();
+  const hubEntry = page.locator(`[data-testid=cached-models] li[data-model=${hubId}]`);
+  await hubEntry.waitFor({ timeout: 20000 });
+  await hubEntry.locator('button').click();
+  await hubEntry.waitFor({ state: 'detached', timeout: 20000 });
+  entries = await cached();
+  check(!Object.keys(entries).some((k) => k.startsWith(`${hubId}/`)), `Cache API: Delete removed the model's entries (${JSON.stringify(entries)})`);
 } catch (e) {
   console.log(`FAIL ${e.stack || e}`);
   failures++;

@@ -4,6 +4,7 @@
 //! One job runs at a time. Messages keep arriving while a job awaits the GPU (every decode step
 //! awaits a readback), so `Cancel` lands between stages or tokens and the job stops there.
 
+mod cache_api;
 mod engine;
 mod fetch;
 mod greedy;
@@ -11,6 +12,7 @@ mod hf_convert;
 mod model_loader;
 mod shard_cache;
 mod shard_download;
+mod shard_file;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -93,6 +95,7 @@ pub fn start() {
 fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>) {
     match message {
         ToWorker::Init { overrides } => wasm_bindgen_futures::spawn_local(async move {
+            shard_cache::prefer_cache_api(overrides.split(['&', '?']).any(|kv| kv == "storage=cache"));
             match Gpu::new(Overrides::from_query(&overrides)).await {
                 Ok(gpu) => {
                     let caps = capability_report(&gpu);

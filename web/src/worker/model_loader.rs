@@ -9,8 +9,8 @@
 //!   (small checkpoints only: tests, the fixtures).
 //!
 //! From storage the model is built tensor by tensor (`Checkpoint::from_converted_reader`), so wasm
-//! memory holds one tensor of the file at a time, never the model. Where the browser has no OPFS
-//! the converted shards are fetched into memory and checked the same way.
+//! memory holds one tensor of the file at a time, never the model. Storage is OPFS, else the Cache
+//! API (`shard_cache`); with neither, converted shards are fetched into memory and checked the same way.
 
 use std::sync::Arc;
 
@@ -111,6 +111,7 @@ async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> R
     let mut report = Reporter::new(Stage::Download, Some(manifest.total_bytes));
     let checkpoint = match ShardCache::open(&files.id).await? {
         Some(cache) => {
+            web_sys::console::log_1(&format!("{}: shards stored in {}", files.id, cache.kind()).into());
             shard_download::check_space(&cache, &manifest, &files.id).await?;
             let mut opened = Vec::new();
             for info in &manifest.shards {
@@ -134,7 +135,8 @@ async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> R
 
 /// The transformers layout, quantized while downloading into browser storage.
 async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, bytes: &mut u64) -> Result<Checkpoint, String> {
-    let cache = ShardCache::open(&files.id).await?.ok_or("quantizing while downloading needs browser storage (OPFS), which this browser does not offer")?;
+    let cache = ShardCache::open(&files.id).await?.ok_or("quantizing while downloading needs browser storage (OPFS or the Cache API), and this browser offers neither")?;
+    web_sys::console::log_1(&format!("{}: converted shards stored in {}", files.id, cache.kind()).into());
     let mut report = Reporter::new(Stage::Convert, None);
     // Twice at most: a shard damaged in storage since it was made is removed when the load
     // re-hashes it, and the second pass makes it again.

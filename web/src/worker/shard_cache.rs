@@ -8,16 +8,21 @@
 //! Complete shards are re-hashed when read, so bytes damaged in storage are never loaded.
 //!
 //! Writes go through `FileSystemSyncAccessHandle` (dedicated workers only, which is where this
-//! runs). Where OPFS is missing the loader keeps shards in memory only (see `model_loader`).
+//! runs). Where OPFS is missing, the same interface stores whole files in the Cache API
+//! (`cache_api`): same markers, same verification, no resume across visits inside a shard.
 
 use js_sys::{AsyncIterator, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions, FileSystemGetFileOptions,
-    FileSystemReadWriteOptions, FileSystemRemoveOptions, FileSystemSyncAccessHandle, StorageEstimate,
+    FileSystemRemoveOptions, StorageEstimate,
 };
 
+use std::cell::Cell;
+
+use super::cache_api::{self, CacheDir};
+pub use super::shard_file::ShardFile;
 use super::{js_error as js, scope};
 
 const ROOT: &str = "visionllm-models";
@@ -54,72 +59,24 @@ pub async fn free_bytes() -> Option<u64> {
 }
 
 pub struct ShardCache {
-    dir: FileSystemDirectoryHandle,
+    backend: Backend,
 }
 
-/// One shard file open for reading and writing (one read-write handle per file at a time).
-pub struct ShardFile {
-    handle: FileSystemSyncAccessHandle,
+enum Backend {
+    Opfs(FileSystemDirectoryHandle),
+    CacheApi(CacheDir),
 }
 
-impl ShardFile {
-    pub fn len(&self) -> Result<u64, String> {
-        self.handle.get_size().map(|s| s as u64).map_err(|e| js("size of a cached shard", e))
-    }
-
-    pub fn truncate(&self, len: u64) -> Result<(), String> {
-        self.handle.truncate_with_f64(len as f64).map_err(|e| js("truncating a cached shard", e))
-    }
-
-    /// Write `bytes` at `at`; a short write (quota) is an error, never silently dropped.
-    pub fn write_at(&self, at: u64, bytes: &[u8]) -> Result<(), String> {
-        let opts = FileSystemReadWriteOptions::new();
-        opts.set_at(at as f64);
-        let written = self.handle.write_with_u8_array_and_options(bytes, &opts).map_err(|e| storage_error(e))?;
-        if (written as usize) < bytes.len() {
-            return Err(format!("browser storage accepted {written} of {} bytes: it is full", bytes.len()));
-        }
-        Ok(())
-    }
-
-    /// Bytes `start..end` (fewer when the file is shorter).
-    pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
-        let mut out = vec![0u8; end.saturating_sub(start) as usize];
-        let opts = FileSystemReadWriteOptions::new();
-        opts.set_at(start as f64);
-        let n = self.handle.read_with_u8_array_and_options(&mut out, &opts).map_err(|e| js("reading a cached shard", e))? as usize;
-        out.truncate(n);
-        Ok(out)
-    }
-
-    /// Feed the first `len` bytes to `hasher`, 4 MiB at a time (never the whole shard in memory).
-    pub fn hash_prefix(&self, len: u64, hasher: &mut sha2::Sha256) -> Result<(), String> {
-        use sha2::Digest;
-        const CHUNK: u64 = 4 << 20;
-        let mut at = 0;
-        while at < len {
-            let chunk = self.read_range(at, (at + CHUNK).min(len))?;
-            if chunk.is_empty() {
-                return Err("a cached shard is shorter than its recorded length".into());
-            }
-            hasher.update(&chunk);
-            at += chunk.len() as u64;
-        }
-        Ok(())
-    }
-
-    pub fn flush(&self) -> Result<(), String> {
-        self.handle.flush().map_err(|e| storage_error(e))
-    }
+thread_local! {
+    /// `?storage=cache`: use the Cache API even where OPFS exists (tests the fallback).
+    static PREFER_CACHE_API: Cell<bool> = const { Cell::new(false) };
 }
 
-impl Drop for ShardFile {
-    fn drop(&mut self) {
-        self.handle.close();
-    }
+pub fn prefer_cache_api(yes: bool) {
+    PREFER_CACHE_API.with(|p| p.set(yes));
 }
 
-fn storage_error(e: JsValue) -> String {
+pub(crate) fn storage_error(e: JsValue) -> String {
     let name = Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
     if name == "QuotaExceededError" {
         "browser storage is full (quota exceeded): delete cached models or free disk space, then retry".into()
@@ -131,35 +88,78 @@ fn storage_error(e: JsValue) -> String {
 impl ShardCache {
     /// Names of the files in the model's directory.
     pub async fn file_names(&self) -> Result<Vec<String>, String> {
-        Ok(entries(&self.dir).await?.into_iter().map(|(name, _)| name).collect())
+        match &self.backend {
+            Backend::Opfs(dir) => Ok(entries(dir).await?.into_iter().map(|(name, _)| name).collect()),
+            Backend::CacheApi(dir) => dir.file_names().await,
+        }
     }
 
-    /// The model's directory, created on demand; `None` where the browser has no OPFS.
+    /// The model's directory, created on demand: in OPFS, else in the Cache API; `None` where
+    /// the browser has neither.
     pub async fn open(model_id: &str) -> Result<Option<ShardCache>, String> {
-        let Some(root) = opfs_root().await else { return Ok(None) };
-        let Some(models) = subdir(&root, ROOT, true).await? else { return Ok(None) };
-        Ok(subdir(&models, &dir_name(model_id), true).await?.map(|dir| ShardCache { dir }))
+        if !PREFER_CACHE_API.with(Cell::get) {
+            if let Some(root) = opfs_root().await {
+                if let Some(models) = subdir(&root, ROOT, true).await? {
+                    if let Some(dir) = subdir(&models, &dir_name(model_id), true).await? {
+                        return Ok(Some(ShardCache { backend: Backend::Opfs(dir) }));
+                    }
+                }
+            }
+        }
+        Ok(CacheDir::open(&dir_name(model_id)).await.map(|dir| ShardCache { backend: Backend::CacheApi(dir) }))
+    }
+
+    /// Which storage this is, for messages and logs.
+    pub fn kind(&self) -> &'static str {
+        match self.backend {
+            Backend::Opfs(_) => "OPFS",
+            Backend::CacheApi(_) => "Cache API",
+        }
     }
 
     async fn file(&self, name: &str, create: bool) -> Result<Option<FileSystemFileHandle>, String> {
+        let Backend::Opfs(dir) = &self.backend else { return Ok(None) };
         let opts = FileSystemGetFileOptions::new();
         opts.set_create(create);
-        match JsFuture::from(self.dir.get_file_handle_with_options(name, &opts)).await {
+        match JsFuture::from(dir.get_file_handle_with_options(name, &opts)).await {
             Ok(h) => Ok(Some(h.unchecked_into())),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(js(&format!("opening {name} in browser storage"), e)),
         }
     }
 
-    /// The shard's data file, created if missing.
+    /// The shard's data file, created if missing (Cache API: the stored entry, read-only, or an
+    /// empty one in memory that `commit` stores).
     pub async fn open_shard(&self, name: &str) -> Result<ShardFile, String> {
+        if let Backend::CacheApi(dir) = &self.backend {
+            // An entry without its marker (a crash between the two writes) is not trusted.
+            let marked = self.verified_sha(name).await?.is_some();
+            return Ok(match dir.blob(name).await? {
+                Some(blob) if marked => ShardFile::Blob(blob),
+                _ => ShardFile::Memory(Default::default()),
+            });
+        }
         let handle = self.file(name, true).await?.ok_or("browser storage refused to create a file")?;
         let sync = JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| js(&format!("opening {name} for writing"), e))?;
-        Ok(ShardFile { handle: sync.unchecked_into() })
+        Ok(ShardFile::Opfs(sync.unchecked_into()))
+    }
+
+    /// Make a downloaded shard's bytes durable (Cache API: store the whole entry now) and return
+    /// the file to read it from.
+    pub async fn commit(&self, name: &str, file: ShardFile) -> Result<ShardFile, String> {
+        if let (Backend::CacheApi(dir), ShardFile::Memory(bytes)) = (&self.backend, &file) {
+            let bytes = bytes.take();
+            dir.put(name, &bytes).await?;
+            return Ok(ShardFile::Blob(dir.blob(name).await?.ok_or("the cache lost an entry just written")?));
+        }
+        Ok(file)
     }
 
     /// A small text file of the model's directory (a marker, a manifest), if it exists.
     pub async fn read_text(&self, name: &str) -> Result<Option<String>, String> {
+        if let Backend::CacheApi(dir) = &self.backend {
+            return dir.read_text(name).await;
+        }
         let Some(handle) = self.file(name, false).await? else { return Ok(None) };
         let file: web_sys::File = JsFuture::from(handle.get_file()).await.map_err(|e| js(&format!("reading {name}"), e))?.unchecked_into();
         let text = JsFuture::from(file.text()).await.map_err(|e| js(&format!("reading {name}"), e))?;
@@ -168,6 +168,9 @@ impl ShardCache {
 
     /// Replace a small text file.
     pub async fn write_text(&self, name: &str, text: &str) -> Result<(), String> {
+        if let Backend::CacheApi(dir) = &self.backend {
+            return dir.put(name, text.as_bytes()).await;
+        }
         let file = self.open_shard(name).await?;
         file.truncate(0)?;
         file.write_at(0, text.as_bytes())?;
@@ -192,6 +195,7 @@ impl ShardCache {
         let file = self.open_shard(name).await?;
         file.write_at(0, bytes)?;
         file.flush()?;
+        let file = self.commit(name, file).await?;
         let mut hasher = sha2::Sha256::new();
         file.hash_prefix(bytes.len() as u64, &mut hasher)?;
         let stored: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
@@ -209,8 +213,12 @@ impl ShardCache {
 
     /// Remove files of the model's directory (missing ones are fine).
     pub async fn remove(&self, names: &[String]) -> Result<(), String> {
+        let dir = match &self.backend {
+            Backend::Opfs(dir) => dir,
+            Backend::CacheApi(dir) => return dir.remove(names).await,
+        };
         for entry in names {
-            if let Err(e) = JsFuture::from(self.dir.remove_entry(entry)).await {
+            if let Err(e) = JsFuture::from(dir.remove_entry(entry)).await {
                 if !is_not_found(&e) {
                     return Err(js(&format!("removing {entry} from browser storage"), e));
                 }
@@ -220,11 +228,11 @@ impl ShardCache {
     }
 }
 
-/// Cached models: (id as stored, bytes on disk).
+/// Cached models: (id as stored, bytes on disk), from OPFS and the Cache API.
 pub async fn list() -> Result<Vec<(String, u64)>, String> {
-    let Some(root) = opfs_root().await else { return Ok(Vec::new()) };
-    let Some(models) = subdir(&root, ROOT, false).await? else { return Ok(Vec::new()) };
-    let mut out = Vec::new();
+    let mut out = cache_api::list().await?;
+    let Some(root) = opfs_root().await else { return Ok(out) };
+    let Some(models) = subdir(&root, ROOT, false).await? else { return Ok(out) };
     for (name, handle) in entries(&models).await? {
         if let Ok(dir) = handle.dyn_into::<FileSystemDirectoryHandle>() {
             let mut bytes = 0u64;
@@ -242,8 +250,9 @@ pub async fn list() -> Result<Vec<(String, u64)>, String> {
     Ok(out)
 }
 
-/// Delete a cached model's directory and everything in it.
+/// Delete a cached model's directory and everything in it (from both stores).
 pub async fn delete(model_id: &str) -> Result<(), String> {
+    cache_api::delete(&dir_name(model_id)).await?;
     let Some(root) = opfs_root().await else { return Ok(()) };
     let Some(models) = subdir(&root, ROOT, false).await? else { return Ok(()) };
     let opts = FileSystemRemoveOptions::new();

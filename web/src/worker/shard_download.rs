@@ -92,6 +92,7 @@ pub async fn ensure(cache: &ShardCache, base: &str, shard: &ShardInfo, on_bytes:
                         shard.file, shard.sha256
                     ));
                 }
+                let file = cache.commit(&shard.file, file).await?;
                 cache.mark_verified(&shard.file, &sha).await?;
                 return Ok(file);
             }
@@ -115,7 +116,16 @@ enum Failure {
 /// Continue the shard in `file` from its current length; the whole shard's sha256 at the end.
 async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut dyn FnMut(u64)) -> Result<String, Failure> {
     let mut have = file.len().map_err(Failure::Final)?;
-    if have > shard.bytes {
+    if have == shard.bytes {
+        // Complete but never marked (stopped between the last write and the marker).
+        let mut hasher = Sha256::new();
+        file.hash_prefix(have, &mut hasher).map_err(Failure::Final)?;
+        let sha = hex(hasher);
+        if sha == shard.sha256 {
+            return Ok(sha);
+        }
+    }
+    if have >= shard.bytes {
         file.truncate(0).map_err(Failure::Final)?;
         have = 0;
     }
