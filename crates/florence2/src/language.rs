@@ -74,11 +74,10 @@ struct DecoderLayer {
 
 pub struct LanguageModel {
     cfg: TextConfig,
-    /// Word embeddings for the gather, dense in the activation dtype.
+    /// The tied word embedding / lm_head table: dense in the activation dtype, or quantized as
+    /// the checkpoint stores it (the gather then dequantizes the rows it reads, so a quantized
+    /// model never holds a dense copy: 158 MB for base, 210 MB for large as f32).
     shared: Tensor,
-    /// The same table as the tied lm_head: `shared` itself, or the quantized table when the
-    /// checkpoint stores it quantized (`shared` is then its dequantized copy, so both agree).
-    lm_head: Tensor,
     enc_pos: Tensor,
     enc_norm: Norm,
     enc_layers: Vec<EncoderLayer>,
@@ -127,12 +126,10 @@ impl LanguageModel {
             });
         }
         let shared_name = format!("{p}.shared.weight");
-        let shared = l.tensor(&shared_name, &[cfg.vocab_size, d])?;
-        let lm_head = if l.ckpt.quantized(&shared_name)?.is_some() { l.matmul_weight(&shared_name, &[cfg.vocab_size, d])? } else { shared.clone() };
+        let shared = l.matmul_weight(&shared_name, &[cfg.vocab_size, d])?;
         Ok(LanguageModel {
             cfg: cfg.clone(),
             shared,
-            lm_head,
             enc_pos: l.tensor(&format!("{p}.encoder.embed_positions.weight"), &[positions, d])?,
             enc_norm: Norm::load(l, &format!("{p}.encoder.layernorm_embedding"), d)?,
             enc_layers,
@@ -159,7 +156,7 @@ impl LanguageModel {
             return Err(ModelError::Input(format!("encoder input of {l} tokens (the model allows 1..={})", self.cfg.max_position_embeddings)));
         }
         let id_tensor = rec.upload_u32(&[l], ids);
-        let x = embedding::embedding(rec, &self.shared, &id_tensor)?;
+        let x = embedding::embedding_as(rec, &self.shared, &id_tensor, self.dtype)?;
         // Replace each run of image tokens by the next rows of the image features.
         let mut used = 0;
         let mut i = 0;
@@ -219,7 +216,7 @@ impl LanguageModel {
             return Err(ModelError::Input(format!("decoder step of {n} tokens at position {} exceeds {}", state.len, state.max_len)));
         }
         let id_tensor = rec.upload_u32(&[n], ids);
-        let x = embedding::embedding(rec, &self.shared, &id_tensor)?;
+        let x = embedding::embedding_as(rec, &self.shared, &id_tensor, self.dtype)?;
         let pos = copy::slice(rec, &self.dec_pos, &[POSITION_OFFSET + state.len, 0], &[n, d])?;
         let x = elementwise::add(rec, &x, &pos)?;
         let mut x = self.dec_norm.forward(rec, &x)?;
@@ -246,7 +243,7 @@ impl LanguageModel {
             tap(&format!("decoder.layer{i}"), &x);
         }
         state.len = total;
-        Ok(qmatmul::linear(rec, &x, &self.lm_head, None)?)
+        Ok(qmatmul::linear(rec, &x, &self.shared, None)?)
     }
 
     /// A copy of `state` whose caches are new buffers (beam search reorders by copying).

@@ -112,9 +112,17 @@ impl Gpu {
     pub fn upload_persistent(&self, shape: &[usize], dtype: crate::DType, bytes: &[u8], label: &str) -> crate::Tensor {
         assert_eq!(bytes.len() as u64, crate::tensor::byte_len(shape, dtype), "{label}: {shape:?} {dtype:?}");
         let buf = BufferPool::persistent(&self.device, bytes.len() as u64, label, Arc::downgrade(&self.binds));
-        let mut data = bytes.to_vec();
-        data.resize(bytes.len().next_multiple_of(4), 0);
-        self.queue.write_buffer(&buf.buffer, 0, &data);
+        // Writes must be whole words: the bytes go as they are, only a ragged tail is padded
+        // (no copy of the tensor: in a browser that copy would double the peak wasm heap).
+        let whole = bytes.len() / 4 * 4;
+        if whole > 0 {
+            self.queue.write_buffer(&buf.buffer, 0, &bytes[..whole]);
+        }
+        if whole < bytes.len() {
+            let mut tail = bytes[whole..].to_vec();
+            tail.resize(4, 0);
+            self.queue.write_buffer(&buf.buffer, whole as u64, &tail);
+        }
         crate::Tensor::new(buf, 0, shape.to_vec(), dtype)
     }
 

@@ -232,6 +232,9 @@ impl Checkpoint {
     /// the kernels would see them).
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let e = self.entry(name)?;
+        if self.reader.is_some() && matches!(e.dtype, EntryDtype::F32 | EntryDtype::F16 | EntryDtype::BF16) {
+            return Ok((e.shape.clone(), self.f32_in_pieces(e)?));
+        }
         let data = self.data(e)?;
         let data: &[u8] = &data;
         let values = match &e.dtype {
@@ -245,6 +248,28 @@ impl Checkpoint {
             EntryDtype::Unsupported(dtype) => return Err(WeightsError::Dtype { name: name.to_string(), dtype: dtype.clone() }),
         };
         Ok((e.shape.clone(), values))
+    }
+
+    /// Float values read from the shard reader 4 MiB at a time, widened as they arrive: the
+    /// stored bytes of a large tensor never sit in memory next to its f32 values (in a browser,
+    /// that halves the peak heap of loading a big f16 convolution).
+    fn f32_in_pieces(&self, e: &Entry) -> Result<Vec<f32>> {
+        const PIECE: usize = 4 << 20;
+        let size = if e.dtype == EntryDtype::F32 { 4 } else { 2 };
+        let mut values = Vec::with_capacity((e.end - e.start) / size);
+        let mut at = e.start;
+        while at < e.end {
+            let end = (at + PIECE).min(e.end);
+            let part = Entry { start: at, end, ..e.clone() };
+            let bytes = self.data(&part)?;
+            match e.dtype {
+                EntryDtype::F32 => values.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+                EntryDtype::F16 => values.extend(bytes.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())),
+                _ => values.extend(bytes.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())),
+            }
+            at = end;
+        }
+        Ok(values)
     }
 
     /// Values with a shape check.

@@ -1,6 +1,7 @@
 //! `Checkpoint::from_converted_reader`: a converted checkpoint read tensor by tensor through a
 //! `ShardReader` (how the browser reads shards from OPFS) gives exactly what the memory-mapped
-//! directory gives, never asks for more than one tensor at a time, and turns a short or failing
+//! directory gives, never asks for more than one tensor at a time (big float tensors in 4 MiB
+//! pieces), and turns a short or failing
 //! read into a clear error.
 
 mod common;
@@ -86,4 +87,29 @@ fn short_reads_are_clear_errors() {
     bad.format = "something else".into();
     let reader = FileReader { dir: dir.path().to_path_buf(), manifest: m, largest_read: Rc::default(), short: false };
     assert!(Checkpoint::from_converted_reader(bad, Box::new(reader)).is_err());
+}
+
+/// A float tensor bigger than the 4 MiB read piece (an f16 convolution of Florence-2-large is
+/// 38 MB) is read in pieces and widened as they arrive, to the same values as the mapped file.
+#[test]
+fn big_float_tensors_are_read_in_pieces() {
+    let src = TempDir::new("reader-big-src");
+    let (rows, cols) = (2049, 1031); // 2.1M values: 8.4 MB as f32, 4.2 MB as f16, both > 4 MiB
+    let values: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919) % 2003) as f32 / 1001.0 - 1.0).collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let name = "model.vision_tower.convs.3.conv.weight";
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![rows, cols, 1, 1], &bytes).unwrap();
+    safetensors::serialize_to_file(vec![(name.to_string(), view)], None, &src.path().join("model.safetensors")).unwrap();
+    std::fs::write(src.path().join("config.json"), "{}").unwrap();
+    for quant in [Stored::F16, Stored::F32] {
+        let dir = TempDir::new(&format!("reader-big-{}", quant.name()));
+        convert_dir(src.path(), dir.path(), &Options::quant(quant)).unwrap();
+        let m = Manifest::from_json(&std::fs::read_to_string(dir.path().join("manifest.json")).unwrap()).unwrap();
+        let largest_read = Rc::new(Cell::new(0));
+        let reader = FileReader { dir: dir.path().to_path_buf(), manifest: m.clone(), largest_read: largest_read.clone(), short: false };
+        let lazy = Checkpoint::from_converted_reader(m.clone(), Box::new(reader)).unwrap();
+        let mapped = Checkpoint::open_dir(dir.path()).unwrap();
+        assert_eq!(lazy.f32(name).unwrap(), mapped.f32(name).unwrap(), "{quant:?}");
+        assert!(m.tensors[0].length > 4 << 20 && largest_read.get() == 4 << 20, "{quant:?}: {} byte tensor, largest read {}", m.tensors[0].length, largest_read.get());
+    }
 }

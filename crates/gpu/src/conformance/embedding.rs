@@ -1,10 +1,14 @@
 //! Embedding gather against the twin: one id, one column, odd widths, repeated ids, the first and
 //! last rows, ids past the table (clamped) including u32::MAX, the padded 51328-row vocabulary.
-//! A gather moves values unchanged, so the comparison is exact.
+//! A gather moves values unchanged, so the comparison is exact; so is the quantized gather (Q8/Q4
+//! tables, widths not a multiple of the 32-value block, odd scale counts), whose one multiply per
+//! value is the twin's.
 
 use super::{float_dtypes, round_to, Rng};
 use crate::context::Gpu;
-use crate::ops::embedding::embedding;
+use crate::dtype::DType;
+use crate::ops::embedding::{embedding, embedding_as};
+use crate::quant::quantize;
 use crate::recorder::run_and_read;
 use crate::twin;
 
@@ -35,6 +39,22 @@ pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                 return Err(format!("embedding {dtype:?} [{vocab}, {dim}] ids {len}: element {i} got {:?} want {:?}", got.get(i), want.get(i)));
             }
             cases += 1;
+            for qtype in [DType::Q8, DType::Q4] {
+                let words = quantize(qtype, vocab, dim, &table);
+                let want = round_to(dtype, &twin::embedding::embedding_quantized(&words, qtype, vocab, dim, &ids));
+                let got = run_and_read(gpu, |rec| {
+                    let tq = rec.upload_bytes(&[vocab, dim], qtype, bytemuck::cast_slice(&words));
+                    let ti = rec.upload_u32(&[len], &ids);
+                    embedding_as(rec, &tq, &ti, dtype)
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+                if got != want {
+                    let i = got.iter().zip(&want).position(|(g, w)| g != w).unwrap_or(0);
+                    return Err(format!("embedding {qtype:?} -> {dtype:?} [{vocab}, {dim}] ids {len}: element {i} got {:?} want {:?}", got.get(i), want.get(i)));
+                }
+                cases += 1;
+            }
         }
     }
     Ok(cases)

@@ -9,3 +9,8 @@ pub fn embedding(table: &[f32], vocab: usize, dim: usize, ids: &[u32]) -> Vec<f3
     }
     out
 }
+
+/// Rows of a quantized table (Q8/Q4 words as `crate::quant` packs them), dequantized.
+pub fn embedding_quantized(words: &[u32], dtype: crate::dtype::DType, vocab: usize, dim: usize, ids: &[u32]) -> Vec<f32> {
+    embedding(&crate::quant::dequantize(dtype, vocab, dim, words), vocab, dim, ids)
+}
