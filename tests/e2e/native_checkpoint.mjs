@@ -38,22 +38,45 @@ function values(t, bytes) {
   return out;
 }
 
-export function nativeCheckpoint(convertedDir) {
-  const m = JSON.parse(fs.readFileSync(path.join(convertedDir, 'manifest.json'), 'utf8'));
-  const shards = m.shards.map((s) => fs.readFileSync(path.join(convertedDir, s.file)));
-  const tensors = [...m.tensors].sort((a, b) => (a.name < b.name ? -1 : 1));
+function safetensors(entries) {
   const header = {};
-  const datas = [];
   let offset = 0;
-  for (const t of tensors) {
-    const v = values(t, shards[t.shard].subarray(t.offset, t.offset + t.length));
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + v.byteLength] };
-    datas.push(Buffer.from(v.buffer));
+  for (const [name, shape, v] of entries) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + v.byteLength] };
     offset += v.byteLength;
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, Buffer.from(json), ...datas]);
+  return Buffer.concat([len, Buffer.from(json), ...entries.map(([, , v]) => Buffer.from(v.buffer))]);
+}
+
+function tensors(convertedDir) {
+  const m = JSON.parse(fs.readFileSync(path.join(convertedDir, 'manifest.json'), 'utf8'));
+  const shards = m.shards.map((s) => fs.readFileSync(path.join(convertedDir, s.file)));
+  return [...m.tensors].sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((t) => [t.name, t.shape, values(t, shards[t.shard].subarray(t.offset, t.offset + t.length))]);
+}
+
+/// One `model.safetensors`.
+export function nativeCheckpoint(convertedDir) {
+  return safetensors(tensors(convertedDir));
+}
+
+/// The same split in two files plus `model.safetensors.index.json`, as `save_pretrained` shards
+/// big checkpoints: { file name: bytes }.
+export function shardedNativeCheckpoint(convertedDir) {
+  const all = tensors(convertedDir);
+  const half = all.length >> 1;
+  const parts = [all.slice(0, half), all.slice(half)];
+  const out = {};
+  const weightMap = {};
+  parts.forEach((part, i) => {
+    const file = `model-0000${i + 1}-of-00002.safetensors`;
+    out[file] = safetensors(part);
+    for (const [name] of part) weightMap[name] = file;
+  });
+  out['model.safetensors.index.json'] = Buffer.from(JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  return out;
 }

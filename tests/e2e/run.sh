@@ -25,5 +25,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 APP_URL="http://127.0.0.1:$PORT/visionllm/" node tests/e2e/app.e2e.mjs
-# The weights path (OPFS cache, resume, faults), with its own fault-injecting server.
-node tests/e2e/weights.e2e.mjs
+# The weights path (OPFS cache, resume, faults, repositories, Cache API), with its own
+# fault-injecting server; it compares the browser's conversion with the CLI's.
+cargo build -q --locked -p visionllm-cli
+VISIONLLM_BIN="$ROOT/target/debug/visionllm" node tests/e2e/weights.e2e.mjs

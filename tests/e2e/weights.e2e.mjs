@@ -14,11 +14,12 @@
 //
 // Usage: node tests/e2e/weights.e2e.mjs   (after `trunk build --release`; see run.sh)
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { nativeCheckpoint } from './native_checkpoint.mjs';
+import { nativeCheckpoint, shardedNativeCheckpoint } from './native_checkpoint.mjs';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const DIST = path.join(ROOT, 'dist');
@@ -34,6 +35,12 @@ const HUB = 'hub/demo/resolve/main/';
 const HUB_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-hub-'));
 fs.writeFileSync(path.join(HUB_DIR, 'model.safetensors'), nativeCheckpoint(path.join(DIST, 'models/demo')));
 for (const f of ['config.json', 'tokenizer.json', 'preprocessor_config.json']) fs.copyFileSync(path.join(DIST, 'models/demo', f), path.join(HUB_DIR, f));
+// The same model published as two shards and an index (no model.safetensors: the loader falls
+// back to the index on the 404).
+const HUB2 = 'hub/demo-sharded/resolve/main/';
+const HUB2_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-hub2-'));
+for (const [f, bytes] of Object.entries(shardedNativeCheckpoint(path.join(DIST, 'models/demo')))) fs.writeFileSync(path.join(HUB2_DIR, f), bytes);
+for (const f of ['config.json', 'tokenizer.json', 'preprocessor_config.json']) fs.copyFileSync(path.join(DIST, 'models/demo', f), path.join(HUB2_DIR, f));
 const HUB_MODEL = {
   id: 'demo-from-hub-q8', name: 'Demo, from a transformers-layout repository, quantized here', note: 'e2e', base_url: HUB,
   files: { config: 'config.json', tokenizer: 'tokenizer.json', preprocessor: 'preprocessor_config.json', weights: ['model.safetensors'], quantize: 'q8' },
@@ -49,14 +56,15 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   let rel = decodeURIComponent(url.pathname).replace(/^\/+/, '');
   if (rel === '' || rel.endsWith('/')) rel += 'index.html';
-  const hub = rel.startsWith(HUB);
-  const file = hub ? path.join(HUB_DIR, rel.slice(HUB.length)) : path.join(DIST, rel);
-  if (!file.startsWith(hub ? HUB_DIR : DIST) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
+  const hub = rel.startsWith(HUB) || rel.startsWith(HUB2);
+  const base = rel.startsWith(HUB) ? HUB_DIR : rel.startsWith(HUB2) ? HUB2_DIR : DIST;
+  const file = hub ? path.join(base, rel.slice((rel.startsWith(HUB) ? HUB : HUB2).length)) : path.join(DIST, rel);
+  if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
   let body = fs.readFileSync(file);
   if (rel === 'models/catalog.json' && mode.startsWith('hub')) {
     const c = JSON.parse(body);
-    c.models.push(HUB_MODEL);
-    c.default_model = HUB_MODEL.id;
+    c.models.push(HUB_MODEL, { ...HUB_MODEL, id: 'demo-sharded-q4', base_url: HUB2, files: { ...HUB_MODEL.files, quantize: 'q4' } });
+    c.default_model = mode === 'hub-sharded' ? 'demo-sharded-q4' : HUB_MODEL.id;
     body = Buffer.from(JSON.stringify(c));
   }
   const headers = { 'Content-Type': types[path.extname(file)] || 'application/octet-stream', 'Accept-Ranges': 'bytes', 'Cache-Control': 'no-store' };
@@ -82,7 +90,7 @@ const server = http.createServer((req, res) => {
       return setTimeout(() => res.destroy(), 200);
     }
   }
-  if (hub && rel.endsWith('model.safetensors')) {
+  if (hub && rel.endsWith('.safetensors')) {
     hubRequests.push(req.headers.range || '');
     if (mode === 'hub-truncated') body = body.subarray(0, Math.floor(body.length * 0.6));
   }
@@ -231,6 +239,18 @@ try {
   check(typeof caption === 'string' && caption.includes('circle'), `repository: the quantized weights run: caption “${caption}”`);
   outcome = await visit('hub');
   check(outcome === 'ready' && hubRequests.length === 0, `repository, second visit: from storage (${outcome}, ${hubRequests.length} source requests)`);
+  // A repository published as two files and an index, converted at Q4: exactly what
+  // `visionllm convert --quant q4` makes of the same files.
+  outcome = await visit('hub-sharded');
+  const shardedQ4 = JSON.parse(await storedText('demo-sharded-q4', 'manifest.json'));
+  const cliOut = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-cli-q4-'));
+  execFileSync(process.env.VISIONLLM_BIN || path.join(ROOT, 'target/debug/visionllm'), ['convert', '--from', HUB2_DIR, '--to', cliOut, '--quant', 'q4'], { stdio: 'ignore' });
+  const cliQ4 = JSON.parse(fs.readFileSync(path.join(cliOut, 'manifest.json'), 'utf8'));
+  fs.rmSync(cliOut, { recursive: true, force: true });
+  check(outcome === 'ready' && hubRequests.filter((r) => /^bytes=\d+-\d+$/.test(r)).length === 6,
+    `repository in two files + index: both headers, then both files (${outcome}, ${hubRequests.join(', ')})`);
+  check(JSON.stringify(shardedQ4.shards) === JSON.stringify(cliQ4.shards) && JSON.stringify(shardedQ4.tensors) === JSON.stringify(cliQ4.tensors),
+    `repository in two files + index: the browser's Q4 shards are the CLI's (sha256 ${shardedQ4.shards[0]?.sha256?.slice(0, 12)}… vs ${cliQ4.shards[0]?.sha256?.slice(0, 12)}…)`);
   // The same repository with the shard gone from storage and the source now truncated: an error
   // naming the problem, no shard marked complete.
   await page.evaluate(async (id) => (await (await navigator.storage.getDirectory()).getDirectoryHandle('visionllm-models')).removeEntry(id, { recursive: true }), hubId);
@@ -281,6 +301,7 @@ try {
   server.close();
   fs.rmSync(profile, { recursive: true, force: true });
   fs.rmSync(HUB_DIR, { recursive: true, force: true });
+  fs.rmSync(HUB2_DIR, { recursive: true, force: true });
 }
 console.log(failures ? `${failures} check(s) failed` : 'all weights checks passed');
 process.exit(failures ? 1 : 0);

@@ -48,7 +48,15 @@ pub async fn ensure_converted(cache: &ShardCache, base: &str, weights: &[String]
     }
     let mut sources = Vec::new();
     for file in source_files(base, weights).await? {
-        sources.push(read_header(&url(base, &file), &file).await?);
+        match read_header(&url(base, &file), &file).await {
+            // Big checkpoints are published as shards: the index names them.
+            Err(e) if file == "model.safetensors" && e.contains("HTTP 404") => {
+                for file in source_files(base, &["model.safetensors.index.json".to_string()]).await? {
+                    sources.push(read_header(&url(base, &file), &file).await?);
+                }
+            }
+            header => sources.push(header?),
+        }
     }
     let options = Options { plan: Plan::for_quant(quant), max_shard_bytes: MAX_SHARD_BYTES };
     let plan = ConversionPlan::new(sources, options).map_err(|e| format!("this checkpoint cannot be converted: {e}"))?;

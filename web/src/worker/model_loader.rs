@@ -97,11 +97,12 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
         }
     };
 
-    let load = Reporter::new(Stage::Load, None);
-    progress(Progress { job: None, stage: Stage::Load, done: 0, total: None, elapsed_ms: 0.0 });
+    let weight_bytes = checkpoint.manifest().map(|m| m.total_bytes);
+    let started = now_ms();
+    progress(Progress { job: None, stage: Stage::Load, done: 0, total: weight_bytes, elapsed_ms: 0.0 });
     // f32 activations: correct on every adapter (the fallback adapters lack shader-f16).
     let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
-    load.end();
+    progress(Progress { job: None, stage: Stage::Load, done: weight_bytes.unwrap_or(0), total: weight_bytes, elapsed_ms: now_ms() - started });
     Ok(LoadedModel { model, tokenizer, input_size, bytes })
 }
 
