@@ -102,25 +102,7 @@ impl Checkpoint {
             let (manifest, files, index) = crate::verify::open_converted(dir)?;
             return Ok(Checkpoint { files: files.into_iter().map(|(p, m)| (p, Bytes::Mapped(m))).collect(), index, manifest: Some(manifest), reader: None });
         }
-        let index_path = dir.join("model.safetensors.index.json");
-        let names: Vec<PathBuf> = if index_path.exists() {
-            let text = std::fs::read_to_string(&index_path).map_err(|source| WeightsError::Io { path: index_path.clone(), source })?;
-            let json: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| WeightsError::Format { path: index_path.clone(), detail: e.to_string() })?;
-            let mut shards: Vec<String> = json["weight_map"]
-                .as_object()
-                .ok_or_else(|| WeightsError::Format { path: index_path.clone(), detail: "no weight_map".into() })?
-                .values()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
-            shards.sort();
-            shards.dedup();
-            shards.into_iter().map(|s| dir.join(s)).collect()
-        } else if !dir.join("model.safetensors").exists() && dir.join("pytorch_model.bin").exists() {
-            return Err(WeightsError::Bad { path: dir.join("pytorch_model.bin"), detail: PICKLE_HINT.into() });
-        } else {
-            vec![dir.join("model.safetensors")]
-        };
+        let names = safetensors_files(dir)?;
         let mut files = Vec::new();
         for path in names {
             let file = std::fs::File::open(&path).map_err(|source| WeightsError::Io { path: path.clone(), source })?;
@@ -280,6 +262,22 @@ impl Checkpoint {
         }
         Ok(values)
     }
+}
+
+/// A checkpoint directory's safetensors files: `model.safetensors`, or the shards its
+/// `model.safetensors.index.json` lists.
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let index_path = dir.join("model.safetensors.index.json");
+    if index_path.exists() {
+        let text = std::fs::read_to_string(&index_path).map_err(|source| WeightsError::Io { path: index_path.clone(), source })?;
+        let files = crate::source_header::index_files(&text).map_err(|detail| WeightsError::Format { path: index_path.clone(), detail })?;
+        return Ok(files.into_iter().map(|f| dir.join(f)).collect());
+    }
+    if !dir.join("model.safetensors").exists() && dir.join("pytorch_model.bin").exists() {
+        return Err(WeightsError::Bad { path: dir.join("pytorch_model.bin"), detail: PICKLE_HINT.into() });
+    }
+    Ok(vec![dir.join("model.safetensors")])
 }
 
 /// What to tell someone who points us at an original pickle checkpoint.

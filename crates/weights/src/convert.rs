@@ -4,9 +4,9 @@
 //! the browser streams a download, so both make the same shards.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::checkpoint::{Result, WeightsError, PICKLE_HINT};
+use crate::checkpoint::{safetensors_files, Result, WeightsError};
 use crate::classify::{Class, CLASSES};
 use crate::conversion_plan::ConversionPlan;
 pub use crate::conversion_plan::{plan_tensors, Options};
@@ -73,28 +73,6 @@ impl Report {
     }
 }
 
-/// The source's safetensors files: `model.safetensors`, or the shards its index lists.
-fn source_files(from: &Path) -> Result<Vec<PathBuf>> {
-    let index_path = from.join("model.safetensors.index.json");
-    if index_path.exists() {
-        let text = std::fs::read_to_string(&index_path).map_err(|source| WeightsError::Io { path: index_path.clone(), source })?;
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| WeightsError::Format { path: index_path.clone(), detail: e.to_string() })?;
-        let mut files: Vec<String> = json["weight_map"]
-            .as_object()
-            .ok_or_else(|| WeightsError::Format { path: index_path.clone(), detail: "no weight_map".into() })?
-            .values()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        files.sort();
-        files.dedup();
-        return Ok(files.into_iter().map(|f| from.join(f)).collect());
-    }
-    if !from.join("model.safetensors").exists() && from.join("pytorch_model.bin").exists() {
-        return Err(WeightsError::Bad { path: from.join("pytorch_model.bin"), detail: PICKLE_HINT.into() });
-    }
-    Ok(vec![from.join("model.safetensors")])
-}
-
 /// Pieces the mapped files are pushed in: the stream never sees a file whole, as in a browser.
 const PIECE: usize = 8 << 20;
 
@@ -105,7 +83,7 @@ pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     }
     let mut maps = Vec::new();
     let mut headers: Vec<SourceFile> = Vec::new();
-    for path in source_files(from)? {
+    for path in safetensors_files(from)? {
         let file = std::fs::File::open(&path).map_err(|source| WeightsError::Io { path: path.clone(), source })?;
         // Safety: the file is opened read-only and not expected to change while mapped.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|source| WeightsError::Io { path: path.clone(), source })?;

@@ -61,6 +61,15 @@ pub struct SourceFile {
     pub tensors: Vec<SourceTensor>,
 }
 
+/// The files a `model.safetensors.index.json` names (sorted, each once).
+pub fn index_files(index_json: &str) -> Result<Vec<String>, String> {
+    let json: serde_json::Value = serde_json::from_str(index_json).map_err(|e| e.to_string())?;
+    let mut files: Vec<String> = json["weight_map"].as_object().ok_or("no weight_map")?.values().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
 /// How many bytes the header takes (8 + its length), from the first 8 bytes of the file.
 pub fn header_len(first8: &[u8]) -> Result<u64, String> {
     let bytes: [u8; 8] = first8.get(..8).and_then(|b| b.try_into().ok()).ok_or("the file is shorter than 8 bytes: not a safetensors file")?;

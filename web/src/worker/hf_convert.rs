@@ -21,9 +21,8 @@ use visionllm_weights::stream_convert::StreamConverter;
 use visionllm_weights::{Manifest, Stored};
 
 use super::fetch::{fetch_from, fetch_text, FetchError};
-use super::shard_cache::{free_bytes, ShardCache};
-use super::shard_download::url;
-use crate::catalog::human_bytes;
+use super::shard_cache::ShardCache;
+use super::shard_download::{ensure_space, url};
 
 const STATE_FILE: &str = "conversion.json";
 const MANIFEST_FILE: &str = "manifest.json";
@@ -76,16 +75,7 @@ pub async fn ensure_converted(cache: &ShardCache, base: &str, weights: &[String]
         shas.push(sha.unwrap_or_default());
     }
     let need: u64 = plan.shards.iter().zip(&finished).filter(|(_, f)| !**f).map(|(s, _)| s.bytes).sum();
-    if let Some(free) = free_bytes().await {
-        if need > free {
-            return Err(format!(
-                "Not enough browser storage for {model_id}: its converted shards need {} more, but only {} is free ({} short). Delete cached models in the model panel or free disk space, then load it again.",
-                human_bytes(need),
-                human_bytes(free),
-                human_bytes(need - free)
-            ));
-        }
-    }
+    ensure_space(need, model_id).await?;
 
     let mut conv = StreamConverter::new(plan, &finished);
     let total = conv.bytes_to_read();
@@ -158,11 +148,7 @@ async fn source_files(base: &str, weights: &[String]) -> Result<Vec<String>, Str
     for w in weights {
         if w.ends_with(".index.json") {
             let text = fetch_text(&url(base, w)).await?;
-            let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{w}: {e}"))?;
-            let mut files: Vec<String> = json["weight_map"].as_object().ok_or_else(|| format!("{w} has no weight_map"))?.values().filter_map(|v| v.as_str().map(str::to_string)).collect();
-            files.sort();
-            files.dedup();
-            out.extend(files);
+            out.extend(source_header::index_files(&text).map_err(|e| format!("{w}: {e}"))?);
         } else {
             out.push(w.clone());
         }

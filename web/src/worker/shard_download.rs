@@ -43,6 +43,11 @@ pub async fn check_space(cache: &ShardCache, manifest: &Manifest, model_id: &str
     for shard in &manifest.shards {
         need += missing(cache, shard).await?;
     }
+    ensure_space(need, model_id).await
+}
+
+/// Refuse to store `need` more bytes when the browser says they will not fit.
+pub async fn ensure_space(need: u64, model_id: &str) -> Result<(), String> {
     if let Some(free) = free_bytes().await {
         if need > free {
             return Err(format!(

@@ -34,10 +34,7 @@ pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             })
             .await
             .map_err(|e| e.to_string())?;
-            if got != want {
-                let i = got.iter().zip(&want).position(|(g, w)| g != w).unwrap_or(0);
-                return Err(format!("embedding {dtype:?} [{vocab}, {dim}] ids {len}: element {i} got {:?} want {:?}", got.get(i), want.get(i)));
-            }
+            exact(&got, &want, &format!("embedding {dtype:?} [{vocab}, {dim}] ids {len}"))?;
             cases += 1;
             for qtype in [DType::Q8, DType::Q4] {
                 let words = quantize(qtype, vocab, dim, &table);
@@ -49,13 +46,19 @@ pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                 })
                 .await
                 .map_err(|e| e.to_string())?;
-                if got != want {
-                    let i = got.iter().zip(&want).position(|(g, w)| g != w).unwrap_or(0);
-                    return Err(format!("embedding {qtype:?} -> {dtype:?} [{vocab}, {dim}] ids {len}: element {i} got {:?} want {:?}", got.get(i), want.get(i)));
-                }
+                exact(&got, &want, &format!("embedding {qtype:?} -> {dtype:?} [{vocab}, {dim}] ids {len}"))?;
                 cases += 1;
             }
         }
     }
     Ok(cases)
+}
+
+/// A gather moves values: equal, element for element.
+fn exact(got: &[f32], want: &[f32], what: &str) -> Result<(), String> {
+    if got == want {
+        return Ok(());
+    }
+    let i = got.iter().zip(want).position(|(g, w)| g != w).unwrap_or(0);
+    Err(format!("{what}: element {i} got {:?} want {:?}", got.get(i), want.get(i)))
 }
