@@ -40,8 +40,13 @@ async fn opfs_root() -> Option<FileSystemDirectoryHandle> {
 async fn subdir(parent: &FileSystemDirectoryHandle, name: &str, create: bool) -> Result<Option<FileSystemDirectoryHandle>, String> {
     let opts = FileSystemGetDirectoryOptions::new();
     opts.set_create(create);
-    match JsFuture::from(parent.get_directory_handle_with_options(name, &opts)).await {
-        Ok(h) => Ok(Some(h.unchecked_into())),
+    Ok(lookup(parent.get_directory_handle_with_options(name, &opts), name).await?.map(JsCast::unchecked_into))
+}
+
+/// A handle lookup: the handle, `None` when there is no such entry, an error otherwise.
+async fn lookup(promise: js_sys::Promise, name: &str) -> Result<Option<JsValue>, String> {
+    match JsFuture::from(promise).await {
+        Ok(h) => Ok(Some(h)),
         Err(e) if is_not_found(&e) => Ok(None),
         Err(e) => Err(js(&format!("opening {name} in browser storage"), e)),
     }
@@ -121,11 +126,7 @@ impl ShardCache {
         let Backend::Opfs(dir) = &self.backend else { return Ok(None) };
         let opts = FileSystemGetFileOptions::new();
         opts.set_create(create);
-        match JsFuture::from(dir.get_file_handle_with_options(name, &opts)).await {
-            Ok(h) => Ok(Some(h.unchecked_into())),
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(js(&format!("opening {name} in browser storage"), e)),
-        }
+        Ok(lookup(dir.get_file_handle_with_options(name, &opts), name).await?.map(JsCast::unchecked_into))
     }
 
     /// The shard's data file, created if missing (Cache API: the stored entry, read-only, or an
