@@ -251,6 +251,20 @@ try {
     `repository in two files + index: both headers, then both files (${outcome}, ${hubRequests.join(', ')})`);
   check(JSON.stringify(shardedQ4.shards) === JSON.stringify(cliQ4.shards) && JSON.stringify(shardedQ4.tensors) === JSON.stringify(cliQ4.tensors),
     `repository in two files + index: the browser's Q4 shards are the CLI's (sha256 ${shardedQ4.shards[0]?.sha256?.slice(0, 12)}… vs ${cliQ4.shards[0]?.sha256?.slice(0, 12)}…)`);
+  // A repository typed into the model panel (owner/name under the "Remote models from" host).
+  outcome = await visit('normal', `?models=${encodeURIComponent(APP_URL.replace(/\/$/, ''))}`);
+  await page.locator('.model-panel summary').click();
+  await page.locator('[data-testid=repository]').fill('hub/demo');
+  await page.locator('[data-testid=repository-quant]').selectOption('q8');
+  await page.locator('.repository button[type=submit]').click();
+  await page.locator('[data-testid=model-status][data-ready=true]', { hasText: 'hf-hub--demo-q8' }).waitFor({ timeout: TIMEOUT });
+  const typed = JSON.parse(await storedText('hf-hub--demo-q8', 'manifest.json'));
+  check(JSON.stringify(typed.shards) === JSON.stringify(shipped.shards), `a typed repository “hub/demo” at Q8: loaded, the shipped shard (${await page.locator('[data-testid=model-status]').innerText()})`);
+  await page.locator('[data-testid=repository]').fill('not a repo');
+  await page.locator('.repository button[type=submit]').click();
+  const typedError = await page.locator('[data-testid=error]').innerText();
+  check(/owner\/name/.test(typedError), `a mistyped repository: “${typedError.split('\n')[0]}”`);
+
   // The same repository with the shard gone from storage and the source now truncated: an error
   // naming the problem, no shard marked complete.
   await page.evaluate(async (id) => (await (await navigator.storage.getDirectory()).getDirectoryHandle('visionllm-models')).removeEntry(id, { recursive: true }), hubId);

@@ -65,6 +65,30 @@ impl CatalogModel {
     }
 }
 
+/// A Hugging Face repository of the transformers layout typed by the user ("owner/name"), loaded
+/// like a catalog entry with `quantize`: converted while it downloads, cached as `hf-owner--name-q4`.
+pub fn repository_files(repo: &str, quantize: &str, host: &str) -> Result<ModelFiles, String> {
+    let repo = repo.trim().trim_matches('/');
+    let ok = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) && part != "." && part != "..";
+    let (owner, name) = repo.split_once('/').filter(|(o, n)| ok(o) && ok(n)).ok_or_else(|| {
+        format!("{repo:?} is not a repository name: type owner/name, e.g. florence-community/Florence-2-base-ft")
+    })?;
+    if !matches!(quantize, "q4" | "q8" | "f16") {
+        return Err(format!("{quantize:?}: choose q4, q8 or f16"));
+    }
+    Ok(ModelFiles {
+        id: format!("hf-{owner}--{name}-{quantize}"),
+        base_url: format!("{}/{owner}/{name}/resolve/main/", host.trim_end_matches('/')),
+        config: "config.json".into(),
+        tokenizer: "tokenizer.json".into(),
+        preprocessor: "preprocessor_config.json".into(),
+        weights: vec!["model.safetensors".into()],
+        manifest: None,
+        quantize: Some(quantize.into()),
+        total_bytes: None,
+    })
+}
+
 /// "1.4 MB", "230 MB", "1.23 GB" (powers of 1000, as browsers and hosts show downloads).
 pub fn human_bytes(bytes: u64) -> String {
     let b = bytes as f64;

@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use visionllm_tasks::{parse, route, ImageSize, Task};
-use visionllm_web::catalog::{eta_seconds, human_bytes, human_duration, percent, Catalog};
+use visionllm_web::catalog::{eta_seconds, human_bytes, human_duration, percent, repository_files, Catalog};
 use visionllm_web::export::{coco_document, transformers_document};
 use visionllm_web::image_limits::{check_dimensions, check_file, Rejection, MAX_FILE_BYTES};
 use visionllm_web::messages::{decode, encode, EnvelopeError, FromWorker, JobResult, TaskRun, Timings, ToWorker, PROTOCOL_VERSION};
@@ -108,6 +108,18 @@ fn the_shipped_catalog_parses_and_resolves_the_host() {
     }
     let real = catalog.models.iter().find(|m| m.base_url.contains("{host}")).unwrap();
     assert!(real.model_files("https://example.org/").base_url.starts_with("https://example.org/"));
+}
+
+#[wasm_bindgen_test]
+fn a_typed_repository_becomes_a_quantize_while_downloading_load() {
+    let f = repository_files(" florence-community/Florence-2-large/ ", "q8", "https://huggingface.co/").unwrap();
+    assert_eq!(f.base_url, "https://huggingface.co/florence-community/Florence-2-large/resolve/main/");
+    assert_eq!((f.id.as_str(), f.quantize.as_deref(), f.manifest.as_deref()), ("hf-florence-community--Florence-2-large-q8", Some("q8"), None));
+    assert_eq!(f.weights, ["model.safetensors"]);
+    for bad in ["", "florence", "a/b/c", "../x", "a/..", "own er/name", "a/b?c"] {
+        assert!(repository_files(bad, "q4", "h").unwrap_err().contains("owner/name"), "{bad:?}");
+    }
+    assert!(repository_files("a/b", "q3", "h").unwrap_err().contains("q4, q8 or f16"));
 }
 
 #[wasm_bindgen_test]

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use super::state::{AppState, ModelStatus};
 use super::worker_client::WorkerClient;
-use crate::catalog::{eta_seconds, human_bytes, human_duration, percent, speed, Catalog};
-use crate::messages::{Progress, Stage, ToWorker};
+use crate::catalog::{eta_seconds, human_bytes, human_duration, percent, repository_files, speed, Catalog};
+use crate::messages::{ModelFiles, Progress, Stage, ToWorker};
 
 const HOST_KEY: &str = "visionllm.model-host";
 
@@ -39,13 +39,17 @@ pub fn load_selected(state: AppState, worker: WorkerClient) {
     let Some(model) = state.catalog.with_untracked(|c| c.as_ref().and_then(|c| c.models.iter().find(|m| m.id == state.selected_model.get_untracked()).cloned())) else {
         return;
     };
-    let mut files = model.model_files(&state.host.get_untracked());
+    load_files(state, worker, model.model_files(&state.host.get_untracked()));
+}
+
+/// Ask the worker to load `files`.
+fn load_files(state: AppState, worker: WorkerClient, mut files: ModelFiles) {
     if let Some(base) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.base_uri().ok().flatten()) {
         if let Ok(url) = web_sys::Url::new_with_base(&files.base_url, &base) {
             files.base_url = url.href();
         }
     }
-    state.model.set(ModelStatus::Loading { id: model.id.clone() });
+    state.model.set(ModelStatus::Loading { id: files.id.clone() });
     request_persistence();
     worker.send(&ToWorker::LoadModel { model: files }, None);
 }
@@ -128,6 +132,8 @@ pub fn ModelPanel(state: AppState, worker: WorkerClient) -> impl IntoView {
         }
     });
     let loading = move || matches!(state.model.get(), ModelStatus::Loading { .. });
+    let repo = RwSignal::new(String::new());
+    let repo_quant = RwSignal::new("q4".to_string());
     view! {
         <details class="panel model-panel">
             <summary>"Model: " {move || match state.model.get() {
@@ -163,6 +169,24 @@ pub fn ModelPanel(state: AppState, worker: WorkerClient) -> impl IntoView {
                 } />
             </label>
             <button disabled=move || loading() || state.job.get().is_some() on:click=move |_| load_selected(state, worker)>"Load selected model"</button>
+            <form class="repository" on:submit=move |e| {
+                e.prevent_default();
+                match repository_files(&repo.get_untracked(), &repo_quant.get_untracked(), &state.host.get_untracked()) {
+                    Ok(files) => load_files(state, worker, files),
+                    Err(message) => state.error.set(Some(message)),
+                }
+            }>
+                <label>"Or a repository of the transformers layout: "
+                    <input type="text" data-testid="repository" placeholder="florence-community/Florence-2-large"
+                        prop:value=move || repo.get() on:input=move |e| repo.set(event_target_value(&e)) />
+                </label>
+                <select data-testid="repository-quant" on:change=move |e| repo_quant.set(event_target_value(&e))>
+                    <option value="q4" selected>"Q4"</option>
+                    <option value="q8">"Q8"</option>
+                    <option value="f16">"F16"</option>
+                </select>
+                <button type="submit" disabled=move || loading() || state.job.get().is_some()>"Quantize while downloading"</button>
+            </form>
             <p class="storage">{move || storage.get().map(|(u, q)| format!(
                 "Site storage: {} used of {} available. Converted models are kept in browser storage (verified shards; an interrupted download resumes).",
                 human_bytes(u as u64), human_bytes(q as u64)))}</p>
