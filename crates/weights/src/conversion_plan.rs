@@ -188,16 +188,6 @@ impl ConversionPlan {
         Ok(ConversionPlan { layout, options, files, shards: shard_plans, items, dropped, fingerprint })
     }
 
-    /// Sum of the output shard sizes.
-    pub fn total_bytes(&self) -> u64 {
-        self.shards.iter().map(|s| s.bytes).sum()
-    }
-
-    /// Source bytes a conversion reads (tensor data; headers and gaps not counted).
-    pub fn source_bytes(&self) -> u64 {
-        self.items.iter().map(|i| i.end - i.start).sum()
-    }
-
     /// The manifest, once every shard's sha256 is known (`shas[i]` for shard i).
     pub fn manifest(&self, shas: Vec<String>, tokenizer: Option<String>) -> Manifest {
         assert_eq!(shas.len(), self.shards.len(), "one sha256 per shard");

@@ -47,7 +47,6 @@ pub struct Fetch {
 
 /// The tensor whose bytes are passing.
 struct Reading {
-    item: usize,
     /// Bytes of a value split between two pieces.
     carry: Vec<u8>,
     staged: Vec<f32>,
@@ -171,8 +170,7 @@ impl StreamConverter {
 
     fn feed(&mut self, bytes: &[u8]) -> Result<(), String> {
         let item = &self.plan.items[self.cursor];
-        let reading = self.reading.get_or_insert_with(|| Reading { item: self.cursor, carry: Vec::new(), staged: Vec::new(), written: 0, stats: ErrorStats::default() });
-        debug_assert_eq!(reading.item, self.cursor);
+        let reading = self.reading.get_or_insert_with(|| Reading { carry: Vec::new(), staged: Vec::new(), written: 0, stats: ErrorStats::default() });
         let size = item.dtype.size().expect("the plan only keeps float tensors");
         let mut data = std::mem::take(&mut reading.carry);
         data.extend_from_slice(bytes);

@@ -8,7 +8,7 @@
 //! cache directory as soon as its last tensor has passed, read back, and marked complete only if
 //! storage returns the bytes that were hashed. The manifest is written last.
 //!
-//! Resuming: `conversion.json` records the plan's fingerprint (source headers, quantization). A
+//! Resuming: `conversion.fingerprint` records the plan's fingerprint (source headers, quantization). A
 //! later load with the same fingerprint keeps the finished shards and streams only from the first
 //! byte still needed; a cut connection inside a session continues at the exact byte with a Range
 //! request. A changed source (another commit of the repository) starts over.
@@ -24,7 +24,7 @@ use super::fetch::{fetch_from, fetch_text, FetchError};
 use super::shard_cache::ShardCache;
 use super::shard_download::{ensure_space, url};
 
-const STATE_FILE: &str = "conversion.json";
+const STATE_FILE: &str = "conversion.fingerprint";
 const MANIFEST_FILE: &str = "manifest.json";
 /// Connection cuts tolerated in one load (each attempt continues at the exact byte).
 const ATTEMPTS: usize = 6;
@@ -60,12 +60,12 @@ pub async fn ensure_converted(cache: &ShardCache, base: &str, weights: &[String]
     let options = Options { plan: Plan::for_quant(quant), max_shard_bytes: MAX_SHARD_BYTES };
     let plan = ConversionPlan::new(sources, options).map_err(|e| format!("this checkpoint cannot be converted: {e}"))?;
 
-    let state = serde_json::json!({ "fingerprint": plan.fingerprint, "quantize": quant.name() }).to_string();
-    if cache.read_text(STATE_FILE).await?.as_deref() != Some(state.as_str()) {
-        // Shards from another source or setting must not be mixed in: start this model over.
+    // The fingerprint covers the source headers and the quantization: shards from another source
+    // or setting must not be mixed in, so a different one starts this model over.
+    if cache.read_text(STATE_FILE).await?.as_deref() != Some(plan.fingerprint.as_str()) {
         let stale: Vec<String> = cache.file_names().await?;
         cache.remove(&stale).await?;
-        cache.write_text(STATE_FILE, &state).await?;
+        cache.write_text(STATE_FILE, &plan.fingerprint).await?;
     }
     let mut finished = Vec::new();
     let mut shas = Vec::new();

@@ -106,8 +106,8 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     Ok(LoadedModel { model, tokenizer, input_size, bytes })
 }
 
-/// Our converted format: through the OPFS cache (resumable, verified, read tensor by tensor), or
-/// into memory where there is no OPFS (every shard checked before anything is built from it).
+/// Our converted format: through browser storage (OPFS or the Cache API: resumable, verified, read
+/// tensor by tensor), or into memory where there is neither (every shard checked before use).
 async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> Result<Checkpoint, String> {
     let mut report = Reporter::new(Stage::Download, Some(manifest.total_bytes));
     let checkpoint = match ShardCache::open(&files.id).await? {

@@ -191,15 +191,12 @@ impl ShardCache {
     /// Store a whole shard made here (a conversion), read it back from storage, and mark it
     /// complete only if what storage holds hashes to `sha`.
     pub async fn save_shard(&self, name: &str, bytes: &[u8], sha: &str) -> Result<(), String> {
-        use sha2::Digest;
         self.remove_shard(name).await?;
         let file = self.open_shard(name).await?;
         file.write_at(0, bytes)?;
         file.flush()?;
         let file = self.commit(name, file).await?;
-        let mut hasher = sha2::Sha256::new();
-        file.hash_prefix(bytes.len() as u64, &mut hasher)?;
-        let stored: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let stored = file.sha256(bytes.len() as u64)?;
         if stored != sha {
             return Err(format!("browser storage returned different bytes for {name} than were written (sha256 {stored}, expected {sha})"));
         }

@@ -11,6 +11,7 @@ use visionllm_weights::{Manifest, ShardReader};
 
 use super::fetch::{fetch_from, FetchError};
 use super::shard_cache::{free_bytes, ShardCache, ShardFile};
+use super::shard_file::hex;
 use crate::catalog::human_bytes;
 
 /// Connection cuts tolerated per shard (each attempt resumes where the last one stopped).
@@ -22,10 +23,6 @@ pub fn url(base: &str, file: &str) -> String {
     } else {
         format!("{base}/{file}")
     }
-}
-
-pub fn hex(hasher: Sha256) -> String {
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Bytes a cached shard still needs (its size when nothing usable is stored).
@@ -68,8 +65,7 @@ pub async fn open_verified(cache: &ShardCache, shard: &ShardInfo) -> Result<Opti
         return Ok(None);
     }
     let file = cache.open_shard(&shard.file).await?;
-    let mut hasher = Sha256::new();
-    if file.len()? == shard.bytes && file.hash_prefix(shard.bytes, &mut hasher).is_ok() && hex(hasher) == shard.sha256 {
+    if file.len()? == shard.bytes && file.sha256(shard.bytes).is_ok_and(|sha| sha == shard.sha256) {
         return Ok(Some(file));
     }
     // Damaged in storage (or a different file under the same name): forget it.
@@ -123,9 +119,7 @@ async fn resume(file: &ShardFile, base: &str, shard: &ShardInfo, on_bytes: &mut 
     let mut have = file.len().map_err(Failure::Final)?;
     if have == shard.bytes {
         // Complete but never marked (stopped between the last write and the marker).
-        let mut hasher = Sha256::new();
-        file.hash_prefix(have, &mut hasher).map_err(Failure::Final)?;
-        let sha = hex(hasher);
+        let sha = file.sha256(have).map_err(Failure::Final)?;
         if sha == shard.sha256 {
             return Ok(sha);
         }

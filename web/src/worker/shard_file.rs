@@ -100,12 +100,26 @@ impl ShardFile {
         Ok(())
     }
 
+    /// The sha256 (hex) of the first `len` bytes, read back from storage.
+    pub fn sha256(&self, len: u64) -> Result<String, String> {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        self.hash_prefix(len, &mut hasher)?;
+        Ok(hex(hasher))
+    }
+
     pub fn flush(&self) -> Result<(), String> {
         match self {
             ShardFile::Opfs(h) => h.flush().map_err(storage_error),
             _ => Ok(()),
         }
     }
+}
+
+/// A finished sha256 as lowercase hex, as manifests write it.
+pub fn hex(hasher: sha2::Sha256) -> String {
+    use sha2::Digest;
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Drop for ShardFile {
