@@ -35,6 +35,17 @@ impl Args {
         Ok(Some(value))
     }
 
+    /// Removes and returns the first positional argument: the one after `--`, else the first
+    /// that does not start with `--`. Take named values first (`--region 1,2,3,4`).
+    pub fn positional(&mut self) -> Option<String> {
+        if let Some(i) = self.rest.iter().position(|a| a == "--") {
+            self.rest.remove(i);
+            return (i < self.rest.len()).then(|| self.rest.remove(i));
+        }
+        let i = self.rest.iter().position(|a| !a.starts_with("--"))?;
+        Some(self.rest.remove(i))
+    }
+
     pub fn required(&mut self, name: &str) -> Result<String, String> {
         self.value(name)?.ok_or_else(|| format!("missing {name}"))
     }

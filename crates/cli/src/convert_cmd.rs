@@ -25,7 +25,9 @@ and the processor files.
                (f32 with --quant f32).
   --embedding  the tied word embedding / lm_head table (default: as --quant). The loader keeps
                it quantized for the lm_head and dequantizes a dense copy for the lookup.
-  --shard-mb   shard size limit in MiB (default 64; a larger single tensor gets its own shard)";
+  --shard-mb   shard size limit in MiB, 1..256 (default 64; a larger single tensor gets its own shard)
+
+The output folder must not be the source folder or inside it (checked after resolving symlinks).";
 
 fn dtype(flag: &str, value: &str) -> Result<Stored, String> {
     Stored::parse(value).ok_or_else(|| format!("{flag} {value:?}: expected q4, q8, f16 or f32"))
@@ -38,13 +40,13 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let embedding = args.value("--embedding")?.map(|v| dtype("--embedding", &v)).transpose()?;
     let shard_mb = args.value("--shard-mb")?.map(|v| v.parse::<u64>().map_err(|_| format!("--shard-mb {v:?} is not a number"))).transpose()?;
     std::mem::take(args).finish()?;
-    if from == to {
-        return Err("--from and --to must be different directories".into());
-    }
     let mut opts = Options::quant(quant);
     opts.plan = Plan { embedding: embedding.unwrap_or(quant), ..opts.plan };
     if let Some(mb) = shard_mb {
-        opts.max_shard_bytes = mb.max(1) << 20;
+        if !(1..=256).contains(&mb) {
+            return Err(format!("--shard-mb {mb}: shards are 1 to 256 MiB"));
+        }
+        opts.max_shard_bytes = mb << 20;
     }
     let report = convert_dir(&from, &to, &opts).map_err(|e| e.to_string())?;
     print!("{}", report.table());

@@ -250,9 +250,9 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let start = Instant::now();
     let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
     let mut phases = Phases { gpu: &gpu, ms: BTreeMap::new() };
-    let tokenizer = Florence2Tokenizer::from_bytes(&std::fs::read(&tokenizer_path).map_err(|e| format!("{}: {e}", tokenizer_path.display()))?).map_err(|e| e.to_string())?;
+    let tokenizer = crate::run_cmd::tokenizer(&tokenizer_path)?;
     let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
-    let input = crate::run_cmd::input_size(&model_dir);
+    let input = crate::run_cmd::input_size(&model_dir)?;
     let mut t = phases.add("load", start);
     let runner = Runner { model: &model, tokenizer: &tokenizer, kinds: TokenKinds::new(&tokenizer), max_new, print };
     let mut tally = Tally::default();

@@ -8,6 +8,7 @@ mod convert_cmd;
 mod eval_cmd;
 mod metrics;
 mod parse_cmd;
+mod route_cmd;
 mod run_cmd;
 mod scene_cmd;
 
@@ -18,6 +19,7 @@ const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[
     ("convert", "convert a checkpoint to the quantized sharded format", convert_cmd::USAGE, convert_cmd::run),
     ("eval", "score a model on fresh synthetic scenes (mAP, grounding, RES mIoU, captions)", eval_cmd::USAGE, eval_cmd::run),
     ("parse", "parse generated text into boxes/masks JSON", parse_cmd::USAGE, parse_cmd::run),
+    ("route", "show what an instruction does (task calls, options, explanation)", route_cmd::USAGE, route_cmd::run),
     ("run", "run a Florence-2 checkpoint on an image", run_cmd::USAGE, run_cmd::run),
     ("scene", "write a synthetic scene (PNG + JSON with shapes and texts)", scene_cmd::USAGE, scene_cmd::run),
 ];
@@ -33,7 +35,15 @@ fn print_help() {
 }
 
 fn main() {
-    let mut argv = std::env::args().skip(1);
+    // `std::env::args` panics on an argument that is not UTF-8; say which one instead.
+    let argv: Result<Vec<String>, _> = std::env::args_os().skip(1).map(|a| a.into_string()).collect();
+    let mut argv = match argv {
+        Ok(argv) => argv.into_iter(),
+        Err(bad) => {
+            eprintln!("visionllm: the argument {bad:?} is not valid UTF-8 text");
+            std::process::exit(2);
+        }
+    };
     let Some(name) = argv.next() else {
         print_help();
         std::process::exit(2);

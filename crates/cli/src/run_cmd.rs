@@ -9,6 +9,7 @@ use visionllm_florence2::{preprocess, Florence2};
 use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
 use visionllm_tasks::tokenizer::Florence2Tokenizer;
 use visionllm_tasks::{post_process_generation, ImageSize};
+use visionllm_weights::limits::{read_text, FileKind};
 
 use crate::args::Args;
 
@@ -46,9 +47,43 @@ fn wgpu_wait() -> visionllm_gpu::wgpu::PollType {
     visionllm_gpu::wgpu::PollType::wait_indefinitely()
 }
 
-/// The model's square input size from preprocessor_config.json (768 when absent).
-pub(crate) fn input_size(dir: &Path) -> usize {
-    std::fs::read_to_string(dir.join("preprocessor_config.json")).ok().and_then(|t| preprocess::input_size(&t)).unwrap_or(768)
+/// The model's square input size from its preprocessor_config.json (required: guessing 768 for a
+/// 224 model gives wrong answers silently).
+pub(crate) fn input_size(dir: &Path) -> Result<usize, String> {
+    let text = read_text(&dir.join("preprocessor_config.json"), FileKind::PreprocessorConfig)?;
+    preprocess::input_size(&text)
+}
+
+/// A tokenizer.json, refused by its size before it is read.
+pub(crate) fn tokenizer(path: &Path) -> Result<Florence2Tokenizer, String> {
+    Florence2Tokenizer::from_bytes(read_text(path, FileKind::Tokenizer)?.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The largest image side the CLI decodes (the app's limit too): 8192 x 8192 RGBA is 256 MiB.
+pub(crate) const MAX_IMAGE_SIDE: u32 = 8192;
+
+/// Decode an image after reading the size its header declares, so a small file declaring
+/// 60000 x 60000 pixels is refused without decoding (the decoder is limited too, in case a
+/// format hides its size).
+pub(crate) fn open_image(path: &str) -> Result<image::RgbImage, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut prefix = Vec::new();
+    file.take(visionllm_tasks::image_header::PREFIX_BYTES as u64).read_to_end(&mut prefix).map_err(|e| format!("{path}: {e}"))?;
+    let (w, h) = visionllm_tasks::image_header::declared_size(&prefix).map_err(|e| format!("{path}: {e}"))?;
+    if w == 0 || h == 0 {
+        return Err(format!("{path}: the image is empty ({w}x{h})"));
+    }
+    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
+        return Err(format!("{path} declares {w}x{h} pixels; the limit is {MAX_IMAGE_SIDE} per side: resize it first"));
+    }
+    let mut reader = image::ImageReader::open(path).map_err(|e| format!("{path}: {e}"))?.with_guessed_format().map_err(|e| format!("{path}: {e}"))?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(1 << 30);
+    reader.limits(limits);
+    Ok(reader.decode().map_err(|e| format!("{path}: {e}"))?.to_rgb8())
 }
 
 pub fn run(args: &mut Args) -> Result<(), String> {
@@ -67,20 +102,19 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     if greedy && beams.is_some() {
         return Err("--greedy and --beams are exclusive".into());
     }
-    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(beams.unwrap_or(3).max(1)) };
+    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(beams.unwrap_or(3)) };
+    // Checked here too, so a bad --beams is reported before the model loads.
+    decoding.check()?;
 
     let mut timer = Timer(Instant::now(), BTreeMap::new());
     let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
-    let tokenizer = Florence2Tokenizer::from_bytes(&std::fs::read(&tokenizer_path).map_err(|e| format!("{}: {e}", tokenizer_path.display()))?).map_err(|e| e.to_string())?;
+    let tokenizer = tokenizer(&tokenizer_path)?;
     let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
     timer.lap("load", &gpu);
 
-    let img = image::open(&image_path).map_err(|e| format!("{image_path}: {e}"))?.to_rgb8();
+    let img = open_image(&image_path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
-    if w == 0 || h == 0 {
-        return Err(format!("{image_path}: the image is empty"));
-    }
-    let size = input_size(&model_dir);
+    let size = input_size(&model_dir)?;
     let pixels = preprocess::pixel_values(img.as_raw(), w, h, size);
     timer.lap("preprocess", &gpu);
 

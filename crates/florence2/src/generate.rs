@@ -20,7 +20,22 @@ pub enum Decoding {
     Beam { num_beams: usize, no_repeat_ngram_size: usize, length_penalty: f32 },
 }
 
+/// Most beams: the top-k kernel keeps 2·beams candidates per step and takes k <= 16. Checked
+/// before any decoder state is forked, so `--beams 100000` is a message, not 100000 KV caches.
+pub const MAX_BEAMS: usize = topk::MAX_K / 2;
+
 impl Decoding {
+    /// Whether this setting can run; the error says what to change.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        match self {
+            Decoding::Beam { num_beams, .. } if *num_beams == 0 || *num_beams > MAX_BEAMS => {
+                Err(format!("{num_beams} beams: beam search takes 1 to {MAX_BEAMS} beams"))
+            }
+            Decoding::Beam { length_penalty, .. } if !length_penalty.is_finite() => Err("the length penalty must be a finite number".into()),
+            _ => Ok(()),
+        }
+    }
+
     pub fn florence_beams(num_beams: usize) -> Self {
         Decoding::Beam { num_beams, no_repeat_ngram_size: 3, length_penalty: 1.0 }
     }
@@ -47,7 +62,12 @@ impl Florence2 {
 
     /// Decode from the encoder's output [L, d].
     pub async fn decode(&self, encoded: &Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
-        let max_len = (max_new_tokens + 1).min(self.cfg.text_config.max_position_embeddings);
+        decoding.check().map_err(ModelError::Input)?;
+        if max_new_tokens == 0 {
+            return Err(ModelError::Input("at least one new token must be allowed".into()));
+        }
+        // The positions bound every buffer the loop sizes (KV caches, ids), whatever was asked.
+        let max_len = max_new_tokens.saturating_add(1).min(self.cfg.text_config.max_position_embeddings);
         let mut rec = Recorder::new(&self.gpu);
         let state = self.language.start(&mut rec, encoded, max_len)?;
         match decoding {

@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod geometry;
+pub mod image_header;
 pub mod instruction;
 pub mod mask;
 pub mod parse;
@@ -11,7 +12,7 @@ pub mod quantize;
 pub mod tokenizer;
 
 pub use geometry::{BoundingBox, ImageSize, Point, Polygon};
-pub use instruction::{route, Geometry, Region, RouteOptions, Routed, TaskCall};
+pub use instruction::{route, Geometry, Region, RouteError, RouteOptions, Routed, TaskCall, MAX_INSTRUCTION_CHARS};
 pub use mask::Mask;
 pub use parse::{parse, post_process_generation, AnswerKind, LabelledBox, LabelledPolygons, OcrLine, TaskAnswer};
 pub use prompts::{construct_prompt, PromptError, Task};

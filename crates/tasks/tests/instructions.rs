@@ -177,7 +177,7 @@ fn instruction_table() {
     let region = Region { bbox: BoundingBox::new(64.0, 48.0, 320.0, 240.0), image_size: ImageSize::new(640, 480) };
     let mut failures = Vec::new();
     for case in CASES {
-        let routed = route(case.instruction, case.region.then_some(region));
+        let routed = route(case.instruction, case.region.then_some(region)).unwrap();
         let calls: Vec<(Task, Option<&str>)> = routed.tasks.iter().map(|t| (t.task, t.text_input.as_deref())).collect();
         let got = (
             calls.as_slice(),
@@ -197,7 +197,7 @@ fn instruction_table() {
             failures.push(format!("{:?}\n  want {want:?}\n  got  {got:?}  ({})", case.instruction, routed.explanation));
         }
         assert!(!routed.explanation.is_empty());
-        assert_eq!(route(case.instruction, case.region.then_some(region)), routed, "deterministic");
+        assert_eq!(route(case.instruction, case.region.then_some(region)).unwrap(), routed, "deterministic");
     }
     assert!(
         failures.is_empty(),
@@ -210,7 +210,7 @@ fn instruction_table() {
 
 #[test]
 fn class_filter_accepts_plural_and_alias_labels() {
-    let routed = route("find the people and bikes", None);
+    let routed = route("find the people and bikes", None).unwrap();
     assert_eq!(routed.options.class_filter, ["person", "bicycle"]);
     assert!(routed.options.accepts_label("person"));
     assert!(routed.options.accepts_label("Bicycle"));

@@ -39,5 +39,9 @@ fn parsers_match_the_reference() {
 
 #[wasm_bindgen_test]
 fn router_runs() {
-    assert_eq!(route("find everything", None).tasks[0].task, Task::ObjectDetection);
+    assert_eq!(route("find everything", None).unwrap().tasks[0].task, Task::ObjectDetection);
+    // Non-ASCII text used to cut a character in two and abort the wasm instance.
+    for text in ["café", "find 猫と犬", "日本", "segment the café"] {
+        assert!(route(text, None).is_ok(), "{text}");
+    }
 }

@@ -125,10 +125,11 @@ impl Checkpoint {
             return Err(WeightsError::Bad { path: PathBuf::from(crate::manifest::MANIFEST_FILE), detail: format!("{} shards given, the manifest lists {}", shards.len(), manifest.shards.len()) });
         }
         for (i, bytes) in shards.iter().enumerate() {
-            crate::verify::check_shard(&manifest, i, bytes, Path::new(&manifest.shards[i].file))?;
+            let name = manifest.shards.get(i).map_or("shard", |s| s.file.as_str());
+            crate::verify::check_shard(&manifest, i, bytes, Path::new(name))?;
         }
         let files = manifest.shards.iter().zip(shards).map(|(s, b)| (PathBuf::from(&s.file), Bytes::Owned(b))).collect();
-        let index = crate::verify::entries(&manifest);
+        let index = crate::verify::entries(&manifest).map_err(|detail| WeightsError::Bad { path: PathBuf::from(crate::manifest::MANIFEST_FILE), detail })?;
         Ok(Checkpoint { files, index, manifest: Some(manifest), reader: None })
     }
 
@@ -138,7 +139,7 @@ impl Checkpoint {
     /// load), since bytes are not re-verified here.
     pub fn from_converted_reader(manifest: Manifest, reader: Box<dyn ShardReader>) -> Result<Checkpoint> {
         manifest.check().map_err(|detail| WeightsError::Bad { path: PathBuf::from(crate::manifest::MANIFEST_FILE), detail })?;
-        let index = crate::verify::entries(&manifest);
+        let index = crate::verify::entries(&manifest).map_err(|detail| WeightsError::Bad { path: PathBuf::from(crate::manifest::MANIFEST_FILE), detail })?;
         Ok(Checkpoint { files: Vec::new(), index, manifest: Some(manifest), reader: Some(reader) })
     }
 
@@ -270,7 +271,7 @@ impl Checkpoint {
 pub(crate) fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index_path = dir.join("model.safetensors.index.json");
     if index_path.exists() {
-        let text = std::fs::read_to_string(&index_path).map_err(|source| WeightsError::Io { path: index_path.clone(), source })?;
+        let text = crate::limits::read_text(&index_path, crate::limits::FileKind::Index).map_err(|detail| WeightsError::Bad { path: index_path.clone(), detail })?;
         let files = crate::source_header::index_files(&text).map_err(|detail| WeightsError::Format { path: index_path.clone(), detail })?;
         return Ok(files.into_iter().map(|f| dir.join(f)).collect());
     }

@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::classify::{classify, Plan, TIED_ALIASES};
+use crate::limits::{shown, MAX_TENSOR_BYTES};
 use crate::manifest::{Manifest, ShardInfo, Stored, TensorEntry, FORMAT, VERSION};
 use crate::msft::{self, Mapped};
 use crate::shards::{self, Planned};
@@ -30,8 +31,10 @@ impl Options {
 }
 
 /// Storage plan for tensors given by native name and shape (what the converter writes, before any
-/// value is read; the size table in the README is computed from this).
-pub fn plan_tensors<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>, plan: &Plan) -> Vec<Planned> {
+/// value is read; the size table in the README is computed from this). Shapes come from source
+/// headers, so sizes are checked: a tensor that would exceed `MAX_TENSOR_BYTES` stored is refused
+/// here, before the converter makes a buffer for it.
+pub fn plan_tensors<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>, plan: &Plan) -> Result<Vec<Planned>, String> {
     let mut out: Vec<Planned> = tensors
         .map(|(name, shape)| {
             let class = classify(name, shape);
@@ -39,13 +42,15 @@ pub fn plan_tensors<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>, p
             if stored.is_quantized() && shape.len() != 2 {
                 stored = plan.rest;
             }
-            let length = stored.byte_len(shape).expect("2-D checked above");
-            Planned { name: name.to_string(), class: class.name().to_string(), stored, shape: shape.to_vec(), length }
+            let length = stored.byte_len(shape).filter(|&l| l <= MAX_TENSOR_BYTES).ok_or_else(|| {
+                format!("tensor {} of shape {shape:?} would be more than {MAX_TENSOR_BYTES} bytes stored as {}: too large for one GPU buffer", shown(name), stored.name())
+            })?;
+            Ok(Planned { name: name.to_string(), class: class.name().to_string(), stored, shape: shape.to_vec(), length })
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     // Name order groups language model, projector, vision tower; deterministic across runs.
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
+    Ok(out)
 }
 
 /// One output shard: its file name, its first bytes (length + safetensors header), its size, and
@@ -140,7 +145,7 @@ impl ConversionPlan {
             shape
         };
         let shapes: BTreeMap<&str, Vec<usize>> = sources.iter().map(|(n, s)| (n.as_str(), native_shape(s))).collect();
-        let planned = plan_tensors(shapes.iter().map(|(n, s)| (*n, s.as_slice())), &options.plan);
+        let planned = plan_tensors(shapes.iter().map(|(n, s)| (*n, s.as_slice())), &options.plan)?;
         let packs = shards::pack(&planned, options.max_shard_bytes);
 
         let mut shard_plans = Vec::new();

@@ -76,6 +76,53 @@ impl Report {
 /// Pieces the mapped files are pushed in: the stream never sees a file whole, as in a browser.
 const PIECE: usize = 8 << 20;
 
+/// The output folder must not be the source folder or inside it, however either is spelled
+/// (`ckpt` vs `./ckpt/`, `..` in the path, symlinks): writing shards and copying `config.json`
+/// "onto itself" truncates the source to zero bytes before it is read.
+pub fn refuse_output_inside_source(from: &Path, to: &Path) -> Result<()> {
+    let io = |path: &Path, source| WeightsError::Io { path: path.to_path_buf(), source };
+    let source = std::fs::canonicalize(from).map_err(|e| io(from, e))?;
+    let output = resolve(to).map_err(|e| io(to, e))?;
+    if output.starts_with(&source) {
+        return Err(WeightsError::Bad {
+            path: to.to_path_buf(),
+            detail: format!(
+                "the output folder {} is {} the source folder {}: converting there would overwrite the checkpoint; choose another --to",
+                output.display(),
+                if output == source { "the same as" } else { "inside" },
+                source.display()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// `path` made absolute with symlinks resolved, for a path whose tail may not exist yet: walked
+/// component by component, each existing prefix canonicalized (so a symlink or `..` there
+/// resolves as the OS would), the missing tail applied lexically (it can hold no symlinks).
+fn resolve(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    use std::path::Component;
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let mut base = std::path::PathBuf::new();
+    for c in absolute.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => base.push(c),
+            Component::CurDir => {}
+            Component::ParentDir | Component::Normal(_) => {
+                let next = base.join(c);
+                match std::fs::canonicalize(&next) {
+                    Ok(p) => base = p,
+                    Err(_) if c == Component::ParentDir => {
+                        base.pop();
+                    }
+                    Err(_) => base = next,
+                }
+            }
+        }
+    }
+    Ok(base)
+}
+
 pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     let bad = |path: &Path, detail: String| WeightsError::Bad { path: path.to_path_buf(), detail };
     if !from.join("config.json").exists() {
@@ -97,6 +144,8 @@ pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     }
     let plan = ConversionPlan::new(headers, *opts).map_err(|detail| bad(from, detail))?;
 
+    // Before the first write: nothing below may touch the source folder.
+    refuse_output_inside_source(from, to)?;
     std::fs::create_dir_all(to).map_err(|source| WeightsError::Io { path: to.to_path_buf(), source })?;
     // A manifest left from an earlier conversion would describe shards we are about to replace.
     let manifest_path = to.join(MANIFEST_FILE);

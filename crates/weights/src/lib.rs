@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod classify;
 pub mod conversion_plan;
 pub mod encode;
+pub mod limits;
 pub mod manifest;
 pub mod msft;
 pub mod shards;

@@ -14,12 +14,16 @@
 //! reader can slice the bytes without the safetensors header.
 
 use serde::{Deserialize, Serialize};
+
+use crate::limits::{check_file_name, shown, FileKind, MAX_SHARD_FILE_BYTES, MAX_TENSOR_BYTES};
 use visionllm_gpu::quant::QuantLayout;
 use visionllm_gpu::DType;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const FORMAT: &str = "visionllm-sharded";
 pub const VERSION: u32 = 1;
+/// Most dimensions a tensor may have (Florence-2's have at most 4).
+pub const MAX_RANK: usize = 8;
 
 /// How a tensor is stored in a shard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -65,14 +69,25 @@ impl Stored {
         }
     }
 
-    /// Bytes of a tensor of logical `shape` stored this way (quantized: 2-D only).
+    /// Bytes of a tensor of logical `shape` stored this way (quantized: 2-D only). `None` when
+    /// the shape cannot be stored so or its size overflows (shapes come from files: checked
+    /// arithmetic throughout).
     pub fn byte_len(self, shape: &[usize]) -> Option<u64> {
-        let n: usize = shape.iter().product();
+        let elements = shape.iter().try_fold(1u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?))?;
         match self {
-            Stored::F32 => Some(n as u64 * 4),
-            Stored::F16 => Some(n as u64 * 2),
+            Stored::F32 => elements.checked_mul(4),
+            Stored::F16 => elements.checked_mul(2),
             Stored::Q8 | Stored::Q4 => match shape {
-                [rows, k] if *k > 0 => Some(QuantLayout::new(self.gpu_dtype(), *rows, *k).total_bytes()),
+                &[rows, k] if k > 0 => {
+                    // `QuantLayout`'s words, in checked u64: packed values, then one f16 scale per block.
+                    let blocks = u64::try_from(rows).ok()?.checked_mul(u64::try_from(k.div_ceil(visionllm_gpu::quant::BLOCK)).ok()?)?;
+                    let per_block = if self == Stored::Q8 { 8 } else { 4 };
+                    let words = blocks.checked_mul(per_block)?.checked_add(blocks.div_ceil(2))?;
+                    let bytes = words.checked_mul(4)?;
+                    // Same layout as the kernels' (asserted where it is cheap to).
+                    debug_assert!(bytes > (1 << 40) || bytes == QuantLayout::new(self.gpu_dtype(), rows, k).total_bytes());
+                    Some(bytes)
+                }
                 _ => None,
             },
         }
@@ -128,6 +143,7 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn from_json(text: &str) -> Result<Manifest, String> {
+        crate::limits::check_size(FileKind::Manifest, MANIFEST_FILE, text.len() as u64)?;
         let m: Manifest = serde_json::from_str(text).map_err(|e| format!("not a valid manifest: {e}"))?;
         m.check()?;
         Ok(m)
@@ -149,22 +165,54 @@ impl Manifest {
         if self.block != visionllm_gpu::quant::BLOCK {
             return Err(format!("quantization block {} is not supported (the kernels use {})", self.block, visionllm_gpu::quant::BLOCK));
         }
-        let total: u64 = self.shards.iter().map(|s| s.bytes).sum();
+        // Names become paths, URLs and cache keys: plain file names only.
+        check_file_name(&self.config).map_err(|e| format!("config: {e}"))?;
+        if let Some(t) = &self.tokenizer {
+            check_file_name(t).map_err(|e| format!("tokenizer: {e}"))?;
+        }
+        if self.shards.is_empty() {
+            return Err("the manifest lists no shards".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for s in &self.shards {
+            check_file_name(&s.file).map_err(|e| format!("shard: {e}"))?;
+            if !names.insert(s.file.as_str()) {
+                return Err(format!("shard {} is listed twice", shown(&s.file)));
+            }
+            if s.bytes > MAX_SHARD_FILE_BYTES {
+                return Err(format!("shard {} claims {} bytes, more than a shard can be ({MAX_SHARD_FILE_BYTES})", shown(&s.file), s.bytes));
+            }
+            if s.sha256.len() != 64 || !s.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                return Err(format!("shard {}: sha256 {} is not 64 lower-case hex digits", shown(&s.file), shown(&s.sha256)));
+            }
+        }
+        // Each shard is at most MAX_SHARD_FILE_BYTES, so this sum cannot overflow for any sane count;
+        // checked anyway, since the count comes from the file too.
+        let total = self.shards.iter().try_fold(0u64, |acc, s| acc.checked_add(s.bytes)).ok_or("shard sizes overflow")?;
         if total != self.total_bytes {
             return Err(format!("total_bytes is {} but the shards add up to {total}", self.total_bytes));
         }
         let mut seen = std::collections::HashSet::new();
         for t in &self.tensors {
+            let name = shown(&t.name);
             if !seen.insert(t.name.as_str()) {
-                return Err(format!("tensor {} is listed twice", t.name));
+                return Err(format!("tensor {name} is listed twice"));
             }
-            let shard = self.shards.get(t.shard).ok_or_else(|| format!("tensor {} is in shard {}, but there are {} shards", t.name, t.shard, self.shards.len()))?;
-            let want = t.dtype.byte_len(&t.shape).ok_or_else(|| format!("tensor {} is {} with shape {:?}: quantized tensors must be 2-D", t.name, t.dtype.name(), t.shape))?;
+            if t.shape.len() > MAX_RANK {
+                return Err(format!("tensor {name} has {} dimensions (at most {MAX_RANK})", t.shape.len()));
+            }
+            let shard = self.shards.get(t.shard).ok_or_else(|| format!("tensor {name} is in shard {}, but there are {} shards", t.shard, self.shards.len()))?;
+            let want = t.dtype.byte_len(&t.shape).ok_or_else(|| {
+                format!("tensor {name} is {} with shape {:?}: not storable (quantized tensors are 2-D with K > 0; sizes must fit 64 bits)", t.dtype.name(), t.shape)
+            })?;
             if t.length != want {
-                return Err(format!("tensor {} claims {} bytes, but {} {:?} is {want} bytes", t.name, t.length, t.dtype.name(), t.shape));
+                return Err(format!("tensor {name} claims {} bytes, but {} {:?} is {want} bytes", t.length, t.dtype.name(), t.shape));
+            }
+            if t.length > MAX_TENSOR_BYTES {
+                return Err(format!("tensor {name} is {} bytes, more than a tensor can be ({MAX_TENSOR_BYTES})", t.length));
             }
             if t.offset.checked_add(t.length).is_none_or(|end| end > shard.bytes) {
-                return Err(format!("tensor {} (bytes {}..+{}) lies outside shard {} of {} bytes", t.name, t.offset, t.length, shard.file, shard.bytes));
+                return Err(format!("tensor {name} (bytes {}..+{}) lies outside shard {} of {} bytes", t.offset, t.length, shown(&shard.file), shard.bytes));
             }
         }
         Ok(())

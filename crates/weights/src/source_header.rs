@@ -3,10 +3,13 @@
 //! streaming converter needs exactly this to plan the whole conversion (which tensor goes to which
 //! output shard, at which offset) before the first value arrives over the network.
 
+use crate::limits::{check_file_name, check_size, shown, FileKind};
+use crate::manifest::MAX_RANK;
 use crate::shards::sha256_hex;
 
 /// The largest header we accept (Florence-2-large's is ~90 kB; safetensors itself caps at 100 MB).
 pub const MAX_HEADER_BYTES: u64 = 100 << 20;
+const _: () = assert!(MAX_HEADER_BYTES == crate::limits::FileKind::SafetensorsHeader.max_bytes());
 
 /// Element type of a source tensor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +28,16 @@ impl SourceDtype {
             "F16" => SourceDtype::F16,
             "BF16" => SourceDtype::BF16,
             other => SourceDtype::Other(other.to_string()),
+        }
+    }
+
+    /// The safetensors spelling ("F32", "U32", ...).
+    pub fn name(&self) -> &str {
+        match self {
+            SourceDtype::F32 => "F32",
+            SourceDtype::F16 => "F16",
+            SourceDtype::BF16 => "BF16",
+            SourceDtype::Other(s) => s,
         }
     }
 
@@ -61,12 +74,19 @@ pub struct SourceFile {
     pub tensors: Vec<SourceTensor>,
 }
 
-/// The files a `model.safetensors.index.json` names (sorted, each once).
+/// The files a `model.safetensors.index.json` names (sorted, each once), each a plain file name.
 pub fn index_files(index_json: &str) -> Result<Vec<String>, String> {
+    check_size(FileKind::Index, "model.safetensors.index.json", index_json.len() as u64)?;
     let json: serde_json::Value = serde_json::from_str(index_json).map_err(|e| e.to_string())?;
     let mut files: Vec<String> = json["weight_map"].as_object().ok_or("no weight_map")?.values().filter_map(|v| v.as_str().map(str::to_string)).collect();
     files.sort();
     files.dedup();
+    for f in &files {
+        check_file_name(f)?;
+    }
+    if files.is_empty() {
+        return Err("the weight_map names no files".into());
+    }
     Ok(files)
 }
 
@@ -84,36 +104,39 @@ pub fn header_len(first8: &[u8]) -> Result<u64, String> {
 pub fn parse(name: &str, prefix: &[u8]) -> Result<SourceFile, String> {
     let bad = |detail: String| format!("{name} is not a valid safetensors file: {detail}");
     let data_start = header_len(prefix).map_err(bad)?;
-    let header = prefix.get(8..data_start as usize).ok_or_else(|| bad(format!("the header needs {data_start} bytes, got {}", prefix.len())))?;
+    let header = usize::try_from(data_start).ok().and_then(|end| prefix.get(8..end)).ok_or_else(|| bad(format!("the header needs {data_start} bytes, got {}", prefix.len())))?;
     let json: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(header).map_err(|e| bad(format!("header JSON: {e}")))?;
     let mut tensors = Vec::new();
     for (tensor, v) in json {
         if tensor == "__metadata__" {
             continue;
         }
-        let field = |f: &str| v.get(f).ok_or_else(|| bad(format!("{tensor} has no {f}")));
-        let dtype = SourceDtype::parse(field("dtype")?.as_str().ok_or_else(|| bad(format!("{tensor}: dtype is not a string")))?);
+        let t = shown(&tensor);
+        let field = |f: &str| v.get(f).ok_or_else(|| bad(format!("{t} has no {f}")));
+        let dtype = SourceDtype::parse(field("dtype")?.as_str().ok_or_else(|| bad(format!("{t}: dtype is not a string")))?);
         let shape = field("shape")?
             .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64().map(|d| d as usize)).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| bad(format!("{tensor}: shape is not a list of sizes")))?;
-        let offsets = field("data_offsets")?
-            .as_array()
-            .and_then(|a| a.iter().map(|d| d.as_u64()).collect::<Option<Vec<_>>>())
-            .filter(|o| o.len() == 2 && o[0] <= o[1])
-            .ok_or_else(|| bad(format!("{tensor}: data_offsets is not [begin, end]")))?;
+            .filter(|a| a.len() <= MAX_RANK)
+            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>())
+            .ok_or_else(|| bad(format!("{t}: shape is not a list of at most {MAX_RANK} sizes")))?;
+        let (begin, end) = match field("data_offsets")?.as_array().map(|a| a.iter().map(|d| d.as_u64()).collect::<Vec<_>>()).as_deref() {
+            Some(&[Some(begin), Some(end)]) if begin <= end => (begin, end),
+            _ => return Err(bad(format!("{t}: data_offsets is not [begin, end]"))),
+        };
         if let Some(size) = dtype.size() {
-            let want = shape.iter().try_fold(size as u64, |acc, &d| acc.checked_mul(d as u64));
-            if want != Some(offsets[1] - offsets[0]) {
-                return Err(bad(format!("{tensor}: {} bytes for shape {shape:?}", offsets[1] - offsets[0])));
+            let want = shape.iter().try_fold(size as u64, |acc, &d| acc.checked_mul(u64::try_from(d).ok()?));
+            if want != Some(end - begin) {
+                return Err(bad(format!("{t}: {} bytes for shape {shape:?}", end - begin)));
             }
         }
-        tensors.push(SourceTensor { name: tensor, dtype, shape, start: data_start.saturating_add(offsets[0]), end: data_start.saturating_add(offsets[1]) });
+        tensors.push(SourceTensor { name: tensor, dtype, shape, start: data_start.saturating_add(begin), end: data_start.saturating_add(end) });
     }
     tensors.sort_by_key(|t| t.start);
     for pair in tensors.windows(2) {
-        if pair[1].start < pair[0].end {
-            return Err(bad(format!("{} and {} overlap", pair[0].name, pair[1].name)));
+        if let [a, b] = pair {
+            if b.start < a.end {
+                return Err(bad(format!("{} and {} overlap", shown(&a.name), shown(&b.name))));
+            }
         }
     }
     Ok(SourceFile { name: name.to_string(), data_start, header_sha256: sha256_hex(header), tensors })

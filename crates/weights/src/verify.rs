@@ -5,25 +5,27 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use safetensors::SafeTensors;
-
 use crate::checkpoint::{Entry, EntryDtype, Result, WeightsError};
+use crate::limits::shown;
 use crate::manifest::{Manifest, Stored, MANIFEST_FILE};
 use crate::shards::sha256_hex;
+use crate::source_header;
 
 /// Read and check `dir/manifest.json` (no shard is touched).
+#[cfg(not(target_arch = "wasm32"))]
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| WeightsError::Io { path: path.clone(), source })?;
+    let text = crate::limits::read_text(&path, crate::limits::FileKind::Manifest).map_err(|detail| WeightsError::Bad { path: path.clone(), detail })?;
     Manifest::from_json(&text).map_err(|detail| WeightsError::Bad { path, detail })
 }
 
-/// Check one shard's bytes against its manifest entry: size, then sha256, then that its
-/// safetensors header places every listed tensor exactly where the manifest says. Shared by the
-/// native loader and anything that receives shard bytes some other way.
+/// Check one shard's bytes against its manifest entry: size, then sha256, then its header
+/// (`check_shard_header`). The native loader calls this on mapped files; the browser hashes while
+/// streaming to storage and then calls `check_shard_header` on the stored file's first bytes, so
+/// both run the same checks.
 pub fn check_shard(manifest: &Manifest, index: usize, bytes: &[u8], path: &Path) -> Result<()> {
-    let info = &manifest.shards[index];
     let bad = |detail: String| WeightsError::Bad { path: path.to_path_buf(), detail };
+    let info = manifest.shards.get(index).ok_or_else(|| bad(format!("there is no shard {index}")))?;
     if bytes.len() as u64 != info.bytes {
         return Err(bad(format!(
             "shard is {} bytes but the manifest says {}: the file is {} (re-download or re-convert it)",
@@ -36,31 +38,45 @@ pub fn check_shard(manifest: &Manifest, index: usize, bytes: &[u8], path: &Path)
     if sha != info.sha256 {
         return Err(bad(format!("sha256 is {sha} but the manifest says {}: the shard is corrupt (re-download or re-convert it)", info.sha256)));
     }
-    // The hash matches, so these bytes are what the converter wrote; the header cross-check
-    // catches a manifest whose tensor entries were edited (or written by a buggy tool).
-    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a valid safetensors file: {e}")))?;
+    check_shard_header(manifest, index, bytes).map_err(bad)
+}
+
+/// How many leading bytes of shard `index` `check_shard_header` needs: 8 + the header length
+/// stored in the first 8 bytes (`first8`), refused past the header cap.
+pub fn shard_header_len(first8: &[u8]) -> std::result::Result<u64, String> {
+    source_header::header_len(first8)
+}
+
+/// Whether the safetensors header at the start of shard `index` (`prefix`: at least
+/// `shard_header_len` bytes; more is fine) places every tensor the manifest lists in that shard
+/// exactly where the manifest says, with the stored dtype. Run after the hash matched: the hash
+/// proves the bytes are what the converter wrote; this catches a manifest whose tensor entries
+/// were edited (or written by a buggy tool), which would otherwise read the wrong bytes.
+pub fn check_shard_header(manifest: &Manifest, index: usize, prefix: &[u8]) -> std::result::Result<(), String> {
+    let info = manifest.shards.get(index).ok_or_else(|| format!("there is no shard {index}"))?;
+    let header = source_header::parse(&info.file, prefix)?;
+    let held: HashMap<&str, &source_header::SourceTensor> = header.tensors.iter().map(|t| (t.name.as_str(), t)).collect();
     for t in manifest.tensors.iter().filter(|t| t.shard == index) {
-        let view = st.tensor(&t.name).map_err(|_| bad(format!("the manifest lists {} in this shard, but the shard does not hold it", t.name)))?;
-        let start = view.data().as_ptr() as usize - bytes.as_ptr() as usize;
+        let name = shown(&t.name);
+        let view = held.get(t.name.as_str()).ok_or_else(|| format!("the manifest lists {name} in this shard, but the shard does not hold it"))?;
         let (dtype, _) = t.dtype.safetensors_dtype();
-        if format!("{:?}", view.dtype()) != dtype || start as u64 != t.offset || view.data().len() as u64 != t.length {
-            return Err(bad(format!(
-                "the manifest says {} is {} at bytes {}..+{}, the shard holds {:?} at {}..+{}: manifest and shard disagree",
-                t.name,
-                dtype,
+        let length = view.end - view.start; // parse guarantees end >= start
+        if view.dtype.name() != dtype || view.start != t.offset || length != t.length {
+            return Err(format!(
+                "the manifest says {name} is {dtype} at bytes {}..+{}, the shard holds {} at {}..+{length}: manifest and shard disagree",
                 t.offset,
                 t.length,
-                view.dtype(),
-                start,
-                view.data().len()
-            )));
+                view.dtype.name(),
+                view.start,
+            ));
         }
     }
     Ok(())
 }
 
-/// The index entries of a converted checkpoint (one per manifest tensor).
-pub(crate) fn entries(manifest: &Manifest) -> HashMap<String, Entry> {
+/// The index entries of a converted checkpoint (one per manifest tensor). Offsets are u64 in the
+/// manifest and must fit `usize` on wasm32 too: converted, never truncated.
+pub(crate) fn entries(manifest: &Manifest) -> std::result::Result<HashMap<String, Entry>, String> {
     manifest
         .tensors
         .iter()
@@ -70,7 +86,9 @@ pub(crate) fn entries(manifest: &Manifest) -> HashMap<String, Entry> {
                 Stored::F16 => EntryDtype::F16,
                 q => EntryDtype::Quant(q.gpu_dtype()),
             };
-            (t.name.clone(), Entry { file: t.shard, start: t.offset as usize, end: (t.offset + t.length) as usize, dtype, shape: t.shape.clone() })
+            let range = t.offset.checked_add(t.length).and_then(|end| Some((usize::try_from(t.offset).ok()?, usize::try_from(end).ok()?)));
+            let (start, end) = range.ok_or_else(|| format!("tensor {} lies beyond what this platform can address", shown(&t.name)))?;
+            Ok((t.name.clone(), Entry { file: t.shard, start, end, dtype, shape: t.shape.clone() }))
         })
         .collect()
 }
@@ -95,6 +113,6 @@ pub(crate) fn open_converted(dir: &Path) -> Result<(Manifest, Vec<(std::path::Pa
         check_shard(&manifest, i, &map, &path)?;
         files.push((path, map));
     }
-    let index = entries(&manifest);
+    let index = entries(&manifest).map_err(|detail| WeightsError::Bad { path: dir.join(MANIFEST_FILE), detail })?;
     Ok((manifest, files, index))
 }

@@ -98,7 +98,7 @@ fn full_size_base_checkpoint_converts_with_every_tensor_accounted_for() {
         let data: u64 = in_shard.iter().map(|t| t.length).sum();
         assert!(data <= MAX_SHARD_BYTES || in_shard.len() == 1, "{}: {data} bytes in {} tensors", s.file, in_shard.len());
     }
-    let planned = plan_tensors(tensors.iter().map(|(n, s)| (n.as_str(), s.as_slice())), &Plan::for_quant(Stored::Q4));
+    let planned = plan_tensors(tensors.iter().map(|(n, s)| (n.as_str(), s.as_slice())), &Plan::for_quant(Stored::Q4)).unwrap();
     assert_eq!(m.total_bytes, predicted_bytes(&planned, &pack(&planned, MAX_SHARD_BYTES)), "the size table's prediction");
     let written: u64 = m.shards.iter().map(|s| std::fs::metadata(out.path().join(&s.file)).unwrap().len()).sum();
     assert_eq!(written, m.total_bytes);

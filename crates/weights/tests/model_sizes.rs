@@ -15,7 +15,7 @@ use visionllm_weights::Stored;
 fn size(file: &str, plan: &Plan) -> (u64, usize) {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture(file)).unwrap()).unwrap();
     let tensors: Vec<(String, Vec<usize>)> = json["tensors"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect())).collect();
-    let planned = plan_tensors(tensors.iter().map(|(n, s)| (n.as_str(), s.as_slice())), plan);
+    let planned = plan_tensors(tensors.iter().map(|(n, s)| (n.as_str(), s.as_slice())), plan).unwrap();
     let packs = pack(&planned, MAX_SHARD_BYTES);
     (predicted_bytes(&planned, &packs), packs.len())
 }

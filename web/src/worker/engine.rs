@@ -50,6 +50,8 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
         progress(Progress { job: Some(job), stage, done, total: Some(total), elapsed_ms: now_ms() - since });
     };
     let mut timings = Timings::default();
+    // Before any GPU work: a refused instruction (too long, a region off the image) costs nothing.
+    let routed = route(&instruction, region.map(|bbox| Region { bbox, image_size: size })).map_err(|e| e.to_string())?;
 
     let t = now_ms();
     stage(Stage::Preprocess, 0, 1, t);
@@ -69,7 +71,6 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
         return Ok(None);
     }
 
-    let routed = route(&instruction, region.map(|bbox| Region { bbox, image_size: size }));
     let mut runs = Vec::new();
     for (i, call) in routed.tasks.iter().enumerate() {
         let task_text = call.task_text();

@@ -68,7 +68,7 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     let config_text = fetch_text(&url(&files.base_url, &files.config)).await?;
     let cfg = Florence2Config::from_json(&config_text)?;
     let preprocessor_text = fetch_text(&url(&files.base_url, &files.preprocessor)).await?;
-    let input_size = preprocess::input_size(&preprocessor_text).ok_or("preprocessor_config.json is not JSON with a size.height")?;
+    let input_size = preprocess::input_size(&preprocessor_text)?;
     let tokenizer_bytes = fetch_bytes(&url(&files.base_url, &files.tokenizer), &mut |_| {}).await?;
     let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
     let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;

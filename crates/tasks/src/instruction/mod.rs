@@ -7,12 +7,27 @@ mod rules;
 mod words;
 
 pub use rules::route;
+pub use words::normalize;
 pub use words::{singular, COCO_CLASSES};
 
 use crate::geometry::{BoundingBox, ImageSize};
 use crate::prompts::Task;
 use serde::{Deserialize, Serialize};
 use words::coco_class;
+
+/// The longest instruction accepted, in characters (Unicode scalar values). Far above any real
+/// instruction; it bounds the work and the prompt, and the UI's text box enforces it too.
+pub const MAX_INSTRUCTION_CHARS: usize = 2000;
+
+/// Why an instruction was not routed. Everything else routes (unknown text falls back to a task
+/// and says so in `Routed::explanation`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum RouteError {
+    #[error("the instruction is {chars} characters long; the limit is {max}: shorten it", max = MAX_INSTRUCTION_CHARS)]
+    TooLong { chars: usize },
+    #[error("the drawn region is not a box on the image ({detail}): draw it again")]
+    BadRegion { detail: String },
+}
 
 /// One model call: the task and its input text (a phrase, a caption, or four `<loc_k>` tokens).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

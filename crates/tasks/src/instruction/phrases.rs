@@ -69,7 +69,8 @@ fn named(object: &str) -> Vec<(bool, String)> {
                 ],
             );
             let p = strip_leading_words(p, DETERMINERS).to_string();
-            let the = raw.len() > 4 && raw[..4].eq_ignore_ascii_case("the ");
+            // `get`, not `[..4]`: byte 4 can fall inside a character ("café").
+            let the = raw.len() > 4 && raw.get(..4).is_some_and(|head| head.eq_ignore_ascii_case("the "));
             (the, p)
         })
         .filter(|(_, p)| !p.is_empty())

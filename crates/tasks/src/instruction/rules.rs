@@ -5,7 +5,7 @@ use super::phrases::{
     segmentation,
 };
 use super::words::{has_any, normalize, strip_word_prefix};
-use super::{Geometry, Region, RouteOptions, Routed, TaskCall};
+use super::{Geometry, Region, RouteError, RouteOptions, Routed, TaskCall, MAX_INSTRUCTION_CHARS};
 use crate::prompts::Task;
 use crate::quantize::region_tokens;
 
@@ -143,8 +143,49 @@ fn default_geometry(task: Task) -> Geometry {
     }
 }
 
-/// Routes `instruction` (with an optional user-drawn `region`) to task calls and options.
-pub fn route(instruction: &str, region: Option<Region>) -> Routed {
+/// Routes `instruction` (with an optional user-drawn `region`) to task calls and options, or
+/// refuses it with a one-line reason (too long, a region that is not a box on the image). Any
+/// other text routes, in time linear in its length.
+pub fn route(instruction: &str, region: Option<Region>) -> Result<Routed, RouteError> {
+    // Counting stops one past the limit, so a megabyte is refused without walking all of it.
+    let chars = instruction.chars().take(MAX_INSTRUCTION_CHARS + 1).count();
+    if chars > MAX_INSTRUCTION_CHARS {
+        return Err(RouteError::TooLong { chars: instruction.chars().count() });
+    }
+    if let Some(r) = region {
+        check_region(r)?;
+    }
+    let result = route_checked(instruction, region);
+    if result.tasks.is_empty() {
+        // Rules that name things ("find &", "segment ,") can end with no phrase left: run the
+        // general task instead of nothing, and say so.
+        let mut r = routed(vec![call(Task::ObjectDetection, None)], Geometry::Box, "no object named: detecting every object instead (<OD>)");
+        r.fallback = true;
+        return Ok(r);
+    }
+    Ok(result)
+}
+
+/// A region drawn on the UI's canvas arrives as four floats and an image size: finite, inside
+/// (or touching) the image, and a box of some extent.
+fn check_region(r: Region) -> Result<(), RouteError> {
+    let b = r.bbox;
+    let bad = |detail: String| Err(RouteError::BadRegion { detail });
+    if r.image_size.width == 0 || r.image_size.height == 0 {
+        return bad(format!("the image is {}x{}", r.image_size.width, r.image_size.height));
+    }
+    if ![b.x1, b.y1, b.x2, b.y2].iter().all(|v| v.is_finite()) {
+        return bad("a corner is not a number".into());
+    }
+    let (w, h) = (r.image_size.width as f32, r.image_size.height as f32);
+    let n = b.normalized();
+    if n.x2 < 0.0 || n.y2 < 0.0 || n.x1 > w || n.y1 > h {
+        return bad(format!("({}, {})-({}, {}) lies outside the {}x{} image", b.x1, b.y1, b.x2, b.y2, r.image_size.width, r.image_size.height));
+    }
+    Ok(())
+}
+
+fn route_checked(instruction: &str, region: Option<Region>) -> Routed {
     let text = normalize(instruction);
     let lower = text.to_ascii_lowercase();
     let region_text = region.map(|r| region_tokens(r.bbox, r.image_size));
