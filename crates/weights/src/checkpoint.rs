@@ -194,7 +194,12 @@ impl Checkpoint {
                 }
                 Ok(Cow::Owned(bytes))
             }
-            None => Ok(Cow::Borrowed(&self.files[e.file].1[e.start..e.end])),
+            // Ranges were checked against the file when the index was built; `get` keeps a bug
+            // there an error instead of a panic.
+            None => self.files.get(e.file).and_then(|(_, bytes)| bytes.get(e.start..e.end)).map(Cow::Borrowed).ok_or_else(|| WeightsError::Bad {
+                path: self.shard_path(e.file),
+                detail: format!("bytes {}..{} lie outside the file", e.start, e.end),
+            }),
         }
     }
 
@@ -225,8 +230,11 @@ impl Checkpoint {
             EntryDtype::F16 => data.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
             EntryDtype::BF16 => data.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
             EntryDtype::Quant(dtype) => {
+                let &[n, k] = e.shape.as_slice() else {
+                    return Err(WeightsError::Shape { name: name.to_string(), got: e.shape.clone(), want: vec![0, 0] });
+                };
                 let words: Vec<u32> = data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                visionllm_gpu::quant::dequantize(*dtype, e.shape[0], e.shape[1], &words)
+                visionllm_gpu::quant::dequantize(*dtype, n, k, &words)
             }
             EntryDtype::Unsupported(dtype) => return Err(WeightsError::Dtype { name: name.to_string(), dtype: dtype.clone() }),
         };
