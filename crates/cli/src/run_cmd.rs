@@ -9,6 +9,7 @@ use visionllm_florence2::{preprocess, Florence2};
 use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
 use visionllm_tasks::tokenizer::Florence2Tokenizer;
 use visionllm_tasks::{post_process_generation, ImageSize};
+use visionllm_tasks::image_header::MAX_SIDE;
 use visionllm_weights::limits::{read_text, FileKind};
 
 use crate::args::Args;
@@ -59,9 +60,6 @@ pub(crate) fn tokenizer(path: &Path) -> Result<Florence2Tokenizer, String> {
     Florence2Tokenizer::from_bytes(read_text(path, FileKind::Tokenizer)?.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The largest image side the CLI decodes (the app's limit too): 8192 x 8192 RGBA is 256 MiB.
-pub(crate) const MAX_IMAGE_SIDE: u32 = 8192;
-
 /// Decode an image after reading the size its header declares, so a small file declaring
 /// 60000 x 60000 pixels is refused without decoding (the decoder is limited too, in case a
 /// format hides its size).
@@ -74,13 +72,13 @@ pub(crate) fn open_image(path: &str) -> Result<image::RgbImage, String> {
     if w == 0 || h == 0 {
         return Err(format!("{path}: the image is empty ({w}x{h})"));
     }
-    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
-        return Err(format!("{path} declares {w}x{h} pixels; the limit is {MAX_IMAGE_SIDE} per side: resize it first"));
+    if w > MAX_SIDE || h > MAX_SIDE {
+        return Err(format!("{path} declares {w}x{h} pixels; the limit is {MAX_SIDE} per side: resize it first"));
     }
     let mut reader = image::ImageReader::open(path).map_err(|e| format!("{path}: {e}"))?.with_guessed_format().map_err(|e| format!("{path}: {e}"))?;
     let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(1 << 30);
     reader.limits(limits);
     Ok(reader.decode().map_err(|e| format!("{path}: {e}"))?.to_rgb8())

@@ -47,8 +47,7 @@ impl Florence2 {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn load_dir(gpu: Arc<Gpu>, dir: &Path, dtype: DType) -> Result<Florence2> {
         let config_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&config_path)
-            .map_err(|e| ModelError::Config(format!("cannot read {}: {e}", config_path.display())))?;
+        let text = visionllm_weights::limits::read_text(&config_path, visionllm_weights::limits::FileKind::Config).map_err(ModelError::Config)?;
         let cfg = Florence2Config::from_json(&text).map_err(ModelError::Config)?;
         let ckpt = Checkpoint::open_dir(dir)?;
         Self::load(gpu, cfg, &ckpt, dtype)

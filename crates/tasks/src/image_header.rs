@@ -6,6 +6,10 @@
 //! decoder. Formats: PNG, JPEG, GIF, WebP (lossy, lossless, extended) and BMP: the ones the app
 //! accepts. Everything is bounds-checked: any bytes give a size or a one-line reason.
 
+/// The largest side the app and the CLI decode: 8192 x 8192 RGBA is 256 MiB, about what a tab
+/// can hold next to the model.
+pub const MAX_SIDE: u32 = 8192;
+
 /// How many leading bytes to hand to `declared_size`: a JPEG's size comes after its APPn
 /// segments (EXIF thumbnails, ICC profiles), each at most 64 KiB; sixteen of them fit.
 pub const PREFIX_BYTES: usize = 1 << 20;
