@@ -153,7 +153,10 @@ impl LanguageModel {
             return Err(ModelError::Input(format!("the prompt has {image_rows} image tokens but the image gives {} features", image_features.dims2().0)));
         }
         if l == 0 || l > self.cfg.max_position_embeddings {
-            return Err(ModelError::Input(format!("encoder input of {l} tokens (the model allows 1..={})", self.cfg.max_position_embeddings)));
+            return Err(ModelError::Input(format!(
+                "the image and the instruction make {l} tokens, and this model reads at most {}: shorten the instruction",
+                self.cfg.max_position_embeddings
+            )));
         }
         let id_tensor = rec.upload_u32(&[l], ids);
         let x = embedding::embedding_as(rec, &self.shared, &id_tensor, self.dtype)?;

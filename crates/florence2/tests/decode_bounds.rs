@@ -30,6 +30,12 @@ fn beam_counts_and_token_limits_are_bounded_before_allocation() {
     let got = pollster::block_on(model.generate(&ids, &features, &Decoding::Greedy, usize::MAX)).unwrap();
     assert!(got.ids.starts_with(&want), "{:?} vs {want:?}", got.ids);
     assert!(got.ids.len() <= model.cfg.text_config.max_position_embeddings, "{} ids", got.ids.len());
+    // A prompt longer than the model's positions (a long instruction on a small model) is a
+    // message that says what to do, not a GPU fault.
+    let mut long = ids.clone();
+    long.extend(std::iter::repeat_n(ids[ids.len() - 2], model.cfg.text_config.max_position_embeddings));
+    let err = pollster::block_on(model.generate(&long, &features, &Decoding::Greedy, 4)).unwrap_err();
+    assert!(err.to_string().contains("shorten the instruction"), "{err}");
     // The largest beam count allowed runs.
     assert!(pollster::block_on(model.generate(&ids, &features, &Decoding::florence_beams(MAX_BEAMS), 4)).is_ok());
 }
