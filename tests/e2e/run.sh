@@ -25,6 +25,9 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 APP_URL="http://127.0.0.1:$PORT/visionllm/" node tests/e2e/app.e2e.mjs
+# Faults: non-ASCII and too-long instructions, a worker panic, a lost GPU device, an image
+# whose header declares 60000x60000 (the page must survive each without a reload).
+APP_URL="http://127.0.0.1:$PORT/visionllm/" node tests/e2e/faults.e2e.mjs
 # The weights path (OPFS cache, resume, faults, repositories, Cache API), with its own
 # fault-injecting server; it compares the browser's conversion with the CLI's.
 cargo build -q --locked -p visionllm-cli

@@ -1,7 +1,8 @@
 //! What images the app accepts, checked before the pixels reach the worker. The limits keep a
 //! decoded image (width x height x 4 bytes) well inside a tab's memory.
 
-pub const MAX_SIDE: u32 = 8192;
+/// Shared with the CLI (`visionllm run` refuses the same images).
+pub use visionllm_tasks::image_header::MAX_SIDE;
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -10,6 +11,8 @@ pub enum Rejection {
     FileTooLarge { bytes: u64 },
     NotAnImage { mime: String },
     Undecodable,
+    /// The header (read before decoding) is not one of the formats we take, or is damaged.
+    BadHeader { reason: String },
     EmptyImage,
     TooManyPixels { width: u32, height: u32 },
 }
@@ -30,6 +33,9 @@ impl Rejection {
             Rejection::Undecodable => {
                 format!("“{name}” could not be decoded as an image: the file may be damaged or in an unsupported format.")
             }
+            Rejection::BadHeader { reason } => format!(
+                "“{name}” could not be decoded as an image ({reason}). Use a PNG, JPEG, WebP, GIF or BMP file."
+            ),
             Rejection::EmptyImage => format!("“{name}” has no pixels (width or height is 0)."),
             Rejection::TooManyPixels { width, height } => format!(
                 "“{name}” is {width}×{height} pixels; the limit is {MAX_SIDE} pixels per side. Resize it first."
@@ -53,7 +59,8 @@ pub fn check_file(bytes: u64, mime: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Checks on the decoded size.
+/// Checks on the size: the one the file's header declares (before decoding, so a small file
+/// that declares a huge image is never decoded), and again the decoded one.
 pub fn check_dimensions(width: u32, height: u32) -> Result<(), Rejection> {
     if width == 0 || height == 0 {
         return Err(Rejection::EmptyImage);

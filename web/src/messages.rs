@@ -9,8 +9,8 @@
 use serde::{Deserialize, Serialize};
 use visionllm_tasks::{BoundingBox, RouteOptions, TaskAnswer};
 
-/// Bump when a message changes shape.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Page -> worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,6 +28,10 @@ pub enum ToWorker {
     ListCache,
     /// Delete a model's cached shards (answered with `Cache`).
     DeleteCache { id: String },
+    /// Inject a fault, for the end-to-end tests: `"panic"` (a Rust panic in the worker) or
+    /// `"lose-device"` (destroy the GPU device). Honoured only when the page's query contains
+    /// `test-hooks` (it arrives as `Init`'s `overrides`); refused with an `Error` otherwise.
+    TestHook { action: String },
 }
 
 /// A model whose shards are in browser storage (OPFS), complete or partial.
@@ -80,6 +84,12 @@ pub enum FromWorker {
     Cache { models: Vec<CachedModel> },
     /// `job` is `None` for errors outside a job (model loading, a bad message).
     Error { job: Option<u64>, message: String },
+    /// Sent by the panic hook: the worker's wasm instance is about to abort (`job` is the job it
+    /// was running). The page replaces the worker and reloads the model.
+    Crashed { job: Option<u64>, message: String },
+    /// Something the user should know that is not an error, e.g. the GPU device was lost and has
+    /// been re-created, with the model reloaded from browser storage.
+    Notice { message: String },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

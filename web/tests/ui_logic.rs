@@ -14,7 +14,7 @@ use wasm_bindgen_test::*;
 
 fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
     let size = ImageSize::new(1000, 1000);
-    let routed = route(instruction, None);
+    let routed = route(instruction, None).expect("the test instructions route");
     JobResult {
         instruction: instruction.into(),
         explanation: routed.explanation,

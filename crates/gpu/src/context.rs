@@ -1,6 +1,9 @@
 //! Device acquisition: pick an adapter, request only what it offers, record what was granted.
+//! Faults become values: a lost device is recorded (`check_alive`, `lost_reason`), errors outside
+//! any error scope are recorded instead of panicking, and `error_scope` catches out-of-memory and
+//! validation errors around a piece of work.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::bind_cache::BindCache;
 use crate::caps::{AdapterSummary, Capabilities, Overrides};
@@ -20,7 +23,72 @@ pub struct Gpu {
     pub binds: Arc<BindCache>,
     pub(crate) target: ShaderTarget,
     /// Set by the device-lost callback: why the device went away (driver reset, tab in background).
-    lost: Arc<std::sync::Mutex<Option<String>>>,
+    lost: Arc<Mutex<Option<String>>>,
+    /// The first error the device reported outside any error scope since `check_alive` last ran.
+    /// Recorded instead of wgpu's native default, which panics (and would take a process or a
+    /// worker down for what may be one bad job).
+    uncaptured: Arc<Mutex<Option<GpuError>>>,
+}
+
+/// A poisoned lock only means a thread panicked while holding it; the `Option` inside is still a
+/// valid value, so read it rather than propagate the panic.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A wgpu error as a message a person can act on; `during` names the work ("loading the model").
+pub fn describe_wgpu_error(e: wgpu::Error, during: &str) -> GpuError {
+    let during = during.to_string();
+    match e {
+        wgpu::Error::OutOfMemory { .. } => GpuError::OutOfMemory { during, detail: "out of memory".into() },
+        wgpu::Error::Validation { description, .. } => GpuError::Validation { during, detail: one_line(&description) },
+        wgpu::Error::Internal { description, .. } => GpuError::Internal { during, detail: one_line(&description) },
+    }
+}
+
+/// wgpu's validation messages span many lines (the error chain, labels); a message bar shows one.
+fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
+    }
+}
+
+/// Out-of-memory and validation error scopes around one piece of work (a model load, a job).
+/// Made by [`Gpu::error_scope`], ended by [`ErrorScope::finish`]. wgpu requires scopes to be
+/// popped in the reverse order of pushing, on the thread that pushed them, so one scope must end
+/// before the next one begins (the worker runs one job or load at a time) and the value is not
+/// `Send`. Dropped without `finish`, the scopes are popped and what they caught is discarded.
+pub struct ErrorScope<'a> {
+    gpu: &'a Gpu,
+    during: String,
+    // Field order is drop order: the inner (validation) scope is popped first.
+    validation: Option<wgpu::ErrorScopeGuard>,
+    oom: Option<wgpu::ErrorScopeGuard>,
+}
+
+impl ErrorScope<'_> {
+    /// Pop both scopes; `Err` if the device was lost, ran out of memory, or refused a command
+    /// since the scope began (a lost device wins: the other errors are then its symptoms).
+    pub async fn finish(mut self) -> Result<()> {
+        // Both pops take effect now, inner first; their answers arrive later.
+        let validation = self.validation.take().map(|g| g.pop());
+        let oom = self.oom.take().map(|g| g.pop());
+        let validation = match validation {
+            Some(f) => f.await,
+            None => None,
+        };
+        let oom = match oom {
+            Some(f) => f.await,
+            None => None,
+        };
+        self.gpu.check_alive()?;
+        match oom.or(validation) {
+            Some(e) => Err(describe_wgpu_error(e, &self.during)),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Gpu {
@@ -82,11 +150,24 @@ impl Gpu {
             adapter_subgroups,
             limits: device.limits(),
         };
-        let lost = Arc::new(std::sync::Mutex::new(None));
+        let lost = Arc::new(Mutex::new(None));
         let lost_in_callback = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
-            *lost_in_callback.lock().unwrap() = Some(format!("{reason:?}: {message}"));
+            let message = one_line(&message);
+            *lock(&lost_in_callback) = Some(if message.is_empty() { format!("{reason:?}") } else { format!("{reason:?}: {message}") });
         });
+        let uncaptured = Arc::new(Mutex::new(None));
+        let uncaptured_in_handler = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let e = describe_wgpu_error(e, "GPU work outside an error scope");
+            // Natively a test or CLI run may never check again: leave a trace where a panic was.
+            #[cfg(not(target_arch = "wasm32"))]
+            eprintln!("wgpu: {e}");
+            let mut slot = lock(&uncaptured_in_handler);
+            if slot.is_none() {
+                *slot = Some(e);
+            }
+        }));
         Ok(Arc::new(Gpu {
             device,
             queue,
@@ -96,15 +177,38 @@ impl Gpu {
             binds: Arc::new(BindCache::default()),
             target: ShaderTarget::current(),
             lost,
+            uncaptured,
         }))
     }
 
-    /// `Err(DeviceLost)` once the device is gone: callers stop and offer to start again.
+    /// `Err(DeviceLost)` once the device is gone: callers stop and offer to start again. Also
+    /// reports (once) an error the device raised outside any error scope since the last check,
+    /// so natively a bad command surfaces as an error of the work that checks next, not a panic.
     pub fn check_alive(&self) -> Result<()> {
-        match self.lost.lock().unwrap().clone() {
-            Some(why) => Err(GpuError::DeviceLost(why)),
+        if let Some(why) = lock(&self.lost).clone() {
+            return Err(GpuError::DeviceLost(why));
+        }
+        match lock(&self.uncaptured).take() {
+            Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// The device is gone (lost or destroyed): make a new `Gpu` to continue.
+    pub fn is_lost(&self) -> bool {
+        lock(&self.lost).is_some()
+    }
+
+    /// Why the device was lost (`"Destroyed: …"`), once it is.
+    pub fn lost_reason(&self) -> Option<String> {
+        lock(&self.lost).clone()
+    }
+
+    /// Begin out-of-memory and validation error scopes around `during` (see [`ErrorScope`]).
+    pub fn error_scope(&self, during: &str) -> ErrorScope<'_> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        ErrorScope { gpu: self, during: during.to_string(), validation: Some(validation), oom: Some(oom) }
     }
 
     /// A tensor in its own unpooled buffer, written now through the queue: for weights and other
@@ -150,4 +254,59 @@ fn requested_limits(adapter: &wgpu::Limits) -> wgpu::Limits {
         ..base
     }
     .using_alignment(adapter.clone())
+}
+
+/// The fault paths on a real device (lavapipe in CI): errors become values, never panics.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    /// MAP_READ together with MAP_WRITE is invalid on every device: a validation error on demand.
+    fn invalid_buffer(gpu: &Gpu) -> wgpu::Buffer {
+        gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("invalid on purpose"),
+            size: 16,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::MAP_WRITE,
+            mapped_at_creation: false,
+        })
+    }
+
+    #[test]
+    fn a_scope_turns_a_validation_error_into_a_message() {
+        let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+        let scope = gpu.error_scope("the test");
+        let _bad = invalid_buffer(&gpu);
+        match pollster::block_on(scope.finish()) {
+            Err(GpuError::Validation { during, detail }) => {
+                assert_eq!(during, "the test");
+                assert!(!detail.is_empty() && !detail.contains('\n'), "{detail}");
+            }
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        // Caught by the scope, so not reported again.
+        assert!(gpu.check_alive().is_ok());
+        // A clean scope is Ok.
+        assert!(pollster::block_on(gpu.error_scope("nothing").finish()).is_ok());
+    }
+
+    #[test]
+    fn an_error_outside_a_scope_is_recorded_and_reported_once() {
+        let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+        let _bad = invalid_buffer(&gpu);
+        assert!(matches!(gpu.check_alive(), Err(GpuError::Validation { .. })));
+        assert!(gpu.check_alive().is_ok());
+    }
+
+    #[test]
+    fn a_destroyed_device_is_lost() {
+        let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+        assert!(!gpu.is_lost());
+        let scope = gpu.error_scope("the test");
+        gpu.device.destroy();
+        // Natively the lost callback runs when the device is maintained.
+        let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
+        assert!(gpu.is_lost());
+        assert!(matches!(gpu.check_alive(), Err(GpuError::DeviceLost(_))));
+        assert!(matches!(pollster::block_on(scope.finish()), Err(GpuError::DeviceLost(_))));
+    }
 }

@@ -10,6 +10,14 @@ pub enum GpuError {
     DeviceRequest(String),
     #[error("the GPU device was lost: {0}")]
     DeviceLost(String),
+    /// Caught by an error scope or the uncaptured-error handler (`Gpu::error_scope`).
+    #[error("the GPU ran out of memory during {during}: {detail}; try a smaller or more quantized model (Q4), or close other tabs that use the GPU")]
+    OutOfMemory { during: String, detail: String },
+    /// A command the GPU refused: a bug in a kernel or its shapes, never the user's input.
+    #[error("the GPU rejected a command during {during}: {detail}")]
+    Validation { during: String, detail: String },
+    #[error("the GPU reported an internal error during {during}: {detail}")]
+    Internal { during: String, detail: String },
     #[error("shape error in {op}: {detail}")]
     Shape { op: &'static str, detail: String },
     #[error("{op} does not support dtype {dtype:?}")]

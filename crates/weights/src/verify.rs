@@ -7,7 +7,9 @@ use std::path::Path;
 
 use crate::checkpoint::{Entry, EntryDtype, Result, WeightsError};
 use crate::limits::shown;
-use crate::manifest::{Manifest, Stored, MANIFEST_FILE};
+use crate::manifest::{Manifest, Stored};
+#[cfg(not(target_arch = "wasm32"))]
+use crate::manifest::MANIFEST_FILE;
 use crate::shards::sha256_hex;
 use crate::source_header;
 

@@ -57,6 +57,12 @@ fn App() -> impl IntoView {
                         <button class="link" on:click=move |_| state.error.set(None)>"dismiss"</button>
                     </div>
                 </Show>
+                <Show when=move || state.notice.get().is_some()>
+                    <div class="notice" role="status" data-testid="notice">
+                        <span>{move || state.notice.get()}</span>
+                        <button class="link" on:click=move |_| state.notice.set(None)>"dismiss"</button>
+                    </div>
+                </Show>
                 <main>
                     <section class="work">
                         <InputPanel state=state />

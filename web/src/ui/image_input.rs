@@ -2,9 +2,13 @@
 //! The browser decodes it (`createImageBitmap` with `imageOrientation: "from-image"`, which
 //! applies the EXIF orientation), so JPEG/PNG/WebP/GIF/BMP all work and a photo taken sideways
 //! shows upright. Every failure becomes a message; nothing else changes.
+//!
+//! Before decoding, the width and height the file's header declares are checked: a 40 KB PNG
+//! can declare 60000x60000 pixels (14 GB decoded), and the browser would try.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
+use visionllm_tasks::image_header::{declared_size, PREFIX_BYTES};
 use web_sys::{Blob, CanvasRenderingContext2d, HtmlCanvasElement, ImageBitmap, ImageBitmapOptions, ImageOrientation};
 
 use crate::image_limits::{check_dimensions, check_file, Rejection};
@@ -30,6 +34,9 @@ pub fn context_2d(canvas: &HtmlCanvasElement) -> Option<CanvasRenderingContext2d
 /// Decode `blob` named `name`; the error is the message to show.
 pub async fn decode(blob: &Blob, name: &str) -> Result<DecodedImage, String> {
     check_file(blob.size() as u64, &blob.type_()).map_err(|r| r.message(name))?;
+    let prefix = read_prefix(blob).await.map_err(|_| Rejection::Undecodable.message(name))?;
+    let (declared_w, declared_h) = declared_size(&prefix).map_err(|reason| Rejection::BadHeader { reason }.message(name))?;
+    check_dimensions(declared_w, declared_h).map_err(|r| r.message(name))?;
     let window = web_sys::window().ok_or("no window")?;
     let options = ImageBitmapOptions::new();
     options.set_image_orientation(ImageOrientation::FromImage);
@@ -47,6 +54,14 @@ pub async fn decode(blob: &Blob, name: &str) -> Result<DecodedImage, String> {
     ctx.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0).map_err(|_| Rejection::Undecodable.message(name))?;
     bitmap.close();
     Ok(DecodedImage { canvas, width, height })
+}
+
+/// The first `PREFIX_BYTES` of `blob` (fewer when it is shorter): enough for any header we read.
+async fn read_prefix(blob: &Blob) -> Result<Vec<u8>, JsValue> {
+    let n = blob.size().min(PREFIX_BYTES as f64);
+    let slice = blob.slice_with_f64_and_f64(0.0, n)?;
+    let buffer = JsFuture::from(slice.array_buffer()).await?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Fetch an example image shipped with the site (relative URL).

@@ -2,11 +2,13 @@
 //! mode for "what is this?" questions, and Run / Cancel.
 
 use leptos::prelude::*;
-use web_sys::KeyboardEvent;
+use visionllm_tasks::MAX_INSTRUCTION_CHARS;
+use web_sys::{ClipboardEvent, HtmlInputElement, InputEvent, KeyboardEvent};
 
 use super::image_input::rgba_buffer;
 use super::state::AppState;
 use super::worker_client::WorkerClient;
+use crate::instruction_limit::{clamp_units, cut_message, paste_into};
 use crate::messages::ToWorker;
 
 pub const SUGGESTIONS: [&str; 8] = [
@@ -50,6 +52,51 @@ pub fn run(state: AppState, worker: WorkerClient) {
 pub fn InstructionBox(state: AppState, worker: WorkerClient) -> impl IntoView {
     let busy = move || state.job.get().is_some();
     let can_run = move || !busy() && state.image.get().is_some() && state.model_ready();
+    // Set when a typed or pasted text was cut to the limit; cleared by the next edit that fits.
+    let cut = RwSignal::new(false);
+    // A script, an IME or autofill can set more than `maxlength` allows: cut it here too.
+    let on_input = move |e: web_sys::Event| {
+        let input: HtmlInputElement = event_target(&e);
+        let value = input.value();
+        let (kept, was_cut) = clamp_units(&value, MAX_INSTRUCTION_CHARS);
+        if was_cut {
+            input.set_value(kept);
+        }
+        cut.set(was_cut);
+        state.instruction.set(kept.to_string());
+    };
+    // The browser would cut a long paste or insertion at `maxlength` without a word; splice it
+    // here instead, so the user learns the end was dropped.
+    let insert = move |e: &web_sys::Event, text: String| {
+        let input: HtmlInputElement = event_target(e);
+        let value = input.value();
+        let start = input.selection_start().ok().flatten().unwrap_or(0);
+        let end = input.selection_end().ok().flatten().unwrap_or(start);
+        let pasted = paste_into(&value, start, end, &text, MAX_INSTRUCTION_CHARS);
+        e.prevent_default();
+        input.set_value(&pasted.value);
+        let _ = input.set_selection_range(pasted.caret, pasted.caret);
+        cut.set(pasted.cut);
+        state.instruction.set(pasted.value);
+    };
+    let on_paste = move |e: ClipboardEvent| {
+        if let Some(text) = e.clipboard_data().and_then(|d| d.get_data("text").ok()).filter(|t| !t.is_empty()) {
+            insert(&e, text);
+        }
+    };
+    // Typed, dropped or committed (IME) text: only a text that would not fit is taken over.
+    let on_before_input = move |e: InputEvent| {
+        let Some(text) = e.data().filter(|t| !t.is_empty() && e.input_type().starts_with("insert")) else { return };
+        let input: HtmlInputElement = event_target(&e);
+        let kept = input.value().encode_utf16().count();
+        let selected = match (input.selection_start(), input.selection_end()) {
+            (Ok(Some(a)), Ok(Some(b))) => b.abs_diff(a) as usize,
+            _ => 0,
+        };
+        if kept - selected.min(kept) + text.encode_utf16().count() > MAX_INSTRUCTION_CHARS {
+            insert(&e, text);
+        }
+    };
     view! {
         <div class="instruction">
             <div class="row">
@@ -57,8 +104,11 @@ pub fn InstructionBox(state: AppState, worker: WorkerClient) -> impl IntoView {
                     type="text"
                     data-testid="instruction"
                     placeholder="What should I do? e.g. find every car and person"
+                    maxlength=MAX_INSTRUCTION_CHARS.to_string()
                     prop:value=move || state.instruction.get()
-                    on:input=move |e| state.instruction.set(event_target_value(&e))
+                    on:input=on_input
+                    on:paste=on_paste
+                    on:beforeinput=on_before_input
                     on:keydown=move |e: KeyboardEvent| if e.key() == "Enter" { run(state, worker); }
                 />
                 <Show
@@ -74,9 +124,12 @@ pub fn InstructionBox(state: AppState, worker: WorkerClient) -> impl IntoView {
                     }>"Cancel"</button>
                 </Show>
             </div>
+            <Show when=move || cut.get()>
+                <p class="limit" role="alert" data-testid="instruction-limit">{cut_message(MAX_INSTRUCTION_CHARS)}</p>
+            </Show>
             <div class="chips">
                 {SUGGESTIONS.into_iter().map(|s| view! {
-                    <button class="chip" on:click=move |_| { state.instruction.set(s.to_string()); run(state, worker); }>{s}</button>
+                    <button class="chip" on:click=move |_| { cut.set(false); state.instruction.set(s.to_string()); run(state, worker); }>{s}</button>
                 }).collect_view()}
                 <button
                     class="chip region"

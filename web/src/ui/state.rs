@@ -55,6 +55,9 @@ pub struct AppState {
     pub result: RwSignal<Option<JobResult>>,
     /// The last thing that went wrong, shown in the message bar.
     pub error: RwSignal<Option<String>>,
+    /// Something the user should know that is not an error (the worker was restarted, the GPU
+    /// device re-created), shown until dismissed.
+    pub notice: RwSignal<Option<String>>,
     pub hovered: RwSignal<Option<usize>>,
     pub hidden_classes: RwSignal<Vec<String>>,
     /// Drawing a region with the mouse instead of hovering.
@@ -79,6 +82,7 @@ impl AppState {
             next_job: StoredValue::new(1),
             result: RwSignal::new(None),
             error: RwSignal::new(None),
+            notice: RwSignal::new(None),
             hovered: RwSignal::new(None),
             hidden_classes: RwSignal::new(Vec::new()),
             region_mode: RwSignal::new(false),

@@ -1,51 +1,135 @@
 //! The page's handle on the inference worker: starts it as a module worker, sends typed
 //! messages, and turns its replies into state changes. The page never touches the GPU.
+//!
+//! A worker that crashes (its panic hook sends `Crashed`, or the `Worker` fires `error` after it
+//! was alive) is replaced: terminated, a new one started, the GPU opened again and the model
+//! reloaded (its shards are in browser storage already), while the image and the last result
+//! stay on the page. At most `recovery::MAX_RESTARTS` a minute, then a message says to reload.
 
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::state::{AppState, GpuStatus, ModelStatus};
 use crate::envelope;
-use crate::messages::{FromWorker, ToWorker};
+use crate::messages::{FromWorker, ModelFiles, ToWorker};
+use crate::recovery::{self, RestartBudget};
 
 /// Copyable handle (the worker itself is not `Send`, so it lives in local storage).
 #[derive(Clone, Copy)]
 pub struct WorkerClient {
     worker: StoredValue<Option<Worker>, LocalStorage>,
+    /// Bumped for every new worker; events of a replaced worker carry an old value and are ignored.
+    generation: StoredValue<u64>,
+    /// The current worker said `Alive`: an `error` event now is a crash, not a failed start.
+    alive: StoredValue<bool>,
+    /// The model the page asked for last, reloaded into a replacement worker.
+    model: StoredValue<Option<ModelFiles>>,
+    restarts: StoredValue<RestartBudget>,
+    /// Why the previous worker stopped, while its replacement starts and reloads the model.
+    restarting: StoredValue<Option<String>>,
 }
 
 impl WorkerClient {
     /// Start `worker_loader.js` (built by Trunk next to index.html; the URL resolves against the
     /// document, so the site works from any sub-path).
     pub fn spawn(state: AppState) -> WorkerClient {
-        let client = WorkerClient { worker: StoredValue::new_local(None) };
-        let options = WorkerOptions::new();
-        options.set_type(WorkerType::Module);
-        match Worker::new_with_options("./worker_loader.js", &options) {
-            Ok(worker) => {
-                let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-                    match envelope::unwrap::<FromWorker>(&e.data()) {
-                        Ok((message, _)) => client.handle(state, message),
-                        Err(err) => state.error.set(Some(err.to_string())),
-                    }
-                });
-                worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-                on_message.forget();
-                let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_e: web_sys::Event| {
-                    state.gpu.set(GpuStatus::Unavailable("the inference worker failed to start (see the console)".into()));
-                });
-                worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-                on_error.forget();
-                client.worker.set_value(Some(worker));
-            }
-            Err(_) => state.gpu.set(GpuStatus::Unavailable("this browser cannot start module workers".into())),
-        }
+        let client = WorkerClient {
+            worker: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
+            alive: StoredValue::new(false),
+            model: StoredValue::new(None),
+            restarts: StoredValue::new(RestartBudget::default()),
+            restarting: StoredValue::new(None),
+        };
+        client.start(state);
+        client.expose_test_hook();
         client
     }
 
+    /// With `?test-hooks` in the page address, `window.visionllmTestHook(action)` sends
+    /// `ToWorker::TestHook` (the e2e tests inject faults this way). Without it nothing is
+    /// exposed, and the worker refuses the message anyway.
+    fn expose_test_hook(self) {
+        let Some(window) = web_sys::window() else { return };
+        if !recovery::test_hooks_enabled(&window.location().search().unwrap_or_default()) {
+            return;
+        }
+        let hook = Closure::<dyn Fn(String)>::new(move |action: String| self.send(&ToWorker::TestHook { action }, None));
+        let _ = js_sys::Reflect::set(&window, &JsValue::from_str("visionllmTestHook"), hook.as_ref());
+        // Lives as long as the page.
+        hook.forget();
+    }
+
+    fn start(self, state: AppState) {
+        let generation = self.generation.get_value() + 1;
+        self.generation.set_value(generation);
+        self.alive.set_value(false);
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = match Worker::new_with_options("./worker_loader.js", &options) {
+            Ok(worker) => worker,
+            Err(_) => return state.gpu.set(GpuStatus::Unavailable("this browser cannot start module workers".into())),
+        };
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if self.generation.get_value() != generation {
+                return;
+            }
+            match envelope::unwrap::<FromWorker>(&e.data()) {
+                Ok((message, _)) => self.handle(state, message),
+                Err(err) => state.error.set(Some(err.to_string())),
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            if self.generation.get_value() != generation {
+                return;
+            }
+            if self.alive.get_value() {
+                let reason = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty());
+                self.restart(state, reason.unwrap_or_else(|| "an uncaught error in the worker".into()));
+            } else {
+                state.gpu.set(GpuStatus::Unavailable("the inference worker failed to start (see the console)".into()));
+            }
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        self.worker.set_value(Some(worker));
+    }
+
+    /// Replace a crashed worker. The image, the instruction and the last result are page state
+    /// and stay; the running job (if any) is over.
+    fn restart(self, state: AppState, reason: String) {
+        if let Some(old) = self.worker.try_update_value(|w| w.take()).flatten() {
+            old.terminate();
+        }
+        // The old worker's late events (its `error` after the panic) must not count again.
+        self.generation.update_value(|g| *g += 1);
+        state.job.set(None);
+        state.progress.set(None);
+        let now = js_sys::Date::now();
+        if !self.restarts.try_update_value(|b| b.allow(now)).unwrap_or(false) {
+            self.restarting.set_value(None);
+            let message = recovery::crash_limit_message(&reason);
+            if let Some(id) = self.model.with_value(|m| m.as_ref().map(|m| m.id.clone())) {
+                state.model.set(ModelStatus::Failed { id, message: message.clone() });
+            }
+            return state.error.set(Some(message));
+        }
+        web_sys::console::warn_1(&format!("inference worker stopped ({reason}); starting a new one").into());
+        self.restarting.set_value(Some(reason));
+        if let Some(id) = self.model.with_value(|m| m.as_ref().map(|m| m.id.clone())) {
+            state.model.set(ModelStatus::Loading { id });
+        }
+        self.start(state);
+    }
+
     pub fn send(&self, message: &ToWorker, bytes: Option<ArrayBuffer>) {
+        if let ToWorker::LoadModel { model } = message {
+            self.model.set_value(Some(model.clone()));
+        }
         let out = envelope::wrap(message, bytes);
         self.worker.with_value(|w| {
             if let Some(w) = w {
@@ -57,16 +141,35 @@ impl WorkerClient {
     fn handle(&self, state: AppState, message: FromWorker) {
         match message {
             FromWorker::Alive => {
+                self.alive.set_value(true);
                 let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
                 self.send(&ToWorker::Init { overrides: query }, None);
             }
-            FromWorker::GpuReady { caps } => state.gpu.set(GpuStatus::Ready(caps)),
+            FromWorker::GpuReady { caps } => {
+                state.gpu.set(GpuStatus::Ready(caps));
+                // A replacement worker: load the model the crashed one had (or was loading).
+                if let Some(reason) = self.restarting.get_value() {
+                    match self.model.get_value() {
+                        Some(model) => {
+                            state.model.set(ModelStatus::Loading { id: model.id.clone() });
+                            self.send(&ToWorker::LoadModel { model }, None);
+                        }
+                        None => {
+                            self.restarting.set_value(None);
+                            state.notice.set(Some(recovery::crash_notice(&reason, false)));
+                        }
+                    }
+                }
+            }
             FromWorker::GpuUnavailable { reason } => state.gpu.set(GpuStatus::Unavailable(reason)),
             FromWorker::Progress(p) => state.progress.set(Some(p)),
             FromWorker::ModelLoaded { id, load_ms, bytes, wasm_heap } => {
                 state.progress.set(None);
                 web_sys::console::log_1(&format!("model {id}: {bytes} bytes, loaded in {load_ms:.0} ms, worker wasm heap {wasm_heap} bytes").into());
                 state.model.set(ModelStatus::Loaded { id, bytes, load_ms });
+                if let Some(reason) = self.restarting.try_update_value(|r| r.take()).flatten() {
+                    state.notice.set(Some(recovery::crash_notice(&reason, true)));
+                }
             }
             FromWorker::JobDone { job, result } => {
                 if state.job.get_untracked() == Some(job) {
@@ -92,10 +195,23 @@ impl WorkerClient {
                         if let ModelStatus::Loading { id } = state.model.get_untracked() {
                             state.model.set(ModelStatus::Failed { id, message: message.clone() });
                         }
+                        // The replacement worker could not reload the model: say both.
+                        if let Some(reason) = self.restarting.try_update_value(|r| r.take()).flatten() {
+                            let crashed = recovery::crash_notice(&reason, false);
+                            return state.error.set(Some(format!("{crashed} Reloading the model failed: {message}")));
+                        }
                     }
                 }
                 state.error.set(Some(message));
             }
+            FromWorker::Crashed { job, message } => {
+                let reason = match job {
+                    Some(job) => format!("job {job}: {message}"),
+                    None => message,
+                };
+                self.restart(state, reason);
+            }
+            FromWorker::Notice { message } => state.notice.set(Some(message)),
         }
     }
 }

@@ -12,6 +12,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, Cache, FileReaderSync, Request, Response};
 
+use visionllm_weights::limits::check_file_name;
+
 use super::{js_error as js, scope};
 
 const CACHE: &str = "visionllm-models";
@@ -22,6 +24,14 @@ async fn open_cache() -> Option<Cache> {
     JsFuture::from(storage.open(CACHE)).await.ok().map(|c| c.unchecked_into())
 }
 
+/// The key of file `name` of model directory `dir`. Keys are URLs, so `../` in a name would
+/// resolve into another model's entries: only plain names make keys.
+pub fn entry_key(dir: &str, name: &str) -> Result<String, String> {
+    check_file_name(dir).map_err(|e| format!("a model directory: {e}"))?;
+    check_file_name(name)?;
+    Ok(format!("{PREFIX}{dir}/{name}"))
+}
+
 /// One model's entries.
 pub struct CacheDir {
     cache: Cache,
@@ -29,16 +39,18 @@ pub struct CacheDir {
 }
 
 impl CacheDir {
-    pub async fn open(dir: &str) -> Option<CacheDir> {
-        Some(CacheDir { cache: open_cache().await?, dir: dir.to_string() })
+    /// `dir` must be a plain name (`identity::dir_name` makes one from any model id).
+    pub async fn open(dir: &str) -> Result<Option<CacheDir>, String> {
+        check_file_name(dir).map_err(|e| format!("a model directory: {e}"))?;
+        Ok(open_cache().await.map(|cache| CacheDir { cache, dir: dir.to_string() }))
     }
 
-    fn key(&self, name: &str) -> String {
-        format!("{PREFIX}{}/{name}", self.dir)
+    fn key(&self, name: &str) -> Result<String, String> {
+        entry_key(&self.dir, name)
     }
 
     async fn response(&self, name: &str) -> Result<Option<Response>, String> {
-        let found = JsFuture::from(self.cache.match_with_str(&self.key(name))).await.map_err(|e| js(&format!("reading {name} from the cache"), e))?;
+        let found = JsFuture::from(self.cache.match_with_str(&self.key(name)?)).await.map_err(|e| js(&format!("reading {name} from the cache"), e))?;
         Ok(if found.is_undefined() { None } else { Some(found.unchecked_into()) })
     }
 
@@ -59,13 +71,13 @@ impl CacheDir {
     pub async fn put(&self, name: &str, bytes: &[u8]) -> Result<(), String> {
         let body = Uint8Array::from(bytes);
         let response = Response::new_with_opt_buffer_source(Some(&body)).map_err(|e| js("making a cache entry", e))?;
-        JsFuture::from(self.cache.put_with_str(&self.key(name), &response)).await.map_err(super::shard_cache::storage_error)?;
+        JsFuture::from(self.cache.put_with_str(&self.key(name)?, &response)).await.map_err(super::shard_cache::storage_error)?;
         Ok(())
     }
 
     pub async fn remove(&self, names: &[String]) -> Result<(), String> {
         for name in names {
-            JsFuture::from(self.cache.delete_with_str(&self.key(name))).await.map_err(|e| js(&format!("removing {name} from the cache"), e))?;
+            JsFuture::from(self.cache.delete_with_str(&self.key(name)?)).await.map_err(|e| js(&format!("removing {name} from the cache"), e))?;
         }
         Ok(())
     }
@@ -112,6 +124,7 @@ pub async fn list() -> Result<Vec<(String, u64)>, String> {
 }
 
 pub async fn delete(dir: &str) -> Result<(), String> {
+    check_file_name(dir).map_err(|e| format!("a model directory: {e}"))?;
     let Some(cache) = open_cache().await else { return Ok(()) };
     let prefix = format!("{dir}/");
     for (path, request) in entries().await? {
@@ -132,4 +145,18 @@ pub fn read_blob(blob: &Blob, start: u64, end: u64) -> Result<Vec<u8>, String> {
     let reader = FileReaderSync::new().map_err(|e| js("FileReaderSync", e))?;
     let buffer: ArrayBuffer = reader.read_as_array_buffer(&slice).map_err(|e| js("reading a cached shard", e))?;
     Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn keys_are_made_of_plain_names_only() {
+        assert_eq!(entry_key("demo", "model.safetensors").as_deref(), Ok("/visionllm-models/demo/model.safetensors"));
+        for (dir, name) in [("demo", "../other/model.safetensors"), ("demo", ".."), ("..", "x"), ("demo", "a/b"), ("demo", "https://x/y"), ("demo", "%2e%2e")] {
+            assert!(entry_key(dir, name).is_err(), "{dir}/{name}");
+        }
+    }
 }

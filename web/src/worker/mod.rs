@@ -9,10 +9,13 @@ mod engine;
 mod fetch;
 mod greedy;
 mod hf_convert;
+mod hf_source;
+mod identity;
 mod model_loader;
 mod shard_cache;
 mod shard_download;
 mod shard_file;
+mod tab_lock;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -24,7 +27,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::envelope;
-use crate::messages::{CachedModel, CapabilityReport, FromWorker, Progress, ToWorker};
+use crate::messages::{CachedModel, CapabilityReport, FromWorker, JobResult, ModelFiles, Progress, ToWorker};
+use crate::recovery;
 use model_loader::LoadedModel;
 
 /// What the worker holds between messages.
@@ -36,6 +40,57 @@ pub(crate) struct WorkerState {
     busy: Cell<bool>,
     /// The job the page asked to stop.
     cancel: Cell<Option<u64>>,
+    /// The page query from `Init`: the GPU overrides, used again when the device is re-created.
+    overrides: RefCell<String>,
+    /// `?test-hooks` was in the page query: `ToWorker::TestHook` is honoured.
+    test_hooks: Cell<bool>,
+    /// What the loaded model was loaded from, to reload it (from browser storage, where its
+    /// shards already are) onto a re-created device.
+    model_files: RefCell<Option<ModelFiles>>,
+}
+
+thread_local! {
+    /// The job running now, named in the panic hook's `Crashed` message.
+    static CURRENT_JOB: Cell<Option<u64>> = const { Cell::new(None) };
+}
+
+/// Holds `busy` for one job or model load and releases it however the work ends (every early
+/// return and `?` included), so a failed job never leaves the worker answering "busy".
+struct Busy(Rc<WorkerState>);
+
+impl Busy {
+    fn take(state: &Rc<WorkerState>, job: Option<u64>) -> Option<Busy> {
+        if state.busy.replace(true) {
+            return None;
+        }
+        CURRENT_JOB.with(|j| j.set(job));
+        Some(Busy(state.clone()))
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.set(false);
+        CURRENT_JOB.with(|j| j.set(None));
+    }
+}
+
+/// Log the panic to the console as before, then tell the page: the wasm instance aborts as soon
+/// as this hook returns (wasm32 cannot unwind), so only the page can recover, by starting a new
+/// worker and reloading the model.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        let payload = info.payload();
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let job = CURRENT_JOB.with(Cell::get);
+        post(&FromWorker::Crashed { job, message: recovery::one_line(&format!("{what}{at}"), 300) }, None);
+    }));
 }
 
 impl WorkerState {
@@ -78,7 +133,7 @@ pub(crate) fn now_ms() -> f64 {
 
 /// Entry point of the worker binary.
 pub fn start() {
-    console_error_panic_hook::set_once();
+    install_panic_hook();
     let state = Rc::new(WorkerState::default());
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         match envelope::unwrap::<ToWorker>(&event.data()) {
@@ -96,6 +151,8 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
     match message {
         ToWorker::Init { overrides } => wasm_bindgen_futures::spawn_local(async move {
             shard_cache::prefer_cache_api(overrides.split(['&', '?']).any(|kv| kv == "storage=cache"));
+            state.test_hooks.set(recovery::test_hooks_enabled(&overrides));
+            *state.overrides.borrow_mut() = overrides.clone();
             match Gpu::new(Overrides::from_query(&overrides)).await {
                 Ok(gpu) => {
                     let caps = capability_report(&gpu);
@@ -106,26 +163,21 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
             }
         }),
         ToWorker::LoadModel { model } => {
-            let Some(gpu) = state.gpu.borrow().clone() else {
+            if state.gpu.borrow().is_none() {
                 return post(&FromWorker::Error { job: None, message: "the GPU is not ready yet".into() }, None);
-            };
-            if state.busy.replace(true) {
-                return post(&FromWorker::Error { job: None, message: "busy: wait for the current job to finish".into() }, None);
             }
+            let Some(busy) = Busy::take(&state, None) else {
+                return post(&FromWorker::Error { job: None, message: "busy: wait for the current job to finish".into() }, None);
+            };
             wasm_bindgen_futures::spawn_local(async move {
-                // Drop the old model first so its GPU buffers are freed before the new upload.
-                state.model.borrow_mut().take();
-                let t0 = now_ms();
-                match model_loader::load_model(&gpu, &model).await {
-                    Ok(loaded) => {
-                        let bytes = loaded.bytes;
-                        *state.model.borrow_mut() = Some(Rc::new(loaded));
-                        let wasm_heap = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as u64;
-                        post(&FromWorker::ModelLoaded { id: model.id.clone(), load_ms: now_ms() - t0, bytes, wasm_heap }, None);
-                    }
-                    Err(message) => post(&FromWorker::Error { job: None, message: format!("loading {}: {message}", model.id) }, None),
+                let loaded = match usable_gpu(&state).await {
+                    Ok((gpu, _)) => load_onto(&state, &gpu, &model).await.map(|_| ()),
+                    Err(message) => Err(message),
+                };
+                if let Err(message) = loaded {
+                    post(&FromWorker::Error { job: None, message }, None);
                 }
-                state.busy.set(false);
+                drop(busy);
                 post_cache().await;
             })
         }
@@ -142,28 +194,113 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
             })
         }
         ToWorker::Run { job, width, height, instruction, region } => {
-            let Some(model) = state.model.borrow().clone() else {
+            if state.model.borrow().is_none() && state.model_files.borrow().is_none() {
                 return post(&FromWorker::Error { job: Some(job), message: "no model is loaded yet".into() }, None);
-            };
+            }
             let Some(pixels) = bytes else {
                 return post(&FromWorker::Error { job: Some(job), message: "the image pixels are missing".into() }, None);
             };
-            if state.busy.replace(true) {
+            let Some(busy) = Busy::take(&state, Some(job)) else {
                 return post(&FromWorker::Error { job: Some(job), message: "busy: wait for the current job to finish".into() }, None);
-            }
+            };
             state.cancel.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let rgba = js_sys::Uint8Array::new(&pixels).to_vec();
                 let input = engine::JobInput { job, width, height, rgba, instruction, region };
-                match engine::run_job(&state, &model, input).await {
+                match run_on_usable_device(&state, input).await {
                     Ok(Some(result)) => post(&FromWorker::JobDone { job, result }, None),
                     Ok(None) => post(&FromWorker::JobCancelled { job }, None),
                     Err(message) => post(&FromWorker::Error { job: Some(job), message }, None),
                 }
-                state.busy.set(false);
+                drop(busy);
             })
         }
         ToWorker::Cancel { job } => state.cancel.set(Some(job)),
+        ToWorker::TestHook { action } => {
+            if !state.test_hooks.get() {
+                return post(&FromWorker::Error { job: None, message: "test hooks are off (they need ?test-hooks in the page address)".into() }, None);
+            }
+            match action.as_str() {
+                "panic" => panic!("test hook: a deliberate panic in the worker"),
+                "lose-device" => match state.gpu.borrow().clone() {
+                    // The device-lost callback marks the `Gpu` lost; the next job re-creates it.
+                    Some(gpu) => gpu.device.destroy(),
+                    None => post(&FromWorker::Error { job: None, message: "test hook: there is no GPU device to lose".into() }, None),
+                },
+                other => post(&FromWorker::Error { job: None, message: format!("unknown test hook {other:?} (known: panic, lose-device)") }, None),
+            }
+        }
+    }
+}
+
+/// The GPU to work on: the current one, or a new one when the device was lost (driver reset,
+/// `destroy()`). The second value is why it was lost when it was re-created: the caller must then
+/// reload the model (its buffers died with the old device).
+async fn usable_gpu(state: &WorkerState) -> Result<(Arc<Gpu>, Option<String>), String> {
+    let Some(gpu) = state.gpu.borrow().clone() else {
+        return Err("the GPU is not ready yet".into());
+    };
+    let Some(reason) = gpu.lost_reason() else {
+        return Ok((gpu, None));
+    };
+    // The old model's buffers belong to the dead device; free them before making a new one.
+    state.model.borrow_mut().take();
+    drop(gpu);
+    let overrides = state.overrides.borrow().clone();
+    // On failure the lost `Gpu` stays in place, so the next job tries again.
+    let gpu = Gpu::new(Overrides::from_query(&overrides))
+        .await
+        .map_err(|e| format!("the GPU device was lost ({reason}) and could not be re-created: {e}. Reload the page."))?;
+    *state.gpu.borrow_mut() = Some(gpu.clone());
+    post(&FromWorker::GpuReady { caps: capability_report(&gpu) }, None);
+    Ok((gpu, Some(reason)))
+}
+
+/// Load `files` onto `gpu` inside out-of-memory and validation error scopes, make it the current
+/// model and tell the page (`ModelLoaded`); the error is the message to show.
+async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<Rc<LoadedModel>, String> {
+    // Drop the old model first so its GPU buffers are freed before the new upload.
+    state.model.borrow_mut().take();
+    let t0 = now_ms();
+    let scope = gpu.error_scope("loading the model");
+    let loaded = model_loader::load_model(gpu, files).await;
+    // A GPU error (out of memory while uploading) explains a failed load better than its symptom.
+    let loaded = match (scope.finish().await, loaded) {
+        (Err(e), _) => return Err(format!("loading {}: {e}", files.id)),
+        (Ok(()), Err(message)) => return Err(format!("loading {}: {message}", files.id)),
+        (Ok(()), Ok(loaded)) => Rc::new(loaded),
+    };
+    *state.model.borrow_mut() = Some(loaded.clone());
+    *state.model_files.borrow_mut() = Some(files.clone());
+    let wasm_heap = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as u64;
+    post(&FromWorker::ModelLoaded { id: files.id.clone(), load_ms: now_ms() - t0, bytes: loaded.bytes, wasm_heap }, None);
+    Ok(loaded)
+}
+
+/// One job inside error scopes, after re-creating a lost device and reloading the model from
+/// browser storage if needed (the user is told with a `Notice`). `Ok(None)`: cancelled.
+async fn run_on_usable_device(state: &WorkerState, input: engine::JobInput) -> Result<Option<JobResult>, String> {
+    let (gpu, recreated) = usable_gpu(state).await?;
+    let current = state.model.borrow().clone();
+    let model = match current {
+        Some(model) if recreated.is_none() => model,
+        _ => {
+            let Some(files) = state.model_files.borrow().clone() else {
+                return Err("no model is loaded yet".into());
+            };
+            let model = load_onto(state, &gpu, &files).await?;
+            if let Some(reason) = &recreated {
+                post(&FromWorker::Notice { message: recovery::device_notice(reason) }, None);
+            }
+            model
+        }
+    };
+    let scope = gpu.error_scope("the job");
+    let result = engine::run_job(state, &model, input).await;
+    match scope.finish().await {
+        Err(e) if gpu.is_lost() => Err(format!("{e}; it will be re-created and the model reloaded on the next run")),
+        Err(e) => Err(e.to_string()),
+        Ok(()) => result,
     }
 }
 

@@ -17,12 +17,14 @@ use std::sync::Arc;
 use visionllm_florence2::{preprocess, Florence2, Florence2Config};
 use visionllm_gpu::{DType, Gpu};
 use visionllm_tasks::Florence2Tokenizer;
+use visionllm_weights::limits::FileKind;
 use visionllm_weights::{Checkpoint, Manifest, Stored};
 
-use super::fetch::{fetch_bytes, fetch_text};
+use super::fetch::{fetch_bytes, fetch_text, fetch_text_validated, Limit};
 use super::hf_convert;
 use super::shard_cache::ShardCache;
 use super::shard_download::{self, url, OpfsReader};
+use super::tab_lock::{self, TabLock};
 use super::{now_ms, progress};
 use crate::messages::{ModelFiles, Progress, Stage};
 
@@ -65,11 +67,13 @@ impl Reporter {
 }
 
 pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedModel, String> {
-    let config_text = fetch_text(&url(&files.base_url, &files.config)).await?;
+    // Every size is capped by the kind of file before its body is read (`fetch::Limit`); names
+    // from the catalog, a manifest or an index only ever extend the base URL as plain names (`url`).
+    let (config_text, config_seen) = fetch_text_validated(&url(&files.base_url, &files.config)?, FileKind::Config).await?;
     let cfg = Florence2Config::from_json(&config_text)?;
-    let preprocessor_text = fetch_text(&url(&files.base_url, &files.preprocessor)).await?;
+    let preprocessor_text = fetch_text(&url(&files.base_url, &files.preprocessor)?, FileKind::PreprocessorConfig).await?;
     let input_size = preprocess::input_size(&preprocessor_text)?;
-    let tokenizer_bytes = fetch_bytes(&url(&files.base_url, &files.tokenizer), &mut |_| {}).await?;
+    let (tokenizer_bytes, _) = fetch_bytes(&url(&files.base_url, &files.tokenizer)?, Limit::Kind(FileKind::Tokenizer), &mut |_| {}).await?;
     let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
     let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;
 
@@ -77,23 +81,25 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
         Some(q) => Some(Stored::parse(q).ok_or_else(|| format!("quantize: {q:?} is not q4, q8, f16 or f32"))?),
         None => None,
     };
-    let checkpoint = match (&files.manifest, quantize) {
+    // Held until the model is built from storage (the shards' files are closed then), so another
+    // tab loading the same model waits instead of colliding on the same files.
+    let (checkpoint, _lock) = match (&files.manifest, quantize) {
         (Some(name), _) => {
-            let text = fetch_text(&url(&files.base_url, name)).await?;
+            let text = fetch_text(&url(&files.base_url, name)?, FileKind::Manifest).await?;
             bytes += text.len() as u64;
             let manifest = Manifest::from_json(&text).map_err(|e| format!("{name}: {e}"))?;
             converted(files, manifest, &mut bytes).await?
         }
-        (None, Some(quant)) => quantized_while_downloading(files, quant, &mut bytes).await?,
+        (None, Some(quant)) => quantized_while_downloading(files, quant, config_seen.commit.as_deref(), &mut bytes).await?,
         (None, None) => {
             let mut report = Reporter::new(Stage::Download, files.total_bytes);
             let mut shards = Vec::new();
             for name in &files.weights {
-                shards.push((name.clone(), fetch_bytes(&url(&files.base_url, name), &mut |n| report.add(n)).await?));
+                shards.push((name.clone(), fetch_bytes(&url(&files.base_url, name)?, Limit::Weights, &mut |n| report.add(n)).await?.0));
             }
             report.end();
             bytes += report.done;
-            Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?
+            (Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?, None)
         }
     };
 
@@ -108,15 +114,16 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
 
 /// Our converted format: through browser storage (OPFS or the Cache API: resumable, verified, read
 /// tensor by tensor), or into memory where there is neither (every shard checked before use).
-async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> Result<Checkpoint, String> {
+async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> Result<(Checkpoint, Option<TabLock>), String> {
     let mut report = Reporter::new(Stage::Download, Some(manifest.total_bytes));
+    let lock = tab_lock::hold(&files.id).await?;
     let checkpoint = match ShardCache::open(&files.id).await? {
         Some(cache) => {
             web_sys::console::log_1(&format!("{}: shards stored in {}", files.id, cache.kind()).into());
             shard_download::check_space(&cache, &manifest, &files.id).await?;
             let mut opened = Vec::new();
-            for info in &manifest.shards {
-                opened.push(shard_download::ensure(&cache, &files.base_url, info, &mut |n| report.add(n)).await?);
+            for index in 0..manifest.shards.len() {
+                opened.push(shard_download::ensure(&cache, &files.base_url, &manifest, index, &mut |n| report.add(n)).await?);
             }
             // Verified as they were stored and re-hashed just now; read one tensor at a time.
             Checkpoint::from_converted_reader(manifest, Box::new(OpfsReader { files: opened }))
@@ -124,40 +131,41 @@ async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> R
         None => {
             let mut shards = Vec::new();
             for info in &manifest.shards {
-                shards.push(fetch_bytes(&url(&files.base_url, &info.file), &mut |n| report.add(n)).await?);
+                shards.push(fetch_bytes(&url(&files.base_url, &info.file)?, Limit::Shard(info.bytes), &mut |n| report.add(n)).await?.0);
             }
+            // Size, sha256 and header of each, as natively.
             Checkpoint::from_converted(manifest, shards)
         }
     };
     report.end();
     *bytes += report.done;
-    checkpoint.map_err(|e| e.to_string())
+    Ok((checkpoint.map_err(|e| e.to_string())?, lock))
 }
 
-/// The transformers layout, quantized while downloading into browser storage.
-async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, bytes: &mut u64) -> Result<Checkpoint, String> {
-    let cache = ShardCache::open(&files.id).await?.ok_or("quantizing while downloading needs browser storage (OPFS or the Cache API), and this browser offers neither")?;
-    web_sys::console::log_1(&format!("{}: converted shards stored in {}", files.id, cache.kind()).into());
+/// The transformers layout, quantized while downloading into browser storage. `commit`: the
+/// revision config.json came from, when the host says.
+async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, commit: Option<&str>, bytes: &mut u64) -> Result<(Checkpoint, Option<TabLock>), String> {
     let mut report = Reporter::new(Stage::Convert, None);
     // Twice at most: a shard damaged in storage since it was made is removed when the load
     // re-hashes it, and the second pass makes it again.
     for _ in 0..2 {
-        let manifest = hf_convert::ensure_converted(&cache, &files.base_url, &files.weights, quant, &files.id, &mut |done, total| {
+        let converted = hf_convert::ensure_converted(&files.base_url, &files.weights, quant, &files.id, commit, &mut |done, total| {
             report.total = Some(total);
             report.add(done.saturating_sub(report.done));
         })
         .await?;
         let mut opened = Vec::new();
-        for info in &manifest.shards {
-            match shard_download::open_verified(&cache, info).await? {
+        for index in 0..converted.manifest.shards.len() {
+            match shard_download::open_verified(&converted.cache, &converted.manifest, index).await? {
                 Some(file) => opened.push(file),
                 None => break,
             }
         }
-        if opened.len() == manifest.shards.len() {
+        if opened.len() == converted.manifest.shards.len() {
             report.end();
             *bytes += report.done;
-            return Checkpoint::from_converted_reader(manifest, Box::new(OpfsReader { files: opened })).map_err(|e| e.to_string());
+            let checkpoint = Checkpoint::from_converted_reader(converted.manifest, Box::new(OpfsReader { files: opened })).map_err(|e| e.to_string())?;
+            return Ok((checkpoint, converted.lock));
         }
     }
     Err("the converted shards keep failing verification in browser storage; delete this model in the model panel and load it again".into())

@@ -21,16 +21,15 @@ use web_sys::{
 
 use std::cell::Cell;
 
+use visionllm_weights::limits::check_file_name;
+
 use super::cache_api::{self, CacheDir};
+pub use super::identity::dir_name;
 pub use super::shard_file::ShardFile;
+use super::tab_lock::{self, Lock};
 use super::{js_error as js, scope};
 
 const ROOT: &str = "visionllm-models";
-
-/// Model ids become directory names: keep them to a safe alphabet.
-fn dir_name(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
-}
 
 async fn opfs_root() -> Option<FileSystemDirectoryHandle> {
     let promise = scope().navigator().storage().get_directory();
@@ -53,7 +52,20 @@ async fn lookup(promise: js_sys::Promise, name: &str) -> Result<Option<JsValue>,
 }
 
 fn is_not_found(e: &JsValue) -> bool {
-    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).is_some_and(|n| n == "NotFoundError" || n == "TypeMismatchError")
+    error_name(e).is_some_and(|n| n == "NotFoundError" || n == "TypeMismatchError")
+}
+
+fn error_name(e: &JsValue) -> Option<String> {
+    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string())
+}
+
+/// A storage error as a message: another tab holding the file open (OPFS allows one sync access
+/// handle per file) says so in words rather than as a raw DOMException.
+fn access_error(what: &str, e: JsValue) -> String {
+    match error_name(&e).as_deref() {
+        Some("NoModificationAllowedError") => tab_lock::in_use_message(what),
+        _ => js(what, e),
+    }
 }
 
 /// Bytes free for this origin (quota - usage), when the browser says.
@@ -65,6 +77,8 @@ pub async fn free_bytes() -> Option<u64> {
 
 pub struct ShardCache {
     backend: Backend,
+    /// The directory's name (`dir_name` of the model id).
+    dir: String,
 }
 
 enum Backend {
@@ -102,16 +116,22 @@ impl ShardCache {
     /// The model's directory, created on demand: in OPFS, else in the Cache API; `None` where
     /// the browser has neither.
     pub async fn open(model_id: &str) -> Result<Option<ShardCache>, String> {
+        let name = dir_name(model_id);
         if !PREFER_CACHE_API.with(Cell::get) {
             if let Some(root) = opfs_root().await {
                 if let Some(models) = subdir(&root, ROOT, true).await? {
-                    if let Some(dir) = subdir(&models, &dir_name(model_id), true).await? {
-                        return Ok(Some(ShardCache { backend: Backend::Opfs(dir) }));
+                    if let Some(dir) = subdir(&models, &name, true).await? {
+                        return Ok(Some(ShardCache { backend: Backend::Opfs(dir), dir: name }));
                     }
                 }
             }
         }
-        Ok(CacheDir::open(&dir_name(model_id)).await.map(|dir| ShardCache { backend: Backend::CacheApi(dir) }))
+        Ok(CacheDir::open(&name).await?.map(|dir| ShardCache { backend: Backend::CacheApi(dir), dir: name }))
+    }
+
+    /// The directory's name, as `list` reports it.
+    pub fn dir(&self) -> &str {
+        &self.dir
     }
 
     /// Which storage this is, for messages and logs.
@@ -123,6 +143,8 @@ impl ShardCache {
     }
 
     async fn file(&self, name: &str, create: bool) -> Result<Option<FileSystemFileHandle>, String> {
+        // Names come from manifests: only plain ones name a file of this directory.
+        check_file_name(name)?;
         let Backend::Opfs(dir) = &self.backend else { return Ok(None) };
         let opts = FileSystemGetFileOptions::new();
         opts.set_create(create);
@@ -141,7 +163,7 @@ impl ShardCache {
             });
         }
         let handle = self.file(name, true).await?.ok_or("browser storage refused to create a file")?;
-        let sync = JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| js(&format!("opening {name} for writing"), e))?;
+        let sync = JsFuture::from(handle.create_sync_access_handle()).await.map_err(|e| access_error(&format!("{name} in browser storage"), e))?;
         Ok(ShardFile::Opfs(sync.unchecked_into()))
     }
 
@@ -162,7 +184,7 @@ impl ShardCache {
             return dir.read_text(name).await;
         }
         let Some(handle) = self.file(name, false).await? else { return Ok(None) };
-        let file: web_sys::File = JsFuture::from(handle.get_file()).await.map_err(|e| js(&format!("reading {name}"), e))?.unchecked_into();
+        let file: web_sys::File = JsFuture::from(handle.get_file()).await.map_err(|e| access_error(&format!("{name} in browser storage"), e))?.unchecked_into();
         let text = JsFuture::from(file.text()).await.map_err(|e| js(&format!("reading {name}"), e))?;
         Ok(text.as_string())
     }
@@ -216,9 +238,10 @@ impl ShardCache {
             Backend::CacheApi(dir) => return dir.remove(names).await,
         };
         for entry in names {
+            check_file_name(entry)?;
             if let Err(e) = JsFuture::from(dir.remove_entry(entry)).await {
                 if !is_not_found(&e) {
-                    return Err(js(&format!("removing {entry} from browser storage"), e));
+                    return Err(access_error(&format!("removing {entry} from browser storage"), e));
                 }
             }
         }
@@ -248,8 +271,13 @@ pub async fn list() -> Result<Vec<(String, u64)>, String> {
     Ok(out)
 }
 
-/// Delete a cached model's directory and everything in it (from both stores).
+/// Delete a cached model's directory and everything in it (from both stores), unless another tab
+/// is loading it right now.
 pub async fn delete(model_id: &str) -> Result<(), String> {
+    let _lock = match tab_lock::acquire(&tab_lock::name_for(model_id), false).await? {
+        Lock::Busy => return Err(format!("{model_id} is being loaded in another tab of this site: delete it when that load has finished")),
+        held => held,
+    };
     cache_api::delete(&dir_name(model_id)).await?;
     let Some(root) = opfs_root().await else { return Ok(()) };
     let Some(models) = subdir(&root, ROOT, false).await? else { return Ok(()) };
@@ -258,7 +286,7 @@ pub async fn delete(model_id: &str) -> Result<(), String> {
     match JsFuture::from(models.remove_entry_with_options(&dir_name(model_id), &opts)).await {
         Ok(_) => Ok(()),
         Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(js(&format!("deleting {model_id} from browser storage"), e)),
+        Err(e) => Err(access_error(&format!("deleting {model_id} from browser storage"), e)),
     }
 }
 

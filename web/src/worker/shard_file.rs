@@ -32,7 +32,8 @@ impl ShardFile {
         match self {
             ShardFile::Opfs(h) => h.truncate_with_f64(len as f64).map_err(|e| js("truncating a cached shard", e)),
             ShardFile::Memory(v) => {
-                v.borrow_mut().truncate(len as usize);
+                // Longer than memory can hold means nothing to cut.
+                v.borrow_mut().truncate(usize::try_from(len).unwrap_or(usize::MAX));
                 Ok(())
             }
             ShardFile::Blob(_) => Err(READ_ONLY.into()),
@@ -46,39 +47,52 @@ impl ShardFile {
                 let opts = FileSystemReadWriteOptions::new();
                 opts.set_at(at as f64);
                 let written = h.write_with_u8_array_and_options(bytes, &opts).map_err(storage_error)?;
-                if (written as usize) < bytes.len() {
+                if written < bytes.len() as f64 {
                     return Err(format!("browser storage accepted {written} of {} bytes: it is full", bytes.len()));
                 }
                 Ok(())
             }
             ShardFile::Memory(v) => {
                 let mut v = v.borrow_mut();
-                let end = at as usize + bytes.len();
+                // Offsets are u64 (files pass 4 GiB); one held in wasm memory must fit usize.
+                let at = usize::try_from(at).map_err(|_| format!("byte {at} lies beyond what memory can hold"))?;
+                let end = at.checked_add(bytes.len()).ok_or("a shard in memory would pass the address space")?;
                 if v.len() < end {
+                    let more = end - v.len();
+                    v.try_reserve(more).map_err(|_| format!("cannot hold {end} bytes of a shard in memory"))?;
                     v.resize(end, 0);
                 }
-                v[at as usize..end].copy_from_slice(bytes);
+                v.get_mut(at..end).ok_or("a shard in memory is shorter than just made (a bug)")?.copy_from_slice(bytes);
                 Ok(())
             }
             ShardFile::Blob(_) => Err(READ_ONLY.into()),
         }
     }
 
-    /// Bytes `start..end` (fewer when the file is shorter).
+    /// Bytes `start..end` (fewer when the file is shorter). The buffer is sized by what the file
+    /// holds, never by the range asked for alone.
     pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>, String> {
         match self {
             ShardFile::Opfs(h) => {
-                let mut out = vec![0u8; end.saturating_sub(start) as usize];
+                let end = end.min(self.len()?);
+                if start >= end {
+                    return Ok(Vec::new());
+                }
+                let len = usize::try_from(end - start).map_err(|_| format!("{} bytes of a cached shard do not fit in memory", end - start))?;
+                let mut out = Vec::new();
+                out.try_reserve_exact(len).map_err(|_| format!("cannot allocate {len} bytes to read a cached shard"))?;
+                out.resize(len, 0);
                 let opts = FileSystemReadWriteOptions::new();
                 opts.set_at(start as f64);
-                let n = h.read_with_u8_array_and_options(&mut out, &opts).map_err(|e| js("reading a cached shard", e))? as usize;
-                out.truncate(n);
+                let n = h.read_with_u8_array_and_options(&mut out, &opts).map_err(|e| js("reading a cached shard", e))?;
+                // A count past the buffer cannot happen; clamp rather than trust it.
+                out.truncate(usize::try_from(n.max(0.0) as u64).unwrap_or(usize::MAX).min(len));
                 Ok(out)
             }
             ShardFile::Memory(v) => {
                 let v = v.borrow();
-                let end = (end as usize).min(v.len());
-                Ok(v.get(start as usize..end).map(<[u8]>::to_vec).unwrap_or_default())
+                let clamp = |x: u64| usize::try_from(x).unwrap_or(usize::MAX).min(v.len());
+                Ok(v.get(clamp(start)..clamp(end)).map(<[u8]>::to_vec).unwrap_or_default())
             }
             ShardFile::Blob(b) => read_blob(b, start, end),
         }
@@ -90,7 +104,7 @@ impl ShardFile {
         const CHUNK: u64 = 4 << 20;
         let mut at = 0;
         while at < len {
-            let chunk = self.read_range(at, (at + CHUNK).min(len))?;
+            let chunk = self.read_range(at, at.saturating_add(CHUNK).min(len))?;
             if chunk.is_empty() {
                 return Err("a cached shard is shorter than its recorded length".into());
             }
