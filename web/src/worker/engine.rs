@@ -39,9 +39,13 @@ fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
 /// `Ok(None)` when the job was cancelled.
 pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput) -> Result<Option<JobResult>, String> {
     let JobInput { job, width, height, rgba, instruction, region } = input;
-    let (w, h) = (width as usize, height as usize);
-    if w == 0 || h == 0 || rgba.len() != w * h * 4 {
-        return Err(format!("{} bytes of pixels for a {width}x{height} image", rgba.len()));
+    // The page checked the image, but the message is the worker's input: sizes within the
+    // image limit, and the pixel count in checked arithmetic (w * h * 4 overflows 32 bits).
+    let max = crate::image_limits::MAX_SIDE;
+    let (w, h) = (usize::try_from(width).unwrap_or(usize::MAX), usize::try_from(height).unwrap_or(usize::MAX));
+    let want = w.checked_mul(h).and_then(|n| n.checked_mul(4));
+    if w == 0 || h == 0 || width > max || height > max || want != Some(rgba.len()) {
+        return Err(format!("{} bytes of pixels for a {width}x{height} image (at most {max} per side)", rgba.len()));
     }
     let model = &loaded.model;
     let gpu = &model.gpu;

@@ -163,6 +163,42 @@ mod tests {
         assert!(!a.same_file(&Validators { commit: Some("c2".into()), ..a.clone() }));
     }
 
+    /// Header values and ids as a host or a user could send them: a seeded stream of pieces
+    /// (digits, separators, quotes, multi-byte and control characters, huge numbers) glued at
+    /// random. Every parser returns a consistent value or `None`, never panics. (proptest does not
+    /// run under wasm-bindgen-test in Node, so the cases come from a fixed xorshift stream.)
+    #[wasm_bindgen_test]
+    fn header_values_and_ids_from_random_pieces() {
+        const PIECES: [&str; 24] = [
+            "bytes ", "0", "7", "99", "-", "/", "*", " ", "\"", "W/", "18446744073709551615", "18446744073709551616",
+            "abcdef0123456789", "ABCDEF", "..", ".", "/", "\\", "猫", "é", "\u{200b}", "\0", "\n", "@",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..5000 {
+            let n = (next() % 12) as usize;
+            let text: String = (0..n)
+                .map(|_| match next() % 5 {
+                    0 => char::from_u32((next() % 0x11_0000) as u32).map(String::from).unwrap_or_default(),
+                    _ => PIECES[(next() % PIECES.len() as u64) as usize].to_string(),
+                })
+                .collect();
+            if let Some((start, end, total)) = parse_content_range(&text) {
+                assert!(start < end && total.is_none_or(|t| t >= end), "{text:?}");
+            }
+            if let Some(sha) = etag_sha256(&text) {
+                assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{text:?}");
+            }
+            assert_eq!(check_file_name(&dir_name(&text)), Ok(()), "{text:?}");
+            assert_eq!(check_file_name(&source_model_id(&text, &text, &text)), Ok(()), "{text:?}");
+        }
+    }
+
     #[wasm_bindgen_test]
     fn content_ranges_parse_and_nonsense_does_not() {
         assert_eq!(parse_content_range("bytes 0-7/100"), Some((0, 8, Some(100))));
