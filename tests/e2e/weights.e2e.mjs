@@ -503,6 +503,8 @@ try {
   const fine = (o) => o === 'ready' || /in use in another tab/.test(o);
   check(both.every(fine) && both.includes('ready') && shardRequests.length === 1,
     `two tabs, one model: ${both.map((o) => `“${o.split('\n')[0].slice(0, 120)}”`).join(' and ')}; ${shardRequests.length} shard download(s)`);
+  const notices = await Promise.all([page, page2].map((p) => p.locator('[data-testid=notice]').innerText({ timeout: 2000 }).catch(() => '')));
+  check(notices.some((n) => /loaded in another tab/.test(n)), `the waiting tab says why it waits (${notices.map((n) => `“${n.split('\n')[0].slice(0, 100)}”`).join(', ')})`);
   await page2.close();
 } catch (e) {
   console.log(`FAIL ${e.stack || e}`);

@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use super::{js_error as js, scope};
+use crate::messages::FromWorker;
 
 /// Held until dropped (the callback's promise resolves then and the browser frees the lock; a
 /// closed tab or a terminated worker frees it too).
@@ -125,9 +126,21 @@ pub fn in_use_message(what: &str) -> String {
 }
 
 /// Hold the lock of model `dir`'s directory for a load, waiting for another tab's load of the
-/// same directory to finish first; `None` where the browser has no Web Locks.
+/// same directory to finish first (the page is told why it waits); `None` where the browser has
+/// no Web Locks.
 pub async fn hold(dir: &str) -> Result<Option<TabLock>, String> {
-    Ok(match acquire(&name_for(dir), true).await? {
+    let name = name_for(dir);
+    match acquire(&name, false).await? {
+        Lock::Held(lock) => return Ok(Some(lock)),
+        Lock::Unsupported => return Ok(None),
+        Lock::Busy => super::post(
+            &FromWorker::Notice {
+                message: "This model is being loaded in another tab of this site: waiting for that tab to finish, then it loads from browser storage.".into(),
+            },
+            None,
+        ),
+    }
+    Ok(match acquire(&name, true).await? {
         Lock::Held(lock) => Some(lock),
         Lock::Busy | Lock::Unsupported => None,
     })
