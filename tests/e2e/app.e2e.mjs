@@ -7,27 +7,18 @@
 // fetched are the site's own files and the model files). Takes the README screenshots.
 //
 // Usage: APP_URL=http://127.0.0.1:PORT/sub/path/ node tests/e2e/app.e2e.mjs  (see run.sh)
-import { chromium } from 'playwright-core';
+import { check, fail, finish, launch } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 
 const APP_URL = process.env.APP_URL || 'http://127.0.0.1:8765/';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(ROOT, 'docs/screenshots');
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
 
-let failures = 0;
-const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures++; };
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-e2e-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 860 },
-  args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'],
-});
+const browser = await launch('e2e', { viewport: { width: 1280, height: 860 } });
+const { context } = browser;
 const origin = new URL(APP_URL).origin;
 const requests = [];
 context.on('request', (r) => requests.push(r.url()));
@@ -194,11 +185,6 @@ try {
     .filter((p) => !/^(|index\.html|[\w-]+\.(js|wasm|css)|models\/.*|examples\/.*|favicon\.ico)$/.test(p));
   check(unexpected.length === 0, `only site files and model files were requested${unexpected.length ? `: ${unexpected.join(' ')}` : ''}`);
 } catch (e) {
-  console.log(`FAIL ${e.stack || e}`);
-  failures++;
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  fail(e);
 }
-console.log(failures ? `${failures} check(s) failed` : 'all e2e checks passed');
-process.exit(failures ? 1 : 0);
+await finish(browser, 'all e2e checks passed');

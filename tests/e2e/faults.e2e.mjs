@@ -13,10 +13,9 @@
 // The hooks exist only with `?test-hooks` in the page address.
 //
 // Usage: APP_URL=http://127.0.0.1:PORT/sub/path/ node tests/e2e/faults.e2e.mjs  (see run.sh)
-import { chromium } from 'playwright-core';
+import { check, fail, finish, launch } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 
@@ -25,8 +24,6 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
 const LIMIT = 2000; // visionllm_tasks::MAX_INSTRUCTION_CHARS
 
-let failures = 0;
-const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures++; };
 
 // PNG chunks with real CRCs, so the file is well-formed up to its (huge) declared size.
 function crc32(bytes) {
@@ -55,14 +52,8 @@ function pngDeclaring(width, height, idatBytes) {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-faults-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 860 },
-  args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'],
-});
+const browser = await launch('faults', { viewport: { width: 1280, height: 860 } });
+const { context } = browser;
 const requests = [];
 context.on('request', (r) => requests.push(r.url()));
 const page = context.pages()[0] || await context.newPage();
@@ -218,11 +209,6 @@ try {
   check(await text('[data-testid=result-json]') === resultBefore, 'the result is kept');
   check(workers.length === 2 && await page.locator('[data-testid=model-status][data-ready=true]').count() === 1, 'the worker and the model are untouched');
 } catch (e) {
-  console.log(`FAIL ${e.stack || e}`);
-  failures++;
-} finally {
-  await context.close();
-  fs.rmSync(profile, { recursive: true, force: true });
+  fail(e);
 }
-console.log(failures ? `${failures} check(s) failed` : 'all fault e2e checks passed');
-process.exit(failures ? 1 : 0);
+await finish(browser, 'all fault e2e checks passed');

@@ -7,10 +7,9 @@
 //   node tests/e2e/heap_large.mjs /tmp/large-src q4
 // Loads it twice (download into OPFS, then from OPFS) and prints the worker's wasm memory after
 // each load: wasm memory never shrinks, so that is the peak of the whole load.
-import { chromium } from 'playwright-core';
+import { launch } from './harness.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -46,11 +45,7 @@ const server = http.createServer((req, res) => {
   fs.createReadStream(file).pipe(res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-heap-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'],
-});
+const { context, profile } = await launch('heap');
 const page = context.pages()[0] || await context.newPage();
 const lines = [];
 page.on('console', (m) => { if (/wasm heap|stored in/.test(m.text())) { lines.push(m.text()); console.log(`[page] ${m.text()}`); } });

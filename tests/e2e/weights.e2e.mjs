@@ -20,7 +20,7 @@
 //   one model both load (or one says it is in use), never a raw DOMException.
 //
 // Usage: node tests/e2e/weights.e2e.mjs   (after `trunk build --release`; see run.sh)
-import { chromium } from 'playwright-core';
+import { check, fail, finish, launch } from './harness.mjs';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -35,8 +35,6 @@ const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
 const SHARD = 'models/demo/model-00001-of-00001.safetensors';
 const MANIFEST = 'models/demo/manifest.json';
 
-let failures = 0;
-const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures++; };
 
 // The "repository": served under hub/demo/resolve/main/ (as huggingface.co lays out files).
 const HUB = 'hub/demo/resolve/main/';
@@ -185,13 +183,8 @@ const server = http.createServer((req, res) => {
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const APP_URL = `http://127.0.0.1:${server.address().port}/`;
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'visionllm-weights-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'],
-});
+const browser = await launch('weights');
+const { context } = browser;
 const page = context.pages()[0] || await context.newPage();
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 page.on('console', (m) => { if (m.text().includes('wasm heap')) console.log(`[page] ${m.text()}`); });
@@ -507,14 +500,10 @@ try {
   check(notices.some((n) => /loaded in another tab/.test(n)), `the waiting tab says why it waits (${notices.map((n) => `“${n.split('\n')[0].slice(0, 100)}”`).join(', ')})`);
   await page2.close();
 } catch (e) {
-  console.log(`FAIL ${e.stack || e}`);
-  failures++;
+  fail(e);
 } finally {
-  await context.close();
   server.close();
-  fs.rmSync(profile, { recursive: true, force: true });
   fs.rmSync(HUB_DIR, { recursive: true, force: true });
   fs.rmSync(HUB2_DIR, { recursive: true, force: true });
 }
-console.log(failures ? `${failures} check(s) failed` : 'all weights checks passed');
-process.exit(failures ? 1 : 0);
+await finish(browser, 'all weights checks passed');

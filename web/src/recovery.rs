@@ -29,15 +29,8 @@ impl RestartBudget {
     }
 }
 
-/// `text` on one line (whitespace runs become one space), at most `max_chars` characters with
-/// an ellipsis when cut: panic messages and driver errors can span many lines.
-pub fn one_line(text: &str, max_chars: usize) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match joined.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &joined[..cut]),
-        None => joined,
-    }
-}
+/// One-line messages: the GPU crate's helper, so driver errors and panics read the same way.
+pub use visionllm_gpu::error::one_line;
 
 /// Shown after a crashed worker was replaced; `reloaded` is whether a model was reloaded.
 pub fn crash_notice(reason: &str, reloaded: bool) -> String {

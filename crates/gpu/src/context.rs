@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::bind_cache::BindCache;
 use crate::caps::{AdapterSummary, Capabilities, Overrides};
+use crate::error::one_line;
 use crate::error::{GpuError, Result};
 use crate::pipeline::PipelineCache;
 use crate::pool::BufferPool;
@@ -36,22 +37,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// wgpu's validation messages span many lines (the error chain, labels); a message bar shows one.
+const DETAIL_CHARS: usize = 300;
+
 /// A wgpu error as a message a person can act on; `during` names the work ("loading the model").
 pub fn describe_wgpu_error(e: wgpu::Error, during: &str) -> GpuError {
     let during = during.to_string();
     match e {
         wgpu::Error::OutOfMemory { .. } => GpuError::OutOfMemory { during, detail: "out of memory".into() },
-        wgpu::Error::Validation { description, .. } => GpuError::Validation { during, detail: one_line(&description) },
-        wgpu::Error::Internal { description, .. } => GpuError::Internal { during, detail: one_line(&description) },
-    }
-}
-
-/// wgpu's validation messages span many lines (the error chain, labels); a message bar shows one.
-fn one_line(text: &str) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match joined.char_indices().nth(300) {
-        Some((cut, _)) => format!("{}…", &joined[..cut]),
-        None => joined,
+        wgpu::Error::Validation { description, .. } => GpuError::Validation { during, detail: one_line(&description, DETAIL_CHARS) },
+        wgpu::Error::Internal { description, .. } => GpuError::Internal { during, detail: one_line(&description, DETAIL_CHARS) },
     }
 }
 
@@ -153,7 +148,7 @@ impl Gpu {
         let lost = Arc::new(Mutex::new(None));
         let lost_in_callback = lost.clone();
         device.set_device_lost_callback(move |reason, message| {
-            let message = one_line(&message);
+            let message = one_line(&message, DETAIL_CHARS);
             *lock(&lost_in_callback) = Some(if message.is_empty() { format!("{reason:?}") } else { format!("{reason:?}: {message}") });
         });
         let uncaptured = Arc::new(Mutex::new(None));

@@ -36,3 +36,14 @@ pub type Result<T> = std::result::Result<T, GpuError>;
 pub(crate) fn shape_err(op: &'static str, detail: impl Into<String>) -> GpuError {
     GpuError::Shape { op, detail: detail.into() }
 }
+
+/// `text` on one line (whitespace runs become one space), at most `max_chars` characters with an
+/// ellipsis when cut: driver errors and panic messages span many lines and can be long. Used for
+/// the GPU's own errors and by the app for anything it shows in its one-line message bar.
+pub fn one_line(text: &str, max_chars: usize) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &joined[..cut]),
+        None => joined,
+    }
+}

@@ -20,7 +20,8 @@ pub enum FileKind {
     Manifest,
     /// `model.safetensors.index.json` (a few hundred kB for 70B models).
     Index,
-    /// A safetensors header: 8 length bytes + JSON (Florence-2-large: ~90 kB).
+    /// A safetensors header: 8 length bytes + JSON (Florence-2-large: ~90 kB; the safetensors
+    /// format itself caps headers at 100 MB).
     SafetensorsHeader,
 }
 

@@ -7,10 +7,6 @@ use crate::limits::{check_file_name, check_size, shown, FileKind};
 use crate::manifest::MAX_RANK;
 use crate::shards::sha256_hex;
 
-/// The largest header we accept (Florence-2-large's is ~90 kB; safetensors itself caps at 100 MB).
-pub const MAX_HEADER_BYTES: u64 = 100 << 20;
-const _: () = assert!(MAX_HEADER_BYTES == crate::limits::FileKind::SafetensorsHeader.max_bytes());
-
 /// Element type of a source tensor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceDtype {
@@ -90,11 +86,12 @@ pub fn index_files(index_json: &str) -> Result<Vec<String>, String> {
     Ok(files)
 }
 
-/// How many bytes the header takes (8 + its length), from the first 8 bytes of the file.
+/// How many bytes the header takes (8 + its length), from the first 8 bytes of the file; a
+/// length past `FileKind::SafetensorsHeader`'s cap is refused before anything is read for it.
 pub fn header_len(first8: &[u8]) -> Result<u64, String> {
     let bytes: [u8; 8] = first8.get(..8).and_then(|b| b.try_into().ok()).ok_or("the file is shorter than 8 bytes: not a safetensors file")?;
     let n = u64::from_le_bytes(bytes);
-    if n > MAX_HEADER_BYTES {
+    if n > FileKind::SafetensorsHeader.max_bytes() {
         return Err(format!("its header claims {n} bytes: not a safetensors file (or a damaged one)"));
     }
     Ok(8 + n)

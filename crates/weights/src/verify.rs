@@ -43,14 +43,8 @@ pub fn check_shard(manifest: &Manifest, index: usize, bytes: &[u8], path: &Path)
     check_shard_header(manifest, index, bytes).map_err(bad)
 }
 
-/// How many leading bytes of shard `index` `check_shard_header` needs: 8 + the header length
-/// stored in the first 8 bytes (`first8`), refused past the header cap.
-pub fn shard_header_len(first8: &[u8]) -> std::result::Result<u64, String> {
-    source_header::header_len(first8)
-}
-
 /// Whether the safetensors header at the start of shard `index` (`prefix`: at least
-/// `shard_header_len` bytes; more is fine) places every tensor the manifest lists in that shard
+/// `source_header::header_len` bytes; more is fine) places every tensor the manifest lists in that shard
 /// exactly where the manifest says, with the stored dtype. Run after the hash matched: the hash
 /// proves the bytes are what the converter wrote; this catches a manifest whose tensor entries
 /// were edited (or written by a buggy tool), which would otherwise read the wrong bytes.

@@ -11,7 +11,7 @@ use visionllm_weights::convert::{convert_dir, Options};
 use visionllm_weights::limits::{FileKind, MAX_TENSOR_BYTES};
 use visionllm_weights::manifest::Manifest;
 use visionllm_weights::source_header;
-use visionllm_weights::verify::{check_shard_header, shard_header_len};
+use visionllm_weights::verify::check_shard_header;
 use visionllm_weights::Stored;
 
 fn converted(tag: &str) -> (TempDir, Manifest) {
@@ -86,7 +86,7 @@ fn shard_headers_alone_catch_lying_manifests() {
     let (dir, honest) = converted("header");
     for (i, shard) in honest.shards.iter().enumerate() {
         let bytes = std::fs::read(dir.path().join(&shard.file)).unwrap();
-        let len = shard_header_len(&bytes).unwrap() as usize;
+        let len = source_header::header_len(&bytes).unwrap() as usize;
         assert!(len < bytes.len());
         check_shard_header(&honest, i, &bytes[..len]).unwrap();
         assert!(check_shard_header(&honest, i, &bytes[..len - 1]).unwrap_err().contains("needs"));

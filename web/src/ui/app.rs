@@ -17,6 +17,19 @@ pub fn start() {
     leptos::mount::mount_to_body(App);
 }
 
+/// A one-line message shown until dismissed: errors (`role="alert"`) and notices (`role="status"`).
+#[component]
+fn MessageBar(message: RwSignal<Option<String>>, class: &'static str, role: &'static str, testid: &'static str) -> impl IntoView {
+    view! {
+        <Show when=move || message.get().is_some()>
+            <div class=class role=role data-testid=testid>
+                <span>{move || message.get()}</span>
+                <button class="link" on:click=move |_| message.set(None)>"dismiss"</button>
+            </div>
+        </Show>
+    }
+}
+
 #[component]
 fn App() -> impl IntoView {
     if !browser_has_webgpu() {
@@ -51,18 +64,8 @@ fn App() -> impl IntoView {
                         }}
                     </p>
                 </header>
-                <Show when=move || state.error.get().is_some()>
-                    <div class="error" role="alert" data-testid="error">
-                        <span>{move || state.error.get()}</span>
-                        <button class="link" on:click=move |_| state.error.set(None)>"dismiss"</button>
-                    </div>
-                </Show>
-                <Show when=move || state.notice.get().is_some()>
-                    <div class="notice" role="status" data-testid="notice">
-                        <span>{move || state.notice.get()}</span>
-                        <button class="link" on:click=move |_| state.notice.set(None)>"dismiss"</button>
-                    </div>
-                </Show>
+                <MessageBar message=state.error class="error" role="alert" testid="error" />
+                <MessageBar message=state.notice class="notice" role="status" testid="notice" />
                 <main>
                     <section class="work">
                         <InputPanel state=state />

@@ -24,10 +24,15 @@ async fn open_cache() -> Option<Cache> {
     JsFuture::from(storage.open(CACHE)).await.ok().map(|c| c.unchecked_into())
 }
 
+/// A model directory's name must be plain too (`identity::dir_name` makes one from any id).
+fn check_dir(dir: &str) -> Result<(), String> {
+    check_file_name(dir).map_err(|e| format!("a model directory: {e}"))
+}
+
 /// The key of file `name` of model directory `dir`. Keys are URLs, so `../` in a name would
 /// resolve into another model's entries: only plain names make keys.
 pub fn entry_key(dir: &str, name: &str) -> Result<String, String> {
-    check_file_name(dir).map_err(|e| format!("a model directory: {e}"))?;
+    check_dir(dir)?;
     check_file_name(name)?;
     Ok(format!("{PREFIX}{dir}/{name}"))
 }
@@ -41,7 +46,7 @@ pub struct CacheDir {
 impl CacheDir {
     /// `dir` must be a plain name (`identity::dir_name` makes one from any model id).
     pub async fn open(dir: &str) -> Result<Option<CacheDir>, String> {
-        check_file_name(dir).map_err(|e| format!("a model directory: {e}"))?;
+        check_dir(dir)?;
         Ok(open_cache().await.map(|cache| CacheDir { cache, dir: dir.to_string() }))
     }
 
@@ -124,7 +129,7 @@ pub async fn list() -> Result<Vec<(String, u64)>, String> {
 }
 
 pub async fn delete(dir: &str) -> Result<(), String> {
-    check_file_name(dir).map_err(|e| format!("a model directory: {e}"))?;
+    check_dir(dir)?;
     let Some(cache) = open_cache().await else { return Ok(()) };
     let prefix = format!("{dir}/");
     for (path, request) in entries().await? {

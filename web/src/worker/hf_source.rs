@@ -6,7 +6,7 @@
 //!   (`FileHash`) and must match before a manifest is written.
 
 use sha2::{Digest, Sha256};
-use visionllm_weights::limits::{check_size, FileKind};
+use visionllm_weights::limits::FileKind;
 use visionllm_weights::source_header::{self, SourceFile};
 use wasm_bindgen::JsValue;
 
@@ -128,17 +128,15 @@ async fn read_header(base: &str, name: &str, commit: Option<&str>) -> Result<Sou
     let link = url(base, name)?;
     let (first, validators, size) = prefix(&link, 8).await?;
     check_commit(name, &validators, commit)?;
+    // Refused by its declared length (the header cap), before a buffer is made for it.
     let len = source_header::header_len(&first).map_err(|e| format!("{name}: {e}"))?;
-    // Refused by its declared length, before a buffer is made for it.
-    check_size(FileKind::SafetensorsHeader, name, len)?;
     let (bytes, again, size_again) = prefix(&link, len).await?;
     let source = Source { header: source_header::parse(name, &bytes)?, validators, size };
     // Both requests must have read the same file.
-    let probe = Source { header: source.header.clone(), validators: again, size: size_again };
-    if !source.validators.same_file(&probe.validators) || (source.size.is_some() && probe.size.is_some() && source.size != probe.size) {
+    if !source.validators.same_file(&again) || (source.size.is_some() && size_again.is_some() && source.size != size_again) {
         return Err(format!("{name} changed on the host while its header was read; load it again"));
     }
-    check_commit(name, &probe.validators, commit)?;
+    check_commit(name, &again, commit)?;
     Ok(source)
 }
 

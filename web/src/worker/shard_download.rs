@@ -12,7 +12,8 @@
 use sha2::{Digest, Sha256};
 use visionllm_weights::limits::check_file_name;
 use visionllm_weights::manifest::ShardInfo;
-use visionllm_weights::verify::{check_shard_header, shard_header_len};
+use visionllm_weights::source_header::header_len;
+use visionllm_weights::verify::check_shard_header;
 use visionllm_weights::{Manifest, ShardReader};
 
 use super::fetch::{fetch_from, FetchError};
@@ -94,7 +95,7 @@ pub async fn open_verified(cache: &ShardCache, manifest: &Manifest, index: usize
 fn check_header(file: &ShardFile, manifest: &Manifest, index: usize) -> Result<(), String> {
     let name = manifest.shards.get(index).map_or("a shard", |s| s.file.as_str());
     let bad = |e: String| format!("{name}: {e}");
-    let len = shard_header_len(&file.read_range(0, 8)?).map_err(bad)?;
+    let len = header_len(&file.read_range(0, 8)?).map_err(bad)?;
     check_shard_header(manifest, index, &file.read_range(0, len)?).map_err(bad)
 }
 
