@@ -32,11 +32,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read> bias: array<T>;
 #endif
 
-const BM: u32 = 64u;
-const BN: u32 = 64u;
+// The tiled entry point `main` (64x64 tiles, 4x4 per invocation) is in lib/tile.wgsl; this file
+// gives it load_tile and store_c.
 const BK: u32 = 16u;
-var<workgroup> As: array<vec4<f32>, 256>; // [BK][BM/4]
-var<workgroup> Bs: array<vec4<f32>, 256>; // [BK][BN/4]
+#include tile
 
 fn load_a4(bi: u32, m: u32, k: u32) -> vec4<f32> {
     // Four consecutive k of row m, zero outside the matrix.
@@ -79,109 +78,61 @@ fn load_b_scalar(bi: u32, k: u32, n: u32) -> f32 {
     return b_at(p.b_off + bi * p.b_bs + k * p.b_ks + n * p.b_ns);
 }
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let tx = lid3.x;
-    let ty = lid3.y;
-    let t = ty * 16u + tx;
-    let n0 = wid.x * BN;
-    let m0 = wid.y * BM;
-    let bi = wid.z;
-    var acc: array<vec4<f32>, 4>;
-    for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
-
-    for (var k0 = 0u; k0 < p.k; k0 += BK) {
-        // A tile: thread t loads row t/4, k quad (t%4)*4, stored transposed as As[k][m].
-        let ar = t / 4u;
-        let ak = (t % 4u) * 4u;
-        let av = load_a4(bi, m0 + ar, k0 + ak);
-        for (var i = 0u; i < 4u; i++) {
-            let idx = (ak + i) * BM + ar;
-            As[idx / 4u][idx % 4u] = av[i];
-        }
-        // B tile as Bs[k][n].
-#if B_VEC4_N
-        let bk = t / 16u;
-        let bn = (t % 16u) * 4u;
-        var bv = vec4<f32>(0.0);
-        if (k0 + bk < p.k && n0 + bn < p.n) {
-            bv = vec4<f32>(b[(p.b_off + bi * p.b_bs + (k0 + bk) * p.b_ks + n0 + bn) / 4u]);
-        }
-        Bs[bk * 16u + bn / 4u] = bv;
-#else
-        let bn = t / 4u;
-        let bk = (t % 4u) * 4u;
-        var bv = vec4<f32>(0.0);
-#if B_VEC4_K
-        if (n0 + bn < p.n && k0 + bk < p.k) {
-            bv = vec4<f32>(b[(p.b_off + bi * p.b_bs + (n0 + bn) * p.b_ns + k0 + bk) / 4u]);
-        }
-#else
-        for (var i = 0u; i < 4u; i++) { bv[i] = load_b_scalar(bi, k0 + bk + i, n0 + bn); }
-#endif
-        for (var i = 0u; i < 4u; i++) {
-            let idx = (bk + i) * BN + bn;
-            Bs[idx / 4u][idx % 4u] = bv[i];
-        }
-#endif
-        workgroupBarrier();
-        for (var kk = 0u; kk < BK; kk++) {
-            let av4 = As[kk * 16u + ty];
-            let bv4 = Bs[kk * 16u + tx];
-            acc[0] += av4.x * bv4;
-            acc[1] += av4.y * bv4;
-            acc[2] += av4.z * bv4;
-            acc[3] += av4.w * bv4;
-        }
-        workgroupBarrier();
-    }
-
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + ty * 4u + i;
-        if (m >= p.m) { continue; }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + tx * 4u + j;
-            if (n >= p.n) { continue; }
-            // alpha scales before the store, so f16 outputs of long sums do not overflow.
-            var v = acc[i][j] * p.alpha;
+// One output: alpha scales before the store, so f16 outputs of long sums do not overflow.
+fn store_c(bi: u32, m: u32, n: u32, acc: f32) {
+    var v = acc * p.alpha;
 #if BIAS
-            v += f32(bias[n]);
+    v += f32(bias[n]);
 #endif
-            c[p.c_off + bi * p.c_bs + m * p.c_rs + n] = T(v);
-        }
-    }
+    c[p.c_off + bi * p.c_bs + m * p.c_rs + n] = T(v);
 }
 
-// GEMV for one row of A against B stored as [N, K] rows (b_ks = 1): one workgroup per output,
-// the K loop split over 64 invocations and reduced (through subgroups when available).
-#include reduce
-
-@compute @workgroup_size(64)
-fn gemv_rows(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
-             @builtin(num_workgroups) nwg: vec3<u32> $SUBGROUP_ARGS) {
-    $SUBGROUP_INIT
-    let n = wid.x + wid.y * nwg.x;
-    let valid = n < p.n;
-    var s = 0.0;
-    if (valid) {
-        let nn = min(n, p.n - 1u);
-#if B_VEC4_K
-        for (var k = lid * 4u; k < p.k; k += RWG * 4u) {
-            let av = load_a4(0u, 0u, k);
-            s += dot(av, vec4<f32>(b[(p.b_off + nn * p.b_ns + k) / 4u]));
-        }
+// One K step of A and B into the tile's workgroup memory (see tile.wgsl).
+fn load_tile(bi: u32, k0: u32, m0: u32, n0: u32, t: u32) {
+    // A tile: thread t loads row t/4, k quad (t%4)*4, stored transposed as As[k][m].
+    let ar = t / 4u;
+    let ak = (t % 4u) * 4u;
+    let av = load_a4(bi, m0 + ar, k0 + ak);
+    for (var i = 0u; i < 4u; i++) { put_a(ak + i, ar, av[i]); }
+    // B tile as Bs[k][n].
+#if B_VEC4_N
+    let bk = t / 16u;
+    let bn = (t % 16u) * 4u;
+    var bv = vec4<f32>(0.0);
+    if (k0 + bk < p.k && n0 + bn < p.n) {
+        bv = vec4<f32>(b[(p.b_off + bi * p.b_bs + (k0 + bk) * p.b_ks + n0 + bn) / 4u]);
+    }
+    Bs[bk * (BN / 4u) + bn / 4u] = bv;
 #else
-        for (var k = lid; k < p.k; k += RWG) {
-            s += a_at(p.a_off + k * p.a_ks) * b_at(p.b_off + nn * p.b_ns + k);
-        }
-#endif
+    let bn = t / 4u;
+    let bk = (t % 4u) * 4u;
+    var bv = vec4<f32>(0.0);
+#if B_VEC4_K
+    if (n0 + bn < p.n && k0 + bk < p.k) {
+        bv = vec4<f32>(b[(p.b_off + bi * p.b_bs + (n0 + bn) * p.b_ns + k0 + bk) / 4u]);
     }
-    let total = wg_sum(s, lid);
-    if (valid && lid == 0u) {
-        var v = total * p.alpha;
-#if BIAS
-        v += f32(bias[n]);
+#else
+    for (var i = 0u; i < 4u; i++) { bv[i] = load_b_scalar(bi, k0 + bk + i, n0 + bn); }
 #endif
-        c[p.c_off + n] = T(v);
+    for (var i = 0u; i < 4u; i++) { put_b(bk + i, bn, bv[i]); }
+#endif
+}
+
+// GEMV for one row of A against B stored as [N, K] rows (b_ks = 1), entry point `gemv`: this
+// invocation's share of output n, the K loop split over the RWG invocations.
+#include gemv
+
+fn gemv_part(n: u32, lid: u32) -> f32 {
+    var s = 0.0;
+#if B_VEC4_K
+    for (var k = lid * 4u; k < p.k; k += RWG * 4u) {
+        let av = load_a4(0u, 0u, k);
+        s += dot(av, vec4<f32>(b[(p.b_off + n * p.b_ns + k) / 4u]));
     }
+#else
+    for (var k = lid; k < p.k; k += RWG) {
+        s += a_at(p.a_off + k * p.a_ks) * b_at(p.b_off + n * p.b_ns + k);
+    }
+#endif
+    return s;
 }

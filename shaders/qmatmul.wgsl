@@ -38,7 +38,8 @@ fn value(word: u32, i: u32) -> f32 {
 #endif
 }
 
-fn finish(m: u32, n: u32, v: f32) {
+// One output (no batches here: bi is always 0).
+fn store_c(bi: u32, m: u32, n: u32, v: f32) {
     var r = v;
 #if BIAS
     r += f32(bias[n]);
@@ -46,90 +47,50 @@ fn finish(m: u32, n: u32, v: f32) {
     c[p.c_off + m * p.n + n] = T(r);
 }
 
-const BM: u32 = 64u;
-const BN: u32 = 64u;
-const BK: u32 = 32u;
-var<workgroup> As: array<vec4<f32>, 512>; // [BK][BM/4]
-var<workgroup> Bs: array<vec4<f32>, 512>; // [BK][BN/4]
+// The tiled entry point `main` is in lib/tile.wgsl; this file gives it load_tile and store_c.
+const BK: u32 = 32u; // one quantization block per K step
+#include tile
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    let tx = lid3.x;
-    let ty = lid3.y;
-    let t = ty * 16u + tx;
-    let n0 = wid.x * BN;
-    let m0 = wid.y * BM;
-    var acc: array<vec4<f32>, 4>;
-    for (var i = 0u; i < 4u; i++) { acc[i] = vec4<f32>(0.0); }
-
-    for (var blk = 0u; blk < p.blocks; blk++) {
-        let k0 = blk * BK;
-        // A tile: row t/4, eight consecutive k from (t%4)*8, stored as As[k][m].
-        let ar = t / 4u;
-        let ak = (t % 4u) * 8u;
-        for (var i = 0u; i < 8u; i++) {
-            var v = 0.0;
-            if (m0 + ar < p.m && k0 + ak + i < p.k) { v = f32(a[p.a_off + (m0 + ar) * p.k + k0 + ak + i]); }
-            let idx = (ak + i) * BM + ar;
-            As[idx / 4u][idx % 4u] = v;
-        }
-        // W tile: row n = t/4 of the tile, its words of this block split over four invocations.
-        let bn = t / 4u;
-        let n = n0 + bn;
-        for (var w = (t % 4u) * (WPB / 4u); w < (t % 4u + 1u) * (WPB / 4u); w++) {
-            var word = 0u;
-            var s = 0.0;
-            if (n < p.n) {
-                word = q[(n * p.blocks + blk) * WPB + w];
-                s = scale_at(n * p.blocks + blk);
-            }
-            for (var i = 0u; i < VPW; i++) {
-                let idx = (w * VPW + i) * BN + bn;
-                Bs[idx / 4u][idx % 4u] = value(word, i) * s;
-            }
-        }
-        workgroupBarrier();
-        for (var kk = 0u; kk < BK; kk++) {
-            let av4 = As[kk * 16u + ty];
-            let bv4 = Bs[kk * 16u + tx];
-            acc[0] += av4.x * bv4;
-            acc[1] += av4.y * bv4;
-            acc[2] += av4.z * bv4;
-            acc[3] += av4.w * bv4;
-        }
-        workgroupBarrier();
+// One K step (= one block) of A and the dequantized W into the tile's workgroup memory.
+fn load_tile(bi: u32, k0: u32, m0: u32, n0: u32, t: u32) {
+    let blk = k0 / BK;
+    // A tile: row t/4, eight consecutive k from (t%4)*8, stored as As[k][m].
+    let ar = t / 4u;
+    let ak = (t % 4u) * 8u;
+    for (var i = 0u; i < 8u; i++) {
+        var v = 0.0;
+        if (m0 + ar < p.m && k0 + ak + i < p.k) { v = f32(a[p.a_off + (m0 + ar) * p.k + k0 + ak + i]); }
+        put_a(ak + i, ar, v);
     }
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + ty * 4u + i;
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + tx * 4u + j;
-            if (m < p.m && n < p.n) { finish(m, n, acc[i][j]); }
+    // W tile: row n = t/4 of the tile, its words of this block split over four invocations.
+    let bn = t / 4u;
+    let n = n0 + bn;
+    for (var w = (t % 4u) * (WPB / 4u); w < (t % 4u + 1u) * (WPB / 4u); w++) {
+        var word = 0u;
+        var s = 0.0;
+        if (n < p.n) {
+            word = q[(n * p.blocks + blk) * WPB + w];
+            s = scale_at(n * p.blocks + blk);
         }
+        for (var i = 0u; i < VPW; i++) { put_b(w * VPW + i, bn, value(word, i) * s); }
     }
 }
 
-// GEMV for one row of A: one workgroup per output n; the row's words are spread over 64
-// invocations (every word of every block), then reduced.
-#include reduce
+// GEMV for one row of A, entry point `gemv`: this invocation's share of output n, the row's
+// words (every word of every block) spread over the RWG invocations.
+#include gemv
 
-@compute @workgroup_size(64)
-fn gemv(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
-        @builtin(num_workgroups) nwg: vec3<u32> $SUBGROUP_ARGS) {
-    $SUBGROUP_INIT
-    let n = wid.x + wid.y * nwg.x;
-    let valid = n < p.n;
-    let nn = min(n, p.n - 1u);
+fn gemv_part(n: u32, lid: u32) -> f32 {
     var s = 0.0;
     for (var w = lid; w < p.blocks * WPB; w += RWG) {
         let blk = w / WPB;
-        let word = q[nn * p.blocks * WPB + w];
+        let word = q[n * p.blocks * WPB + w];
         let k0 = blk * BK + (w % WPB) * VPW;
         var part = 0.0;
         for (var i = 0u; i < VPW; i++) {
             if (k0 + i < p.k) { part += f32(a[p.a_off + k0 + i]) * value(word, i); }
         }
-        s += part * scale_at(nn * p.blocks + blk);
+        s += part * scale_at(n * p.blocks + blk);
     }
-    let total = wg_sum(s, lid);
-    if (valid && lid == 0u) { finish(0u, n, total); }
+    return s;
 }

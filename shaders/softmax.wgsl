@@ -9,7 +9,7 @@ struct Params { rows: u32, cols: u32, scale: f32, _p: u32 }
 @group(0) @binding(1) var<storage, read> x: array<T>;
 @group(0) @binding(2) var<storage, read_write> y: array<T>;
 
-#include reduce
+#include logsumexp
 
 @compute @workgroup_size(64)
 fn softmax(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
@@ -18,14 +18,10 @@ fn softmax(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
     let row = wid.x + wid.y * nwg.x;
     // Workgroups past the last row still reduce (uniform control flow) and skip the write.
     let base = min(row, p.rows - 1u) * p.cols;
-    var m = -3.0e38;
-    for (var c = lid; c < p.cols; c += RWG) { m = max(m, p.scale * f32(x[base + c])); }
-    let row_max = wg_max(m, lid);
-    var s = 0.0;
-    for (var c = lid; c < p.cols; c += RWG) { s += exp(p.scale * f32(x[base + c]) - row_max); }
-    let inv = 1.0 / wg_sum(s, lid);
+    let lse = row_logsumexp(base, p.cols, p.scale, lid);
+    let inv = 1.0 / lse.sum_exp;
     if (row >= p.rows) { return; }
     for (var c = lid; c < p.cols; c += RWG) {
-        y[base + c] = T(exp(p.scale * f32(x[base + c]) - row_max) * inv);
+        y[base + c] = T(exp(p.scale * f32(x[base + c]) - lse.row_max) * inv);
     }
 }

@@ -44,6 +44,70 @@ async function dropFile({ name, type, base64, make }) {
   await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
 }
 
+/// Watch the results panel: remember whether boxes were listed while the answer was still running.
+async function watchLiveItems() {
+  await page.evaluate(() => {
+    window.__liveItems = 0;
+    window.__liveObserver?.disconnect();
+    window.__liveObserver = new MutationObserver(() => {
+      const r = document.querySelector('[data-testid=results]');
+      if (r?.dataset.status === 'running') window.__liveItems = Math.max(window.__liveItems, document.querySelectorAll('[data-testid=items] li').length);
+    });
+    window.__liveObserver.observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+/// "accurate" (3 beams): remembered, boxes drawn while decoding, every true red circle found; then
+/// Cancel mid-answer keeps the boxes already shown.
+async function accurateDecoding() {
+  const decoding = page.locator('[data-testid=decoding]');
+  check(await decoding.inputValue() === 'fast', `a fallback adapter (SwiftShader) starts on fast decoding (${await decoding.inputValue()})`);
+  await decoding.selectOption('accurate');
+  check(await page.evaluate(() => localStorage.getItem('visionllm.decoding')) === 'accurate', 'the decoding choice is remembered in this browser');
+
+  const SCENE = 'public/examples/scene-1000006005';
+  const truth = JSON.parse(fs.readFileSync(path.join(ROOT, `${SCENE}.json`), 'utf8'));
+  await dropFile({ name: 'accurate.png', type: 'image/png', base64: fs.readFileSync(path.join(ROOT, `${SCENE}.png`)).toString('base64') });
+  await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('accurate.png'));
+  await watchLiveItems();
+  await page.locator('[data-testid=instruction]').fill('find the red circles');
+  const t = Date.now();
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
+  console.log(`accurate answer after ${((Date.now() - t) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=timings]').innerText()}`);
+  const live = await page.evaluate(() => window.__liveItems);
+  check(live > 0, `boxes were drawn before the job ended (${live} while running)`);
+  const doc = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
+  const ovd = doc.results[0]?.answer?.['<OPEN_VOCABULARY_DETECTION>'];
+  const boxes = (ovd?.bboxes || []).map(([a, b, c, d]) => [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)]);
+  const circles = truth.shapes.filter((s) => s.class === 'red circle');
+  const best = circles.map((c) => Math.max(0, ...boxes.map((b) => iou(c.bbox, b))));
+  check(circles.length > 0 && best.every((v) => v >= 0.5), `accurate: every true red circle has a box with IoU >= 0.5 (${best.map((v) => v.toFixed(2)).join(', ')})`);
+  check((await page.locator('[data-testid=answer-status]').innerText()).includes('3 beams'), 'the answer says it came from 3 beams');
+
+  // Cancel once the first box of a longer answer is on screen: the boxes shown stay.
+  const SHAPES = 'public/examples/scene-1000006185';
+  await dropFile({ name: 'cancel.png', type: 'image/png', base64: fs.readFileSync(path.join(ROOT, `${SHAPES}.png`)).toString('base64') });
+  await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('cancel.png'));
+  await page.locator('[data-testid=instruction]').fill('find everything');
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running'
+    && document.querySelectorAll('[data-testid=items] li').length > 0, null, { timeout: TIMEOUT, polling: 20 });
+  const shown = await page.locator('[data-testid=items] li').allInnerTexts();
+  await page.locator('[data-testid=cancel]').click();
+  await page.locator('[data-testid=run]').waitFor({ timeout: TIMEOUT });
+  const status = await page.locator('[data-testid=results]').getAttribute('data-status');
+  const kept = await page.locator('[data-testid=items] li').allInnerTexts();
+  check(status === 'cancelled', `Cancel mid-answer stops the job (status ${status}: ${await page.locator('[data-testid=answer-status]').innerText()})`);
+  check(kept.length >= shown.length && shown.every((item, i) => kept[i] === item), `the partial answer stays (${shown.length} shown at Cancel, ${kept.length} kept)`);
+  await page.locator('[data-testid=decoding]').selectOption('fast');
+}
+
+function iou(a, b) {
+  const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])), h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  return (w * h) / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h);
+}
+
 try {
   const t0 = Date.now();
   await page.goto(APP_URL);
@@ -74,17 +138,13 @@ try {
   await page.locator('[data-testid=instruction]').fill('find the red circles');
   await page.locator('[data-testid=instruction]').press('Enter');
   const t1 = Date.now();
-  await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
+  await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
   const result = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
   console.log(`answer after ${((Date.now() - t1) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=timings]').innerText()}`);
   const ovd = result.results[0]?.answer?.['<OPEN_VOCABULARY_DETECTION>'];
   check(ovd && Array.isArray(ovd.bboxes), `the instruction ran <OPEN_VOCABULARY_DETECTION> (${result.explanation})`);
   const boxes = (ovd?.bboxes || []).map(([a, b, c, d]) => [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)]);
   check(boxes.length > 0, `the answer has boxes (${boxes.length}: ${(ovd?.bboxes_labels || []).join(', ')})`);
-  const iou = (a, b) => {
-    const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])), h = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-    return (w * h) / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h);
-  };
   const circles = truth.shapes.filter((s) => s.class === 'red circle');
   const best = circles.map((c) => Math.max(0, ...boxes.map((b) => iou(c.bbox, b))));
   check(circles.length > 0 && best.every((v) => v >= 0.5), `every true red circle has a box with IoU >= 0.5 (${best.map((v) => v.toFixed(2)).join(', ')})`);
@@ -137,13 +197,15 @@ try {
   const pngBytes = fs.readFileSync(await png.path());
   check(pngBytes.subarray(1, 4).toString() === 'PNG' && png.suggestedFilename() === 'annotated.png', `annotated PNG downloaded (${pngBytes.length} bytes)`);
 
-  // Cancel: a running job stops at the next stage boundary and the last result stays.
+  // Cancel before the first token: the job stops at the next stage boundary and the last result stays.
   const lastResult = await page.locator('[data-testid=result-json]').textContent();
   await page.locator('[data-testid=instruction]').fill('caption');
   await page.locator('[data-testid=instruction]').press('Enter');
   await page.locator('[data-testid=cancel]').click();
   await page.locator('[data-testid=run]').waitFor({ timeout: TIMEOUT });
   check(await page.locator('[data-testid=result-json]').textContent() === lastResult, 'Cancel stopped the job and kept the last result');
+
+  await accurateDecoding();
 
   // Paste: an image pasted anywhere on the page replaces the current one.
   await page.evaluate((b64) => {

@@ -231,7 +231,8 @@ async function captionOfScene() {
   await page.locator('[data-testid=result-canvas]').waitFor();
   await page.locator('[data-testid=instruction]').fill('caption');
   await page.locator('[data-testid=instruction]').press('Enter');
-  await page.locator('[data-testid=result-json]').waitFor({ state: 'attached', timeout: TIMEOUT });
+  // The answer grows while it decodes: read it once the job is done.
+  await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
   return JSON.parse(await page.locator('[data-testid=result-json]').textContent()).results[0]?.answer?.['<CAPTION>'];
 }
 

@@ -12,7 +12,7 @@ pub fn transformers_document(result: &JobResult) -> Value {
     let runs: Vec<Value> = result
         .runs
         .iter()
-        .map(|r| json!({ "task": r.task_text, "answer": transformers_json(&r.task_token, &r.answer), "generated_text": r.generated_text }))
+        .map(|r| json!({ "task": r.call.task_text(), "answer": transformers_json(r.call.task.token(), &r.answer), "generated_text": r.generated_text }))
         .collect();
     json!({
         "instruction": result.instruction,

@@ -7,10 +7,15 @@
 //! with a clear error instead of misreading it (a stale cached worker next to a new page).
 
 use serde::{Deserialize, Serialize};
-use visionllm_tasks::{BoundingBox, RouteOptions, TaskAnswer};
+use visionllm_tasks::{BoundingBox, RouteOptions, TaskAnswer, TaskCall};
 
-/// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`; 3: `Run::decoding`,
+/// `JobUpdate`, structured `TaskRun`, `JobResult::status`).
+pub const PROTOCOL_VERSION: u32 = 3;
+
+/// Least time between two `JobUpdate`s of a job: a fast GPU makes ~100 tokens a second, and the
+/// page need not redraw for each.
+pub const UPDATE_INTERVAL_MS: f64 = 80.0;
 
 /// Page -> worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,7 +26,7 @@ pub enum ToWorker {
     /// Download (or read from cache) and load a model; replaces the loaded one.
     LoadModel { model: ModelFiles },
     /// Run an instruction on an image. `bytes` carries RGBA pixels, `width * height * 4` long.
-    Run { job: u64, width: u32, height: u32, instruction: String, region: Option<BoundingBox> },
+    Run { job: u64, width: u32, height: u32, instruction: String, region: Option<BoundingBox>, decoding: DecodingMode },
     /// Stop job `job` at the next stage or token boundary.
     Cancel { job: u64 },
     /// Report the models cached in browser storage (answered with `Cache`).
@@ -78,7 +83,11 @@ pub enum FromWorker {
     /// `wasm_heap` is the worker's wasm memory after loading; wasm memory never shrinks, so this
     /// is the peak of the load.
     ModelLoaded { id: String, load_ms: f64, bytes: u64, #[serde(default)] wasm_heap: u64 },
+    /// The answer so far, while the job decodes (at most every `UPDATE_INTERVAL_MS`, and first
+    /// when the first token exists, so a job cancelled before that leaves the last result alone).
+    JobUpdate { job: u64, result: JobResult },
     JobDone { job: u64, result: JobResult },
+    /// The job stopped at the user's request; the page keeps what the last `JobUpdate` showed.
     JobCancelled { job: u64 },
     /// The models in browser storage, after `ListCache`, `DeleteCache` or a model load.
     Cache { models: Vec<CachedModel> },
@@ -149,16 +158,73 @@ pub struct CapabilityReport {
     pub summary: String,
 }
 
-/// One model call of a job and its parsed answer.
+/// How the worker decodes: the user's choice, remembered per browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodingMode {
+    /// 3 beams, Florence-2's published setting: better answers, about 3x the decoder's work.
+    Accurate,
+    /// Greedy: one hypothesis.
+    Fast,
+}
+
+impl DecodingMode {
+    pub const ALL: [DecodingMode; 2] = [DecodingMode::Accurate, DecodingMode::Fast];
+
+    /// Accurate on a real GPU; fast on a software (fallback) adapter, where each step is slow.
+    pub fn default_for(fallback_adapter: bool) -> DecodingMode {
+        if fallback_adapter {
+            DecodingMode::Fast
+        } else {
+            DecodingMode::Accurate
+        }
+    }
+
+    /// The name stored in the browser and used in the page (`"accurate"`, `"fast"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DecodingMode::Accurate => "accurate",
+            DecodingMode::Fast => "fast",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<DecodingMode> {
+        DecodingMode::ALL.into_iter().find(|m| m.name() == name.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DecodingMode::Accurate => "accurate (3 beams)",
+            DecodingMode::Fast => "fast (greedy)",
+        }
+    }
+
+    /// Beams for this mode (1 = greedy).
+    pub fn beams(self) -> usize {
+        match self {
+            DecodingMode::Accurate => 3,
+            DecodingMode::Fast => 1,
+        }
+    }
+}
+
+/// One model call of a job and its parsed answer (while decoding: the text so far, parsed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskRun {
-    /// `"<OPEN_VOCABULARY_DETECTION>cat"`: the task token plus its input.
-    pub task_text: String,
-    /// The task token alone (`"<OD>"`), the key of the transformers-shaped answer.
-    pub task_token: String,
+    pub call: TaskCall,
     pub generated_text: String,
     pub answer: TaskAnswer,
     pub new_tokens: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Decoding: the last run is the answer so far.
+    Running,
+    Done,
+    /// Stopped by the user: the runs are what had been shown.
+    Cancelled,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -169,6 +235,8 @@ pub struct JobResult {
     pub options: RouteOptions,
     pub image_width: u32,
     pub image_height: u32,
+    pub decoding: DecodingMode,
+    pub status: JobStatus,
     pub runs: Vec<TaskRun>,
     pub timings: Timings,
 }

@@ -3,13 +3,13 @@
 //! runner in Node: `cd web && cargo test --release --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use visionllm_tasks::{parse, route, ImageSize, Task};
+use visionllm_tasks::{parse, route, ImageSize, Shape, Task, TaskCall};
 use visionllm_web::catalog::{eta_seconds, human_bytes, human_duration, percent, repository_files, Catalog};
 use visionllm_web::export::{coco_document, transformers_document};
 use visionllm_web::image_limits::{check_dimensions, check_file, Rejection, MAX_FILE_BYTES};
-use visionllm_web::messages::{decode, encode, EnvelopeError, FromWorker, JobResult, TaskRun, Timings, ToWorker, PROTOCOL_VERSION};
+use visionllm_web::messages::{decode, encode, DecodingMode, EnvelopeError, FromWorker, JobResult, JobStatus, TaskRun, Timings, ToWorker, PROTOCOL_VERSION};
 use visionllm_web::palette::{classes_in_order, colour_for, PALETTE};
-use visionllm_web::results::{display, Shape};
+use visionllm_web::results::display;
 use wasm_bindgen_test::*;
 
 fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
@@ -22,11 +22,12 @@ fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
         options: routed.options,
         image_width: size.width,
         image_height: size.height,
+        decoding: DecodingMode::Fast,
+        status: JobStatus::Done,
         runs: runs
             .iter()
             .map(|(task, input, text)| TaskRun {
-                task_text: format!("{}{}", task.token(), input.unwrap_or("")),
-                task_token: task.token().into(),
+                call: TaskCall { task: *task, text_input: input.map(str::to_string) },
                 generated_text: text.to_string(),
                 answer: parse(*task, text, size),
                 new_tokens: 5,
@@ -135,7 +136,7 @@ fn image_limits_reject_with_messages() {
 
 #[wasm_bindgen_test]
 fn protocol_round_trips_and_refuses_other_versions() {
-    let m = ToWorker::Run { job: 3, width: 4, height: 5, instruction: "caption".into(), region: None };
+    let m = ToWorker::Run { job: 3, width: 4, height: 5, instruction: "caption".into(), region: None, decoding: DecodingMode::Accurate };
     assert_eq!(decode::<ToWorker>(PROTOCOL_VERSION, &encode(&m)).unwrap(), m);
     let f = FromWorker::JobCancelled { job: 3 };
     assert_eq!(decode::<FromWorker>(PROTOCOL_VERSION, &encode(&f)).unwrap(), f);
@@ -150,4 +151,24 @@ fn exports_have_both_shapes() {
     let c = coco_document(&r, 1);
     assert_eq!(c["annotations"][0]["category_name"], "car");
     assert_eq!(c["categories"][0]["name"], "car");
+}
+
+#[wasm_bindgen_test]
+fn decoding_defaults_by_adapter_and_names_round_trip() {
+    assert_eq!(DecodingMode::default_for(true), DecodingMode::Fast);
+    assert_eq!(DecodingMode::default_for(false), DecodingMode::Accurate);
+    for m in DecodingMode::ALL {
+        assert_eq!(DecodingMode::from_name(m.name()), Some(m));
+    }
+    assert_eq!(DecodingMode::Accurate.beams(), 3);
+    assert_eq!(DecodingMode::from_name("beams"), None);
+}
+
+#[wasm_bindgen_test]
+fn a_partial_answer_draws_the_boxes_whose_four_locations_exist() {
+    // The answer so far stops inside the second box: only the first is drawn.
+    let r = job("find everything", &[(Task::ObjectDetection, None, "</s><s>car<loc_10><loc_20><loc_30><loc_40>dog<loc_0><loc_0>")]);
+    let d = display(&r);
+    assert_eq!(d.items.len(), 1, "{:?}", d.items);
+    assert_eq!(d.items[0].label, "car");
 }

@@ -46,6 +46,12 @@ impl Args {
         Some(self.rest.remove(i))
     }
 
+    /// Whether `--name` (or `--name=...`) was given, without taking it.
+    pub fn has(&self, name: &str) -> bool {
+        let prefix = format!("{name}=");
+        self.rest.iter().any(|a| a == name || a.starts_with(&prefix))
+    }
+
     pub fn required(&mut self, name: &str) -> Result<String, String> {
         self.value(name)?.ok_or_else(|| format!("missing {name}"))
     }

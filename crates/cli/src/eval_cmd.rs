@@ -4,16 +4,17 @@
 //! caption exact match. Greedy decoding with per-token log-probabilities.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::json;
 use visionllm_florence2::generate::{Decoding, Generated};
-use visionllm_florence2::{preprocess, Florence2};
+use visionllm_florence2::Florence2;
 use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
 use visionllm_scenes::{Scene, EVAL_SEED_START};
 use visionllm_tasks::tokenizer::Florence2Tokenizer;
-use visionllm_tasks::{parse, BoundingBox, ImageSize, Mask, Task, TaskAnswer};
+use visionllm_tasks::{parse, BoundingBox, ImageSize, Mask, Task, TaskAnswer, TaskCall};
 
 use crate::args::Args;
 use crate::box_scores::{scores_for, walk, TokenKinds};
@@ -194,23 +195,25 @@ fn score(tally: &mut Tally, kinds: &TokenKinds, eos: u32, k: usize, scene: &Scen
 }
 
 impl Runner<'_> {
-    /// Encoder + greedy decoding with scores for `task` + `input` on the image features.
-    fn generate(&self, features: &Tensor, task: Task, input: &str, phases: &mut Phases, t: Instant) -> Result<(Generated, String, Instant), String> {
-        let ids = self.tokenizer.encoder_input_ids(&format!("{}{input}", task.token()), features.dims2().0).map_err(|e| e.to_string())?;
-        let mut rec = Recorder::new(&self.model.gpu);
-        let encoded = self.model.language.encode(&mut rec, &ids, self.model.cfg.image_token_id, features, &mut |_, _| {}).map_err(|e| e.to_string())?;
-        rec.submit();
-        let t = phases.add("encoder", t);
-        let generated = pollster::block_on(self.model.decode(&encoded, &Decoding::GreedyWithScores, self.max_new)).map_err(|e| e.to_string())?;
-        let t = phases.add("decode", t);
+    /// Encoder + greedy decoding with scores for `task` + `input` on the image features, through
+    /// the one generation path (its own encoder and decoder times).
+    fn generate(&self, features: &Tensor, task: Task, input: &str, phases: &mut Phases) -> Result<(Generated, String), String> {
+        let call = TaskCall::new(task, (!input.is_empty()).then(|| input.to_string()));
+        let ids = self.tokenizer.encoder_input_ids_for_call(&call, features.dims2().0).map_err(|e| e.to_string())?;
+        let mut no_stop = |_: &visionllm_florence2::Step| ControlFlow::Continue(());
+        let run = self.model.generate_with(&ids, features, &Decoding::GreedyWithScores, self.max_new, &mut no_stop);
+        let generated = pollster::block_on(run).map_err(|e| e.to_string())?;
+        *phases.ms.entry("encoder").or_default() += generated.encode_time.as_secs_f64() * 1000.0;
+        *phases.ms.entry("decode").or_default() += generated.decode_time.as_secs_f64() * 1000.0;
         let text = self.tokenizer.decode(&generated.ids).map_err(|e| e.to_string())?;
-        Ok((generated, text, t))
+        Ok((generated, text))
     }
 
     fn scene(&self, k: usize, scene: &Scene, features: &Tensor, tasks: &[EvalTask], tally: &mut Tally, phases: &mut Phases) -> Result<(), String> {
         for &task in tasks {
             let Some((input, target)) = question(scene, task) else { continue };
-            let (generated, text, t) = self.generate(features, task.task(), &input, phases, Instant::now())?;
+            let (generated, text) = self.generate(features, task.task(), &input, phases)?;
+            let t = Instant::now();
             if self.print {
                 eprintln!("seed {} {} {input:?}\n  got:  {text}\n  want: {target}", scene.seed, task.name());
             }
@@ -252,16 +255,15 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let mut phases = Phases { gpu: &gpu, ms: BTreeMap::new() };
     let tokenizer = crate::run_cmd::tokenizer(&tokenizer_path)?;
     let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
-    let input = crate::run_cmd::input_size(&model_dir)?;
     let mut t = phases.add("load", start);
     let runner = Runner { model: &model, tokenizer: &tokenizer, kinds: TokenKinds::new(&tokenizer), max_new, print };
     let mut tally = Tally::default();
     for k in 0..n {
         let scene = Scene::generate(seed + k as u64, size, shapes.clone());
-        let pixels = preprocess::pixel_values(&scene.render(), size as usize, size as usize, input);
+        let pixels = model.pixel_values(&scene.render(), size as usize, size as usize).map_err(|e| e.to_string())?;
         t = phases.add("scenes", t);
         let mut rec = Recorder::new(&gpu);
-        let features = model.image_features(&mut rec, &pixels, input, &mut |_, _| {}).map_err(|e| e.to_string())?;
+        let features = model.image_features(&mut rec, &pixels, &mut |_, _| {}).map_err(|e| e.to_string())?;
         rec.submit();
         phases.add("vision", t);
         runner.scene(k, &scene, &features, &tasks, &mut tally, &mut phases)?;

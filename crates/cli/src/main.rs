@@ -6,6 +6,7 @@ mod args;
 mod box_scores;
 mod convert_cmd;
 mod eval_cmd;
+mod instruction_run;
 mod metrics;
 mod parse_cmd;
 mod route_cmd;

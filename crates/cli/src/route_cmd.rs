@@ -2,7 +2,7 @@
 //! exact prompt each sends), the options (box or mask, class filter, most instances) and the
 //! one-line explanation the app shows; or a clear error and a non-zero exit.
 
-use visionllm_tasks::{construct_prompt, route, BoundingBox, ImageSize, Region};
+use visionllm_tasks::{route, BoundingBox, ImageSize, Region};
 
 use crate::args::Args;
 
@@ -29,11 +29,8 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let calls = routed
         .tasks
         .iter()
-        .map(|call| {
-            let prompt = construct_prompt(&call.task_text()).map_err(|e| e.to_string())?;
-            Ok(serde_json::json!({ "task": call.task.token(), "text_input": call.text_input, "prompt": prompt }))
-        })
-        .collect::<Result<Vec<_>, String>>()?;
+        .map(|call| serde_json::json!({ "task": call.task.token(), "text_input": call.text_input, "prompt": call.prompt() }))
+        .collect::<Vec<_>>();
     let out = serde_json::json!({
         "instruction": instruction,
         "tasks": calls,
@@ -46,7 +43,7 @@ pub fn run(args: &mut Args) -> Result<(), String> {
 }
 
 /// "x1,y1,x2,y2" in pixels: four finite numbers.
-fn parse_region(text: &str) -> Result<BoundingBox, String> {
+pub(crate) fn parse_region(text: &str) -> Result<BoundingBox, String> {
     let values: Vec<f32> = text.split(',').map(|v| v.trim().parse::<f32>()).collect::<Result<_, _>>().map_err(|_| bad_region(text))?;
     match values.as_slice() {
         &[x1, y1, x2, y2] if values.iter().all(|v| v.is_finite()) => Ok(BoundingBox::new(x1, y1, x2, y2)),

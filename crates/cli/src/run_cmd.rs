@@ -1,11 +1,12 @@
 //! `visionllm run`: one image, one task, one answer; with timings per phase.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use visionllm_florence2::generate::Decoding;
-use visionllm_florence2::{preprocess, Florence2};
+use visionllm_florence2::Florence2;
 use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
 use visionllm_tasks::tokenizer::Florence2Tokenizer;
 use visionllm_tasks::{post_process_generation, ImageSize};
@@ -17,13 +18,23 @@ use crate::args::Args;
 pub const USAGE: &str = "\
 USAGE: visionllm run --model DIR --image FILE --task TASK [--text INPUT] [--tokenizer FILE]
                      [--greedy | --beams N] [--max-new-tokens N] [--dump DIR] [--json] [--f16]
+       visionllm run --model DIR --image FILE --instruction \"TEXT\" [--region x1,y1,x2,y2]
+                     [--tokenizer FILE] [--greedy | --beams N] [--max-new-tokens N] [--json] [--f16]
 
 Runs a Florence-2 checkpoint (native transformers layout: config.json + model.safetensors) on the
 GPU (WebGPU/Vulkan/Metal/DX12 through wgpu) and prints the parsed answer.
 
+With --instruction it runs exactly what the app runs for that instruction (routing, one call per
+task, the options applied) and prints the instances the app draws:
+{\"explanation\", \"instances\": [{\"label\", \"box\": [x1, y1, x2, y2], \"polygons\", \"quad\"}], \"text\"}
+(boxes in image pixels; polygons for masks, quad for text lines; text for captions and OCR).
+--greedy is the app's \"fast\" decoding, the default 3 beams its \"accurate\".
+
   --model           checkpoint directory
   --image           PNG, JPEG, WebP, BMP or GIF
   --task            task token, e.g. '<OD>', '<CAPTION_TO_PHRASE_GROUNDING>'
+  --instruction     free text, e.g. \"find the red circles\" (instead of --task)
+  --region          with --instruction: a drawn box in image pixels
   --text            the task's text input, if it takes one
   --tokenizer       tokenizer.json (default: DIR/tokenizer.json)
   --greedy          plain argmax: no forced tokens, no n-gram blocking
@@ -46,13 +57,6 @@ impl Timer {
 
 fn wgpu_wait() -> visionllm_gpu::wgpu::PollType {
     visionllm_gpu::wgpu::PollType::wait_indefinitely()
-}
-
-/// The model's square input size from its preprocessor_config.json (required: guessing 768 for a
-/// 224 model gives wrong answers silently).
-pub(crate) fn input_size(dir: &Path) -> Result<usize, String> {
-    let text = read_text(&dir.join("preprocessor_config.json"), FileKind::PreprocessorConfig)?;
-    preprocess::input_size(&text)
 }
 
 /// A tokenizer.json, refused by its size before it is read.
@@ -85,24 +89,20 @@ pub(crate) fn open_image(path: &str) -> Result<image::RgbImage, String> {
 }
 
 pub fn run(args: &mut Args) -> Result<(), String> {
+    if args.has("--instruction") {
+        return crate::instruction_run::run(args);
+    }
     let model_dir = PathBuf::from(args.required("--model")?);
     let image_path = args.required("--image")?;
     let task = args.required("--task")?;
     let text_input = args.value("--text")?.unwrap_or_default();
     let tokenizer_path = args.value("--tokenizer")?.map(PathBuf::from).unwrap_or_else(|| model_dir.join("tokenizer.json"));
-    let greedy = args.flag("--greedy");
-    let beams = args.value("--beams")?.map(|b| b.parse::<usize>().map_err(|_| format!("--beams {b:?} is not a number"))).transpose()?;
-    let max_new = args.value("--max-new-tokens")?.map(|n| n.parse::<usize>().map_err(|_| format!("--max-new-tokens {n:?} is not a number"))).transpose()?.unwrap_or(1024);
+    let decoding = decoding(args)?;
+    let max_new = max_new_tokens(args)?;
     let dump = args.value("--dump")?.map(PathBuf::from);
     let json = args.flag("--json");
     let f16 = args.flag("--f16");
     std::mem::take(args).finish()?;
-    if greedy && beams.is_some() {
-        return Err("--greedy and --beams are exclusive".into());
-    }
-    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(beams.unwrap_or(3)) };
-    // Checked here too, so a bad --beams is reported before the model loads.
-    decoding.check()?;
 
     let mut timer = Timer(Instant::now(), BTreeMap::new());
     let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
@@ -112,41 +112,33 @@ pub fn run(args: &mut Args) -> Result<(), String> {
 
     let img = open_image(&image_path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let size = input_size(&model_dir)?;
-    let pixels = preprocess::pixel_values(img.as_raw(), w, h, size);
+    let pixels = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
     timer.lap("preprocess", &gpu);
 
-    let mut taps: Vec<(String, Tensor)> = Vec::new();
+    let mut features_tap = None;
     let mut rec = Recorder::new(&gpu);
-    let features = model.image_features(&mut rec, &pixels, size, &mut |n, t| {
+    let features = model.image_features(&mut rec, &pixels, &mut |n, t| {
         if n == "projector.image_features" {
-            taps.push((n.to_string(), t.clone()));
+            features_tap = Some(t.clone());
         }
     }).map_err(|e| e.to_string())?;
     rec.submit();
     timer.lap("vision", &gpu);
 
+    // A task string from the command line is the reference's `task` argument: its task token is
+    // found in it as the reference processor finds it.
     let ids = tokenizer.encoder_input_ids(&format!("{task}{text_input}"), features.dims2().0).map_err(|e| e.to_string())?;
-    let mut rec = Recorder::new(&gpu);
-    let encoded = model.language.encode(&mut rec, &ids, model.cfg.image_token_id, &features, &mut |n, t| {
-        if n == "encoder.last_hidden_state" {
-            taps.push((n.to_string(), t.clone()));
-        }
-    }).map_err(|e| e.to_string())?;
-    rec.submit();
-    timer.lap("encoder", &gpu);
-
-    let generated = pollster::block_on(model.decode(&encoded, &decoding, max_new)).map_err(|e| e.to_string())?;
-    timer.lap("decode", &gpu);
+    let generated = pollster::block_on(model.generate_with(&ids, &features, &decoding, max_new, &mut |_| ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
+    timer.1.insert("encoder", generated.encode_time.as_secs_f64() * 1000.0);
+    timer.1.insert("decode", generated.decode_time.as_secs_f64() * 1000.0);
     let text = tokenizer.decode(&generated.ids).map_err(|e| e.to_string())?;
     let result = post_process_generation(&task, &text, ImageSize { width: w as u32, height: h as u32 });
 
-    if let Some(dir) = dump {
-        write_dump(&model, &encoded, taps, &dir)?;
+    if let (Some(dir), Some(features_tap)) = (dump, features_tap) {
+        write_dump(&model, &features, &ids, vec![("projector.image_features".into(), features_tap)], &dir)?;
     }
     let timings = &timer.1;
-    let new_tokens = generated.ids.len().saturating_sub(1);
-    let tokens_per_s = new_tokens as f64 / (timings["decode"] / 1000.0).max(1e-9);
+    let tokens_per_s = generated.new_tokens() as f64 / (timings["decode"] / 1000.0).max(1e-9);
     if json {
         let out = serde_json::json!({
             "token_ids": generated.ids,
@@ -167,13 +159,31 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     Ok(())
 }
 
-/// activations.safetensors with f32 tensors [1, rows, cols].
-fn write_dump(model: &Florence2, encoded: &Tensor, mut taps: Vec<(String, Tensor)>, dir: &Path) -> Result<(), String> {
-    let gpu = &model.gpu;
+/// `--greedy` or `--beams N` (default: Florence-2's published 3 beams), checked before the model
+/// loads so a bad value is reported at once.
+pub(crate) fn decoding(args: &mut Args) -> Result<Decoding, String> {
+    let greedy = args.flag("--greedy");
+    let beams = args.value("--beams")?.map(|b| b.parse::<usize>().map_err(|_| format!("--beams {b:?} is not a number"))).transpose()?;
+    if greedy && beams.is_some() {
+        return Err("--greedy and --beams are exclusive".into());
+    }
+    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(beams.unwrap_or(3)) };
+    decoding.check()?;
+    Ok(decoding)
+}
+
+pub(crate) fn max_new_tokens(args: &mut Args) -> Result<usize, String> {
+    Ok(args.value("--max-new-tokens")?.map(|n| n.parse::<usize>().map_err(|_| format!("--max-new-tokens {n:?} is not a number"))).transpose()?.unwrap_or(1024))
+}
+
+/// activations.safetensors with f32 tensors [1, rows, cols]: the image features, the encoder's
+/// output and the first decoder step's logits (the encoder runs again here, only for the dump).
+fn write_dump(model: &Florence2, features: &Tensor, ids: &[u32], mut taps: Vec<(String, Tensor)>, dir: &Path) -> Result<(), String> {
+    let gpu = model.gpu();
     let mut rec = Recorder::new(gpu);
-    let mut state = model.language.start(&mut rec, encoded, 1).map_err(|e| e.to_string())?;
-    let start = model.cfg.text_config.decoder_start_token_id;
-    let logits = model.language.step(&mut rec, &mut state, &[start], &mut |_, _| {}).map_err(|e| e.to_string())?;
+    let encoded = model.encode(&mut rec, ids, features, &mut |_, _| {}).map_err(|e| e.to_string())?;
+    let logits = model.first_step_logits(&mut rec, &encoded, &mut |_, _| {}).map_err(|e| e.to_string())?;
+    taps.push(("encoder.last_hidden_state".into(), encoded));
     taps.push(("decoder.step0.logits".into(), logits));
     let staged: Vec<_> = taps.iter().map(|(n, t)| (n.clone(), t.dims2(), rec.stage_read(t))).collect();
     rec.submit();

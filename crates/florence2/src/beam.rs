@@ -10,7 +10,9 @@
 use visionllm_gpu::ops::{copy, logprobs, topk};
 use visionllm_gpu::Recorder;
 
-use crate::generate::Generated;
+use web_time::Duration;
+
+use crate::generate::{Generated, StepReporter};
 use crate::language::DecoderState;
 use crate::model::{Florence2, ModelError, Result};
 
@@ -35,7 +37,23 @@ pub fn banned_tokens(ids: &[u32], n: usize) -> Vec<u32> {
     out
 }
 
-pub(crate) async fn beam_search(m: &Florence2, rec: Recorder<'_>, start: DecoderState, max_len: usize, num_beams: usize, ngram: usize, length_penalty: f32) -> Result<Generated> {
+/// One beam search's settings (`Decoding::Beam`) and the length limit (decoder start included).
+pub(crate) struct BeamSearch {
+    pub num_beams: usize,
+    pub ngram: usize,
+    pub length_penalty: f32,
+    pub max_len: usize,
+}
+
+impl BeamSearch {
+    pub(crate) async fn run(&self, m: &Florence2, rec: Recorder<'_>, start: DecoderState, reporter: &mut StepReporter<'_>) -> Result<Generated> {
+        let BeamSearch { num_beams, ngram, length_penalty, max_len } = *self;
+        search(m, rec, start, max_len, num_beams, ngram, length_penalty, reporter).await
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn search(m: &Florence2, rec: Recorder<'_>, start: DecoderState, max_len: usize, num_beams: usize, ngram: usize, length_penalty: f32, reporter: &mut StepReporter<'_>) -> Result<Generated> {
     let t = &m.cfg.text_config;
     let vocab = t.vocab_size;
     let k = 2 * num_beams;
@@ -131,9 +149,17 @@ pub(crate) async fn beam_search(m: &Florence2, rec: Recorder<'_>, start: Decoder
         }
         running = next;
         cur_len += 1;
+        // The best hypothesis still running is what a reader sees grow.
+        if reporter.report(&running[0].ids).is_break() {
+            return Ok(generated(running[0].ids.clone(), None, true));
+        }
     }
     let (score, ids) = finished.into_iter().next().unwrap_or_else(|| (running[0].score, running[0].ids.clone()));
-    Ok(Generated { ids, score: Some(score), token_logprobs: None })
+    Ok(generated(ids, Some(score), false))
+}
+
+fn generated(ids: Vec<u32>, score: Option<f32>, stopped: bool) -> Generated {
+    Generated { ids, score, token_logprobs: None, stopped, encode_time: Duration::ZERO, decode_time: Duration::ZERO }
 }
 
 #[cfg(test)]

@@ -1,15 +1,21 @@
-//! Generation: plain greedy (argmax on the GPU, one token id read back per step), greedy with
-//! each token's log-probability (log-softmax on the GPU, the chosen token's value gathered there:
-//! one id and one f32 read back per step) and beam search with the reference's semantics
-//! (transformers 5 `_beam_search`).
+//! Generation, the one path every caller takes (the browser worker, `visionllm run`, `visionllm
+//! eval`, the reference tests): encode the prompt with the image features, then decode with plain
+//! greedy (argmax on the GPU, one token id read back per step), greedy with each token's
+//! log-probability (one id and one f32 read back per step) or beam search with the reference's
+//! semantics (transformers 5 `_beam_search`). After every step `on_step` sees the answer so far
+//! and may stop the loop, which is how the app shows a growing answer and cancels between tokens.
+
+use std::ops::ControlFlow;
 
 use visionllm_gpu::ops::{embedding, logprobs, topk};
 use visionllm_gpu::{Recorder, Tensor};
+use web_time::{Duration, Instant};
 
+use crate::language::DecoderState;
 use crate::model::{Florence2, ModelError, Result};
 
 /// How to decode.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Decoding {
     /// Argmax each step; no forced tokens, no n-gram blocking; stops at eos or the limit.
     Greedy,
@@ -41,6 +47,18 @@ impl Decoding {
     }
 }
 
+/// What `on_step` sees after each decoder step.
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    /// The answer so far, decoder start token first: for greedy every id chosen, for beam search
+    /// the best hypothesis still running (it may change completely at the next step).
+    pub ids: &'a [u32],
+    /// Steps taken (tokens generated per hypothesis).
+    pub new_tokens: usize,
+    /// Time since the decoder started (the encoder's time is not included).
+    pub elapsed: Duration,
+}
+
 /// The generated sequence as the reference's `generate` returns it: decoder start token first.
 #[derive(Clone, Debug)]
 pub struct Generated {
@@ -49,41 +67,81 @@ pub struct Generated {
     pub score: Option<f32>,
     /// For `GreedyWithScores`: the log-probability of each generated token (`ids[1..]`).
     pub token_logprobs: Option<Vec<f32>>,
+    /// `on_step` stopped the loop: `ids` is the answer as far as it got (for beams, the best
+    /// running hypothesis), without a score.
+    pub stopped: bool,
+    /// The encoder's time, waited for on the GPU.
+    pub encode_time: Duration,
+    /// The decoder's time, every step included.
+    pub decode_time: Duration,
+}
+
+impl Generated {
+    pub fn new_tokens(&self) -> usize {
+        self.ids.len().saturating_sub(1)
+    }
+}
+
+/// Counts steps and time for `on_step`, so greedy and beam search report the same way.
+pub(crate) struct StepReporter<'f> {
+    started: Instant,
+    steps: usize,
+    on_step: &'f mut dyn FnMut(&Step) -> ControlFlow<()>,
+}
+
+impl StepReporter<'_> {
+    pub(crate) fn report(&mut self, ids: &[u32]) -> ControlFlow<()> {
+        self.steps += 1;
+        (self.on_step)(&Step { ids, new_tokens: self.steps, elapsed: self.started.elapsed() })
+    }
 }
 
 impl Florence2 {
-    /// Run the encoder on `input_ids` with the image features and decode up to `max_new_tokens`.
-    pub async fn generate(&self, input_ids: &[u32], features: &Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
-        let mut rec = Recorder::new(&self.gpu);
-        let encoded = self.language.encode(&mut rec, input_ids, self.cfg.image_token_id, features, &mut |_, _| {})?;
-        rec.submit();
-        self.decode(&encoded, decoding, max_new_tokens).await
-    }
-
-    /// Decode from the encoder's output [L, d].
-    pub async fn decode(&self, encoded: &Tensor, decoding: &Decoding, max_new_tokens: usize) -> Result<Generated> {
+    /// Encode `input_ids` (the prompt with one image token per feature row) with the image
+    /// features and decode up to `max_new_tokens` (capped by the model's positions). `on_step`
+    /// runs after every step; `ControlFlow::Break` stops the loop there (`Generated::stopped`).
+    pub async fn generate_with(
+        &self,
+        input_ids: &[u32],
+        features: &Tensor,
+        decoding: &Decoding,
+        max_new_tokens: usize,
+        on_step: &mut dyn FnMut(&Step) -> ControlFlow<()>,
+    ) -> Result<Generated> {
         decoding.check().map_err(ModelError::Input)?;
         if max_new_tokens == 0 {
             return Err(ModelError::Input("at least one new token must be allowed".into()));
         }
+        let started = Instant::now();
+        let mut rec = Recorder::new(&self.gpu);
+        let encoded = self.encode(&mut rec, input_ids, features, &mut |_, _| {})?;
+        rec.submit();
+        self.gpu.idle().await?;
+        let encode_time = started.elapsed();
+
         // The positions bound every buffer the loop sizes (KV caches, ids), whatever was asked.
         let max_len = max_new_tokens.saturating_add(1).min(self.cfg.text_config.max_position_embeddings);
+        let mut reporter = StepReporter { started: Instant::now(), steps: 0, on_step };
         let mut rec = Recorder::new(&self.gpu);
-        let state = self.language.start(&mut rec, encoded, max_len)?;
-        match decoding {
-            Decoding::Greedy => self.greedy(rec, state, max_len, false).await,
-            Decoding::GreedyWithScores => self.greedy(rec, state, max_len, true).await,
+        let state = self.language.start(&mut rec, &encoded, max_len)?;
+        let mut generated = match decoding {
+            Decoding::Greedy => self.greedy(rec, state, max_len, false, &mut reporter).await?,
+            Decoding::GreedyWithScores => self.greedy(rec, state, max_len, true, &mut reporter).await?,
             Decoding::Beam { num_beams, no_repeat_ngram_size, length_penalty } => {
-                crate::beam::beam_search(self, rec, state, max_len, *num_beams, *no_repeat_ngram_size, *length_penalty).await
+                let search = crate::beam::BeamSearch { num_beams: *num_beams, ngram: *no_repeat_ngram_size, length_penalty: *length_penalty, max_len };
+                search.run(self, rec, state, &mut reporter).await?
             }
-        }
+        };
+        generated.encode_time = encode_time;
+        generated.decode_time = reporter.started.elapsed();
+        Ok(generated)
     }
 
-    async fn greedy(&self, rec: Recorder<'_>, mut state: crate::language::DecoderState, max_len: usize, scores: bool) -> Result<Generated> {
+    async fn greedy(&self, mut rec: Recorder<'_>, mut state: DecoderState, max_len: usize, scores: bool, reporter: &mut StepReporter<'_>) -> Result<Generated> {
         let t = &self.cfg.text_config;
         let mut ids = vec![t.decoder_start_token_id];
         let mut logprobs_out = Vec::new();
-        let mut rec = rec;
+        let mut stopped = false;
         while ids.len() < max_len {
             let logits = self.language.step(&mut rec, &mut state, &ids[ids.len() - 1..], &mut |_, _| {})?;
             // The id is the argmax of the logits themselves (not of the log-probs, where rounding
@@ -109,11 +167,22 @@ impl Florence2 {
             }
             self.gpu.check_alive()?;
             ids.push(id);
+            if reporter.report(&ids).is_break() {
+                stopped = true;
+                break;
+            }
             if id == t.eos_token_id {
                 break;
             }
             rec = Recorder::new(&self.gpu);
         }
-        Ok(Generated { ids, score: None, token_logprobs: scores.then_some(logprobs_out) })
+        Ok(Generated {
+            ids,
+            score: None,
+            token_logprobs: scores.then_some(logprobs_out),
+            stopped,
+            encode_time: Duration::ZERO,
+            decode_time: Duration::ZERO,
+        })
     }
 }

@@ -140,10 +140,6 @@ impl LanguageModel {
         })
     }
 
-    pub fn config(&self) -> &TextConfig {
-        &self.cfg
-    }
-
     /// Word embeddings of `ids` with every `image_token_id` row replaced, in order, by the rows of
     /// `image_features`; then positions, `layernorm_embedding`, the encoder layers.
     pub fn encode(&self, rec: &mut Recorder, ids: &[u32], image_token_id: u32, image_features: &Tensor, tap: Tap) -> Result<Tensor> {

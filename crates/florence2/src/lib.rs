@@ -3,14 +3,19 @@
 //! reference's activations (`tests/fixtures/florence2`, made by `tests/reference/florence2`).
 
 pub mod config;
-pub mod language;
+pub(crate) mod language;
 pub mod model;
 pub mod preprocess;
-pub mod projector;
-pub mod vision;
+mod projector;
+pub(crate) mod vision;
 mod load;
 pub mod generate;
+pub mod instruct;
 mod beam;
 
 pub use config::Florence2Config;
 pub use model::Florence2;
+pub use generate::{Decoding, Generated, Step};
+pub use model::ModelError;
+pub use instruct::{CallAnswer, Instruction, InstructionRun, JobEvent, JobStage, JobTimings, RgbImage};
+pub use vision::Tap;

@@ -5,17 +5,15 @@ mod common;
 
 use common::Case;
 use visionllm_florence2::generate::Decoding;
-use visionllm_gpu::{DType, Recorder};
+use visionllm_gpu::DType;
 
 #[test]
 fn tiny224_greedy_log_probs() {
     let case = Case::open("tiny224");
     let model = case.model(DType::F32);
-    let mut rec = Recorder::new(&model.gpu);
-    let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
-    rec.submit();
+    let features = case.features(&model);
     let want = case.ids("greedy_ids");
-    let got = pollster::block_on(model.generate(&case.ids("input_ids"), &features, &Decoding::GreedyWithScores, want.len() - 1)).unwrap();
+    let got = common::generate(&model, &case.ids("input_ids"), &features, &Decoding::GreedyWithScores, want.len() - 1).unwrap();
     assert_eq!(got.ids, want, "ids differ from plain greedy's reference ids");
     let lps = got.token_logprobs.expect("GreedyWithScores fills token_logprobs");
     assert_eq!(lps.len(), want.len() - 1);
@@ -29,6 +27,6 @@ fn tiny224_greedy_log_probs() {
     assert!((lps[0] as f64 - want0).abs() <= 1e-4, "step 0 log-prob {} vs CPU {want0}", lps[0]);
 
     // Plain greedy reports none.
-    let plain = pollster::block_on(model.generate(&case.ids("input_ids"), &features, &Decoding::Greedy, 3)).unwrap();
+    let plain = common::generate(&model, &case.ids("input_ids"), &features, &Decoding::Greedy, 3).unwrap();
     assert!(plain.token_logprobs.is_none());
 }

@@ -38,25 +38,24 @@ fn photo_grounding_prompt_end_to_end() {
     let model = case.model(DType::F32);
     let (rgb, w, h) = decode_png(&case);
     let s = case.input_size();
-    let pixels = preprocess::pixel_values(&rgb, w, h, s);
-    let num_image_tokens = case.f32("projector.image_features").len() / model.cfg.text_config.d_model;
+    assert_eq!(model.input_size(), s, "the model's input size is its preprocessor's");
+    let pixels = model.pixel_values(&rgb, w, h).unwrap();
+    let num_image_tokens = case.f32("projector.image_features").len() / model.config().text_config.d_model;
     let ids = tokenizer.encoder_input_ids("<CAPTION_TO_PHRASE_GROUNDING>A cat on the floor", num_image_tokens).unwrap();
     assert_eq!(ids, case.ids("grounding.input_ids"), "prompt ids");
-    let n = run_and_compare(&case, &model.gpu, 1e-4, |n| format!("grounding.{}", n.replace("decoder.", "decoder.step0.")), |rec, tap| {
-        let features = model.image_features(rec, &pixels, s, &mut |_, _| {}).unwrap();
-        let encoded = model.language.encode(rec, &ids, model.cfg.image_token_id, &features, tap).unwrap();
-        let mut state = model.language.start(rec, &encoded, 4).unwrap();
-        let logits = model.language.step(rec, &mut state, &[2], &mut |_, _| {}).unwrap();
-        tap("decoder.logits", &logits);
+    let n = run_and_compare(&case, model.gpu(), 1e-4, |n| format!("grounding.{}", n.replace("decoder.", "decoder.step0.")), |rec, tap| {
+        let features = model.image_features(rec, &pixels, &mut |_, _| {}).unwrap();
+        let encoded = model.encode(rec, &ids, &features, tap).unwrap();
+        model.first_step_logits(rec, &encoded, tap).unwrap();
     });
     assert_eq!(n, 3);
-    let mut rec = Recorder::new(&model.gpu);
-    let features = model.image_features(&mut rec, &pixels, s, &mut |_, _| {}).unwrap();
+    let mut rec = Recorder::new(model.gpu());
+    let features = model.image_features(&mut rec, &pixels, &mut |_, _| {}).unwrap();
     rec.submit();
     let want = case.ids("grounding.greedy_ids");
-    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::Greedy, want.len() - 1)).unwrap();
+    let got = common::generate(&model, &ids, &features, &Decoding::Greedy, want.len() - 1).unwrap();
     assert_eq!(got.ids, want);
     let want = case.ids("grounding.beam3_ids");
-    let got = pollster::block_on(model.generate(&ids, &features, &Decoding::florence_beams(3), want.len() - 1)).unwrap();
+    let got = common::generate(&model, &ids, &features, &Decoding::florence_beams(3), want.len() - 1).unwrap();
     assert_eq!(got.ids, want);
 }

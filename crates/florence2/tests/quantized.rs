@@ -3,7 +3,6 @@
 //! error of Q8 and Q4 is reported per tensor class and on the encoder output (Q4 ids are reported,
 //! not asserted: on random tiny models the top-1/top-2 logit gaps are ~0.3-0.7% of max|logit|).
 
-#[allow(dead_code)]
 mod common;
 
 use std::path::Path;
@@ -29,8 +28,8 @@ fn run(gpu: &Arc<Gpu>, case: &Case, dir: &Path) -> Outcome {
     let model = Florence2::load_dir(gpu.clone(), dir, DType::F32).unwrap();
     let ids = case.ids("input_ids");
     let mut rec = Recorder::new(gpu);
-    let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
-    let encoded = model.language.encode(&mut rec, &ids, model.cfg.image_token_id, &features, &mut |_, _| {}).unwrap();
+    let features = model.image_features(&mut rec, &case.pixel_values(), &mut |_, _| {}).unwrap();
+    let encoded = model.encode(&mut rec, &ids, &features, &mut |_, _| {}).unwrap();
     let staged = rec.stage_read(&encoded);
     rec.submit();
     let got = pollster::block_on(staged.read_f32(gpu)).unwrap();
@@ -44,7 +43,7 @@ fn run(gpu: &Arc<Gpu>, case: &Case, dir: &Path) -> Outcome {
         wmax = wmax.max((w as f64).abs());
     }
     let want_ids = case.ids("greedy_ids");
-    let got_ids = pollster::block_on(model.generate(&ids, &features, &Decoding::Greedy, want_ids.len() - 1)).unwrap().ids;
+    let got_ids = common::generate(&model, &ids, &features, &Decoding::Greedy, want_ids.len() - 1).unwrap().ids;
     Outcome {
         ids_equal: got_ids == want_ids,
         ids_agree: got_ids.iter().zip(&want_ids).take_while(|(a, b)| a == b).count(),

@@ -19,21 +19,18 @@ const RTOL_F16: f32 = 2e-2;
 fn tiny224_f16_stages_within_stated_tolerance() {
     let case = Case::open("tiny224");
     let model = case.model(DType::F32);
-    if !model.gpu.caps.f16 {
-        eprintln!("skipped: the adapter has no shader-f16 ({})", model.gpu.caps.describe());
+    if !model.gpu().caps.f16 {
+        eprintln!("skipped: the adapter has no shader-f16 ({})", model.gpu().caps.describe());
         return;
     }
     drop(model);
     let model = case.model(DType::F16);
     let pixels = case.pixel_values();
     let ids = case.ids("input_ids");
-    let start = model.cfg.text_config.decoder_start_token_id;
-    let n = run_and_compare(&case, &model.gpu, RTOL_F16, |n| n.replace("decoder.", "decoder.step0."), |rec, tap| {
-        let features = model.image_features(rec, &pixels, case.input_size(), tap).unwrap();
-        let encoded = model.language.encode(rec, &ids, model.cfg.image_token_id, &features, tap).unwrap();
-        let mut state = model.language.start(rec, &encoded, 4).unwrap();
-        let logits = model.language.step(rec, &mut state, &[start], tap).unwrap();
-        tap("decoder.logits", &logits);
+    let n = run_and_compare(&case, model.gpu(), RTOL_F16, |n| n.replace("decoder.", "decoder.step0."), |rec, tap| {
+        let features = model.image_features(rec, &pixels, tap).unwrap();
+        let encoded = model.encode(rec, &ids, &features, tap).unwrap();
+        model.first_step_logits(rec, &encoded, tap).unwrap();
     });
     assert!(n >= 10);
 }

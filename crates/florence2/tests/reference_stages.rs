@@ -5,7 +5,7 @@ mod common;
 
 use common::{run_and_compare, Case};
 use visionllm_florence2::generate::Decoding;
-use visionllm_gpu::{DType, Recorder};
+use visionllm_gpu::DType;
 
 const RTOL: f32 = 1e-4;
 
@@ -13,15 +13,11 @@ fn stages(case_name: &str) {
     let case = Case::open(case_name);
     let model = case.model(DType::F32);
     let pixels = case.pixel_values();
-    let size = case.input_size();
     let ids = case.ids("input_ids");
-    let start = model.cfg.text_config.decoder_start_token_id;
-    let n = run_and_compare(&case, &model.gpu, RTOL, |n| n.replace("decoder.", "decoder.step0."), |rec, tap| {
-        let features = model.image_features(rec, &pixels, size, tap).unwrap();
-        let encoded = model.language.encode(rec, &ids, model.cfg.image_token_id, &features, tap).unwrap();
-        let mut state = model.language.start(rec, &encoded, 4).unwrap();
-        let logits = model.language.step(rec, &mut state, &[start], tap).unwrap();
-        tap("decoder.logits", &logits);
+    let n = run_and_compare(&case, model.gpu(), RTOL, |n| n.replace("decoder.", "decoder.step0."), |rec, tap| {
+        let features = model.image_features(rec, &pixels, tap).unwrap();
+        let encoded = model.encode(rec, &ids, &features, tap).unwrap();
+        model.first_step_logits(rec, &encoded, tap).unwrap();
     });
     assert!(n >= 10, "only {n} tensors compared");
 }
@@ -29,10 +25,8 @@ fn stages(case_name: &str) {
 /// Generate for the case's prompt and image with `decoding`.
 fn generate(case: &Case, decoding: &Decoding, max_new_tokens: usize) -> visionllm_florence2::generate::Generated {
     let model = case.model(DType::F32);
-    let mut rec = Recorder::new(&model.gpu);
-    let features = model.image_features(&mut rec, &case.pixel_values(), case.input_size(), &mut |_, _| {}).unwrap();
-    rec.submit();
-    pollster::block_on(model.generate(&case.ids("input_ids"), &features, decoding, max_new_tokens)).unwrap()
+    let features = case.features(&model);
+    common::generate(&model, &case.ids("input_ids"), &features, decoding, max_new_tokens).unwrap()
 }
 
 fn greedy_ids(case_name: &str) {

@@ -189,6 +189,20 @@ impl Gpu {
         }
     }
 
+    /// Resolves when the GPU has finished everything submitted so far, so a stage's time is its
+    /// own (natively by polling; in the browser the event loop drives the callback).
+    pub async fn idle(&self) -> Result<()> {
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.queue.on_submitted_work_done(move || {
+            let _ = tx.send(());
+        });
+        #[cfg(not(target_arch = "wasm32"))]
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+        // A lost device may never call back; the dropped sender then ends the wait.
+        let _ = rx.await;
+        self.check_alive()
+    }
+
     /// The device is gone (lost or destroyed): make a new `Gpu` to continue.
     pub fn is_lost(&self) -> bool {
         lock(&self.lost).is_some()

@@ -5,6 +5,7 @@
 
 pub mod bind_cache;
 pub mod caps;
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod context;
 pub mod dtype;

@@ -6,13 +6,32 @@
 //! enables subgroup builtins from the device feature alone.
 //!
 //! Syntax, each on its own line: `#if NAME`, `#ifnot NAME`, `#else`, `#endif` (nesting allowed).
-//! `$NAME` anywhere is replaced by a define's value; `#include reduce` pastes the reduction library;
-//! `$SUBGROUP_ARGS` / `$SUBGROUP_INIT` become the subgroup builtins when `SUBGROUPS` is on. Flags with a meaning to the header: `F16`
-//! (element type `T`/`T4` is f16 and `enable f16;` is emitted), `SUBGROUPS`.
+//! `$NAME` anywhere is replaced by a define's value; `#include NAME` pastes `shaders/lib/NAME.wgsl`
+//! (once per module, even when libraries include each other; before the `#if` pass, so a library
+//! may use flags too); `$SUBGROUP_ARGS` / `$SUBGROUP_INIT` become the subgroup builtins when
+//! `SUBGROUPS` is on. Flags with a meaning to the header: `F16` (element type `T`/`T4` is f16 and
+//! `enable f16;` is emitted), `SUBGROUPS`.
 
-/// Workgroup reductions (sum, max) shared by the row kernels, with a subgroup fast path.
-const REDUCE_LIB: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/lib/reduce.wgsl"));
-/// Entry-point parameters and their copy into module-scope privates, used by `REDUCE_LIB`.
+/// (name, text) of `shaders/lib/NAME.wgsl`, embedded at compile time like the kernels (`kernel!`).
+macro_rules! lib {
+    ($name:literal) => {
+        ($name, include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shaders/lib/", $name, ".wgsl")))
+    };
+}
+
+/// The WGSL libraries `#include` can paste, by name.
+const LIBS: &[(&str, &str)] = &[
+    // Workgroup reductions (sum, max) shared by the row kernels, with a subgroup fast path.
+    lib!("reduce"),
+    // Stable row log-sum-exp (max, then sum of exp) for softmax and log-probabilities.
+    lib!("logsumexp"),
+    // The 64x64 register-tiled matmul loop and its bounds-checked store, for dense and quantized weights.
+    lib!("tile"),
+    // The one-row GEMV entry point (split K, one reduction) for the same two kernels.
+    lib!("gemv"),
+];
+
+/// Entry-point parameters and their copy into module-scope privates, used by the reduce library.
 const SUBGROUP_ARGS: &str = ", @builtin(subgroup_invocation_id) sgi_: u32, @builtin(subgroup_size) sgs_: u32";
 const SUBGROUP_INIT: &str = "sg_inv = sgi_; sg_size = sgs_;";
 
@@ -83,7 +102,7 @@ pub fn preprocess(source: &str, variant: &Variant, target: ShaderTarget) -> Stri
     if variant.has("SUBGROUPS") && target == ShaderTarget::Browser {
         out.push_str("enable subgroups;\n");
     }
-    let source = source.replace("#include reduce", REDUCE_LIB);
+    let source = expand_includes(source, &mut Vec::new());
     // Each frame: (this branch is active, an enclosing branch is active).
     let mut stack: Vec<(bool, bool)> = Vec::new();
     let active = |stack: &Vec<(bool, bool)>| stack.iter().all(|(on, _)| *on);
@@ -116,6 +135,29 @@ pub fn preprocess(source: &str, variant: &Variant, target: ShaderTarget) -> Stri
     out
 }
 
+/// `source` with every `#include NAME` line replaced by that library (itself expanded), each
+/// library pasted at its first include only: WGSL forbids declaring a name twice.
+fn expand_includes(source: &str, done: &mut Vec<&'static str>) -> String {
+    let mut out = String::with_capacity(source.len());
+    for line in source.lines() {
+        match line.trim().strip_prefix("#include ") {
+            Some(name) => {
+                let name = name.trim();
+                let &(lib, text) = LIBS.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("#include of unknown WGSL library {name:?}"));
+                if !done.contains(&lib) {
+                    done.push(lib);
+                    out.push_str(&expand_includes(text, done));
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +170,21 @@ mod tests {
         assert!(out.ends_with("a\nb 7\nc\nf\n"), "{out}");
         let out = preprocess(src, &Variant::new(), ShaderTarget::Naga);
         assert!(out.ends_with("a\ne\nf\n"), "{out}");
+    }
+
+    #[test]
+    fn includes_paste_each_library_once() {
+        // logsumexp includes reduce itself; the kernel including both still gets one copy.
+        let out = preprocess("#include reduce\n#include logsumexp\n", &Variant::new(), ShaderTarget::Naga);
+        assert_eq!(out.matches("fn wg_reduce(").count(), 1, "{out}");
+        assert_eq!(out.matches("fn row_logsumexp(").count(), 1, "{out}");
+        assert!(!out.contains("#include"), "{out}");
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown WGSL library")]
+    fn unknown_include_is_refused() {
+        preprocess("#include nothing_here\n", &Variant::new(), ShaderTarget::Naga);
     }
 
     #[test]

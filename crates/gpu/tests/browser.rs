@@ -42,6 +42,8 @@ async fn every_other_kernel_in_browser() {
     n += conformance::attention::check_causal_attention(g, 21).await.unwrap();
     n += conformance::attention::check_channel_attention(g, 22).await.unwrap();
     n += conformance::conv::check_conv(g, 23).await.unwrap();
+    n += conformance::linear::check_linear(g, 31).await.unwrap();
+    n += conformance::logprobs::check_logprobs(g, 32).await.unwrap();
     n += conformance::copy::check_copy(g, 24).await.unwrap();
     n += conformance::elementwise::check_elementwise(g, 25).await.unwrap();
     n += conformance::embedding::check_embedding(g, 26).await.unwrap();

@@ -35,6 +35,7 @@ macro_rules! conformance_test {
 
 conformance_test!(matmul, conformance::matmul::check_matmul);
 conformance_test!(qmatmul, conformance::qmatmul::check_qmatmul);
+conformance_test!(linear, conformance::linear::check_linear);
 conformance_test!(window_attention, conformance::attention::check_window_attention);
 conformance_test!(attention, conformance::attention::check_attention);
 conformance_test!(causal_attention, conformance::attention::check_causal_attention);

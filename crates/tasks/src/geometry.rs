@@ -67,6 +67,11 @@ impl BoundingBox {
         self.width() * self.height()
     }
 
+    /// The smallest box holding both (of normalised boxes): a mask's box from its parts' boxes.
+    pub fn union(self, other: Self) -> Self {
+        Self::new(self.x1.min(other.x1), self.y1.min(other.y1), self.x2.max(other.x2), self.y2.max(other.y2))
+    }
+
     /// Clipped to `[0, width] x [0, height]`; non-finite values become 0.
     pub fn clipped(self, size: ImageSize) -> Self {
         let (w, h) = (size.width as f32, size.height as f32);

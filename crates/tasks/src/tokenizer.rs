@@ -4,7 +4,7 @@
 //! Special-token ids are looked up by string, never hard-coded: the real tokenizer has
 //! `<loc_0>` = 50269 but test tokenizers differ.
 
-use crate::prompts::{construct_prompt, PromptError};
+use crate::prompts::{construct_prompt, PromptError, TaskCall};
 use crate::quantize::NUM_BINS;
 
 #[derive(Debug, thiserror::Error)]
@@ -71,16 +71,34 @@ impl Florence2Tokenizer {
         Ok(encoding.get_ids().to_vec())
     }
 
-    /// Task text (e.g. `"<OD>"`, `"<OPEN_VOCABULARY_DETECTION>a cat"`) -> prompt ids.
+    /// Task text as a user of the reference writes it (e.g. `"<OD>"`,
+    /// `"<OPEN_VOCABULARY_DETECTION>a cat"`, or free text) -> prompt ids, through
+    /// `construct_prompt`. For command lines and reference checks that start from such a string.
     pub fn encode_task(&self, task_text: &str) -> Result<Vec<u32>, TokenizerError> {
         self.encode_prompt(&construct_prompt(task_text)?)
     }
 
-    /// Full encoder input ids: `num_image_tokens` image placeholders, then the prompt ids.
+    /// Encoder input ids for a raw task string: `num_image_tokens` image placeholders, then
+    /// `encode_task`'s ids.
     pub fn encoder_input_ids(&self, task_text: &str, num_image_tokens: usize) -> Result<Vec<u32>, TokenizerError> {
+        Ok(self.after_image_tokens(num_image_tokens, self.encode_task(task_text)?))
+    }
+
+    /// Encoder input ids for a routed call: image placeholders, then the ids of `call.prompt()`
+    /// (taken from the task table; the call's input is never searched for task tokens).
+    pub fn encoder_input_ids_for_call(
+        &self,
+        call: &TaskCall,
+        num_image_tokens: usize,
+    ) -> Result<Vec<u32>, TokenizerError> {
+        Ok(self.after_image_tokens(num_image_tokens, self.encode_prompt(&call.prompt())?))
+    }
+
+    /// The processor puts one image placeholder per image feature before the prompt.
+    fn after_image_tokens(&self, num_image_tokens: usize, prompt_ids: Vec<u32>) -> Vec<u32> {
         let mut ids = vec![self.image; num_image_tokens];
-        ids.extend(self.encode_task(task_text)?);
-        Ok(ids)
+        ids.extend(prompt_ids);
+        ids
     }
 
     /// Generated ids -> text with special tokens kept (`<loc_k>`, `<poly>`...): what the parsers read.

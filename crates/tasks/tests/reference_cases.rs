@@ -5,7 +5,7 @@
 use serde_json::Value;
 use visionllm_tasks::parse::scan::DECIMAL_DIGIT_ZEROS;
 use visionllm_tasks::parse::BANNED_GROUNDING_PHRASES;
-use visionllm_tasks::{construct_prompt, post_process_generation, Florence2Tokenizer, ImageSize};
+use visionllm_tasks::{construct_prompt, post_process_generation, Florence2Tokenizer, ImageSize, Task, TaskCall};
 
 fn cases() -> Value {
     serde_json::from_str(include_str!("fixtures/parser_cases.json")).expect("fixture parses")
@@ -45,7 +45,7 @@ fn every_parser_case_matches_the_reference() {
 #[test]
 fn every_task_is_covered_by_cases() {
     let doc = cases();
-    for task in visionllm_tasks::Task::ALL {
+    for task in Task::ALL {
         let n = doc["parser_cases"].as_array().unwrap().iter().filter(|c| c["task"] == task.token()).count();
         assert!(n >= 50, "{} has only {n} cases", task.token());
     }
@@ -67,6 +67,36 @@ fn prompts_and_prompt_ids_match_the_reference() {
             Err(e) => assert_eq!(Some(e.to_string().as_str()), case["error"].as_str(), "error for {text:?}"),
         }
     }
+}
+
+/// A routed call builds its prompt from the task table, not from a task string: for every
+/// reference case that is one task token and an input without another token, the call's prompt
+/// and encoder ids are the reference's.
+#[test]
+fn call_prompts_and_ids_match_the_reference() {
+    let doc = cases();
+    let tok = tokenizer();
+    let image = tok.image_token_id();
+    let mut checked = 0;
+    for case in doc["prompt_cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let Some(task) = Task::ALL.into_iter().find(|t| text.starts_with(t.token())) else { continue };
+        let rest = &text[task.token().len()..];
+        if Task::ALL.iter().any(|t| rest.contains(t.token())) || (!task.takes_input() && !rest.is_empty()) {
+            continue; // the reference re-reads or refuses such text; a call never asks it to
+        }
+        let call = TaskCall::new(task, task.takes_input().then(|| rest.to_string()));
+        assert_eq!(Some(call.prompt().as_str()), case["prompt"].as_str(), "prompt for {call:?}");
+        let ids: Vec<u64> = tok.encoder_input_ids_for_call(&call, 2).unwrap().into_iter().map(u64::from).collect();
+        let expected: Vec<u64> = [image, image]
+            .into_iter()
+            .map(u64::from)
+            .chain(case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+            .collect();
+        assert_eq!(ids, expected, "ids for {call:?}");
+        checked += 1;
+    }
+    assert!(checked >= 50, "only {checked} cases were calls");
 }
 
 #[test]

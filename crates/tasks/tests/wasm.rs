@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use serde_json::Value;
-use visionllm_tasks::{post_process_generation, route, Florence2Tokenizer, ImageSize, Task};
+use visionllm_tasks::{apply, parse, post_process_generation, route, Florence2Tokenizer, ImageSize, Task, TaskCall};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -23,6 +23,9 @@ fn tokenizer_loads_and_encodes_like_python() {
         assert_eq!(ids, expected);
         assert_eq!(tok.decode(&tok.encode_prompt("a<loc_3>").unwrap()).unwrap(), "<s>a<loc_3></s>");
     }
+    let call = TaskCall::new(Task::OpenVocabularyDetection, Some(" a red car ".into()));
+    let text = "<OPEN_VOCABULARY_DETECTION> a red car ";
+    assert_eq!(tok.encoder_input_ids_for_call(&call, 2).unwrap(), tok.encoder_input_ids(text, 2).unwrap());
 }
 
 #[wasm_bindgen_test]
@@ -44,4 +47,14 @@ fn router_runs() {
     for text in ["café", "find 猫と犬", "日本", "segment the café"] {
         assert!(route(text, None).is_ok(), "{text}");
     }
+}
+
+#[wasm_bindgen_test]
+fn apply_filters_what_was_not_asked_for() {
+    let routed = route("find the dogs", None).unwrap();
+    let call = &routed.tasks[0];
+    let answer =
+        parse(call.task, "dog<loc_1><loc_2><loc_3><loc_4>cat<loc_5><loc_6><loc_7><loc_8>", ImageSize::new(1000, 1000));
+    let found = apply(&routed.options, call, &answer);
+    assert_eq!(found.iter().map(|i| i.label.as_str()).collect::<Vec<_>>(), ["dog"]);
 }

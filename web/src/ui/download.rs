@@ -1,33 +1,31 @@
-//! Saving files from the page: a Blob, an object URL, a click on a temporary link.
+//! Saving files from the page: a Blob, an object URL (gloo-file's `ObjectUrl`, revoked when
+//! dropped), a click on a temporary link.
 
+use gloo_file::{Blob, ObjectUrl};
 use wasm_bindgen::prelude::*;
-use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, HtmlCanvasElement, Url};
+use web_sys::{HtmlAnchorElement, HtmlCanvasElement};
 
-fn save_blob(blob: &Blob, name: &str) {
+fn save_blob(blob: Blob, name: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-    let Ok(url) = Url::create_object_url_with_blob(blob) else { return };
+    let url = ObjectUrl::from(blob);
     if let Ok(a) = document.create_element("a") {
         let a: HtmlAnchorElement = a.unchecked_into();
         a.set_href(&url);
         a.set_download(name);
         a.click();
     }
-    let _ = Url::revoke_object_url(&url);
+    // `url` is revoked here: the click has started the download.
 }
 
 pub fn download_text(name: &str, text: &str, mime: &str) {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let options = BlobPropertyBag::new();
-    options.set_type(mime);
-    if let Ok(blob) = Blob::new_with_str_sequence_and_options(&parts, &options) {
-        save_blob(&blob, name);
-    }
+    save_blob(Blob::new_with_options(text, Some(mime)), name);
 }
 
 pub fn download_canvas_png(canvas: &HtmlCanvasElement, name: &'static str) {
+    // `canvas.toBlob` has no gloo wrapper: its callback stays web-sys.
     let callback = Closure::once_into_js(move |blob: JsValue| {
-        if let Ok(blob) = blob.dyn_into::<Blob>() {
-            save_blob(&blob, name);
+        if let Ok(blob) = blob.dyn_into::<web_sys::Blob>() {
+            save_blob(Blob::from(blob), name);
         }
     });
     let _ = canvas.to_blob(callback.unchecked_ref());

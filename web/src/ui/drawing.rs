@@ -9,7 +9,9 @@ use wasm_bindgen::JsValue;
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 use crate::palette::{colour_for, css};
-use crate::results::{Item, Shape};
+use visionllm_tasks::Shape;
+
+use crate::results::Item;
 
 pub struct Overlay<'a> {
     pub items: &'a [Item],

@@ -9,7 +9,7 @@ use super::image_input::rgba_buffer;
 use super::state::AppState;
 use super::worker_client::WorkerClient;
 use crate::instruction_limit::{clamp_units, cut_message, paste_into};
-use crate::messages::ToWorker;
+use crate::messages::{DecodingMode, ToWorker};
 
 pub const SUGGESTIONS: [&str; 8] = [
     "find everything",
@@ -45,7 +45,8 @@ pub fn run(state: AppState, worker: WorkerClient) {
     state.error.set(None);
     state.job.set(Some(job));
     let region = state.region.get_untracked();
-    worker.send(&ToWorker::Run { job, width: image.width, height: image.height, instruction, region }, Some(pixels));
+    let decoding = state.decoding_mode();
+    worker.send(&ToWorker::Run { job, width: image.width, height: image.height, instruction, region, decoding }, Some(pixels));
 }
 
 #[component]
@@ -124,6 +125,22 @@ pub fn InstructionBox(state: AppState, worker: WorkerClient) -> impl IntoView {
                     }>"Cancel"</button>
                 </Show>
             </div>
+            <label class="decoding" title="Accurate searches 3 answers at once (Florence-2's published setting); fast keeps one and is about 3x quicker.">
+                "Decoding "
+                <select
+                    data-testid="decoding"
+                    prop:value=move || state.decoding_mode().name()
+                    on:change=move |e| {
+                        if let Some(mode) = DecodingMode::from_name(&event_target_value(&e)) {
+                            state.choose_decoding(mode);
+                        }
+                    }
+                >
+                    {DecodingMode::ALL.into_iter().map(|m| view! {
+                        <option value=m.name() selected=move || state.decoding_mode() == m>{m.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
             <Show when=move || cut.get()>
                 <p class="limit" role="alert" data-testid="instruction-limit">{cut_message(MAX_INSTRUCTION_CHARS)}</p>
             </Show>

@@ -8,6 +8,7 @@ use super::image_input::new_canvas;
 use super::image_view::{current_display, render};
 use super::state::AppState;
 use crate::export::{coco_document, transformers_document};
+use crate::messages::{JobResult, JobStatus};
 use crate::palette::{colour_for, css};
 
 fn export_json(state: AppState, coco: bool) {
@@ -30,18 +31,46 @@ fn export_png(state: AppState) {
     }
 }
 
+fn status_name(status: JobStatus) -> &'static str {
+    match status {
+        JobStatus::Running => "running",
+        JobStatus::Done => "done",
+        JobStatus::Cancelled => "cancelled",
+    }
+}
+
+/// What the user is looking at: a growing answer, the final one, or what was shown when it stopped.
+fn status_line(r: &JobResult) -> String {
+    let mode = r.decoding.label();
+    match r.status {
+        JobStatus::Running => format!("Writing the answer ({mode}): {} tokens, {:.1} tokens/s…", r.timings.decode_tokens, r.timings.tokens_per_s()),
+        JobStatus::Done => format!("Answer ({mode})"),
+        JobStatus::Cancelled => format!("Stopped: the answer as far as it got ({mode}, {} tokens)", r.timings.decode_tokens),
+    }
+}
+
+fn timings_line(r: &JobResult) -> String {
+    let t = &r.timings;
+    format!(
+        "preprocess {:.0} ms · vision {:.0} ms · encoder {:.0} ms · decode {} tokens in {:.0} ms ({:.1} tokens/s)",
+        t.preprocess_ms, t.vision_ms, t.encoder_ms, t.decode_tokens, t.decode_ms, t.tokens_per_s()
+    )
+}
+
 #[component]
 pub fn ResultsPanel(state: AppState) -> impl IntoView {
     let shown = move || current_display(state);
     view! {
         <Show when=move || state.result.get().is_some()>
-            <section class="results" data-testid="results">
+            <section
+                class="results"
+                data-testid="results"
+                data-status=move || state.result.with(|r| r.as_ref().map(|r| status_name(r.status)))
+            >
                 {move || state.result.with(|r| r.as_ref().map(|r| view! {
                     <p class="explanation" class:fallback=r.fallback>{r.explanation.clone()}</p>
-                    <p class="timings" data-testid="timings">{format!(
-                        "preprocess {:.0} ms · vision {:.0} ms · encoder {:.0} ms · decode {} tokens in {:.0} ms ({:.1} tokens/s)",
-                        r.timings.preprocess_ms, r.timings.vision_ms, r.timings.encoder_ms,
-                        r.timings.decode_tokens, r.timings.decode_ms, r.timings.tokens_per_s())}</p>
+                    <p class="answer-status" data-testid="answer-status">{status_line(r)}</p>
+                    <p class="timings" data-testid="timings">{timings_line(r)}</p>
                 }))}
                 {move || shown().0.texts.into_iter().map(|t| view! {
                     <div class="text-answer"><span class="task">{t.task}</span><p data-testid="text-answer">{t.text}</p></div>

@@ -6,7 +6,10 @@ use visionllm_tasks::BoundingBox;
 use web_sys::HtmlCanvasElement;
 
 use crate::catalog::Catalog;
-use crate::messages::{CapabilityReport, JobResult, Progress};
+use crate::messages::{CapabilityReport, DecodingMode, JobResult, Progress};
+
+/// Where the decoding choice is remembered (localStorage).
+const DECODING_KEY: &str = "visionllm.decoding";
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum GpuStatus {
@@ -63,6 +66,9 @@ pub struct AppState {
     /// Drawing a region with the mouse instead of hovering.
     pub region_mode: RwSignal<bool>,
     pub region: RwSignal<Option<BoundingBox>>,
+    /// The user's decoding choice, remembered per browser; `None` until they choose (then the
+    /// adapter decides: see `decoding_mode`).
+    pub decoding: RwSignal<Option<DecodingMode>>,
 }
 
 impl AppState {
@@ -87,10 +93,33 @@ impl AppState {
             hidden_classes: RwSignal::new(Vec::new()),
             region_mode: RwSignal::new(false),
             region: RwSignal::new(None),
+            decoding: RwSignal::new(stored_decoding()),
+        }
+    }
+
+    /// The decoding the next job uses: the user's choice, else accurate on a real GPU and fast on
+    /// a software adapter.
+    pub fn decoding_mode(&self) -> DecodingMode {
+        self.decoding.get().unwrap_or_else(|| {
+            let fallback = matches!(self.gpu.get(), GpuStatus::Ready(caps) if caps.fallback);
+            DecodingMode::default_for(fallback)
+        })
+    }
+
+    /// Choose and remember (a browser without storage just forgets at reload).
+    pub fn choose_decoding(&self, mode: DecodingMode) {
+        self.decoding.set(Some(mode));
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(DECODING_KEY, mode.name());
         }
     }
 
     pub fn model_ready(&self) -> bool {
         matches!(self.model.get(), ModelStatus::Loaded { .. })
     }
+}
+
+fn stored_decoding() -> Option<DecodingMode> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    DecodingMode::from_name(&storage.get_item(DECODING_KEY).ok()??)
 }

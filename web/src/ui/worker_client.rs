@@ -13,7 +13,7 @@ use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::state::{AppState, GpuStatus, ModelStatus};
 use crate::envelope;
-use crate::messages::{FromWorker, ModelFiles, ToWorker};
+use crate::messages::{FromWorker, JobStatus, ModelFiles, ToWorker};
 use crate::recovery::{self, RestartBudget};
 
 /// Copyable handle (the worker itself is not `Send`, so it lives in local storage).
@@ -109,6 +109,7 @@ impl WorkerClient {
         self.generation.update_value(|g| *g += 1);
         state.job.set(None);
         state.progress.set(None);
+        keep_partial_answer(state);
         let now = js_sys::Date::now();
         if !self.restarts.try_update_value(|b| b.allow(now)).unwrap_or(false) {
             self.restarting.set_value(None);
@@ -171,6 +172,13 @@ impl WorkerClient {
                     state.notice.set(Some(recovery::crash_notice(&reason, true)));
                 }
             }
+            // The answer so far replaces what is shown (the previous result stays until the
+            // new job has a first token).
+            FromWorker::JobUpdate { job, result } => {
+                if state.job.get_untracked() == Some(job) {
+                    state.result.set(Some(result));
+                }
+            }
             FromWorker::JobDone { job, result } => {
                 if state.job.get_untracked() == Some(job) {
                     state.job.set(None);
@@ -184,12 +192,16 @@ impl WorkerClient {
                 if state.job.get_untracked() == Some(job) {
                     state.job.set(None);
                     state.progress.set(None);
+                    keep_partial_answer(state);
                 }
             }
             FromWorker::Error { job, message } => {
                 state.progress.set(None);
                 match job {
-                    Some(j) if state.job.get_untracked() == Some(j) => state.job.set(None),
+                    Some(j) if state.job.get_untracked() == Some(j) => {
+                        state.job.set(None);
+                        keep_partial_answer(state);
+                    }
                     Some(_) => return, // a job the page already gave up on
                     None => {
                         if let ModelStatus::Loading { id } = state.model.get_untracked() {
@@ -214,4 +226,14 @@ impl WorkerClient {
             FromWorker::Notice { message } => state.notice.set(Some(message)),
         }
     }
+}
+
+/// A job that stopped before its end (cancelled, failed, its worker crashed) leaves what it had
+/// shown on the page, marked as stopped rather than still running.
+fn keep_partial_answer(state: AppState) {
+    state.result.update(|r| {
+        if let Some(r) = r.as_mut().filter(|r| r.status == JobStatus::Running) {
+            r.status = JobStatus::Cancelled;
+        }
+    });
 }

@@ -1,15 +1,16 @@
-//! One job: image pixels + instruction -> routed task calls -> model -> parsed answers.
-//! The vision tower runs once per image; each task call (an instruction may need several, e.g.
-//! one open-vocabulary detection per phrase) runs the encoder and the decoder.
+//! One job: image pixels + instruction -> `Florence2::run_instruction` (routing, the vision tower
+//! once, then prompt, generation and parse per task call: the same path as `visionllm run
+//! --instruction`). This file only turns the job's events into messages: progress per stage,
+//! the answer so far while decoding (`JobUpdate`), and a stop when the page cancels.
 
-use visionllm_florence2::preprocess;
-use visionllm_gpu::{Gpu, Recorder};
-use visionllm_tasks::{parse, route, BoundingBox, ImageSize, Region};
+use std::ops::ControlFlow;
 
-use super::greedy::{decode_greedy, Decoded};
+use visionllm_florence2::{CallAnswer, Decoding, Instruction, JobEvent, JobStage, JobTimings, RgbImage};
+use visionllm_tasks::{parse, BoundingBox, ImageSize, Routed};
+
 use super::model_loader::LoadedModel;
-use super::{now_ms, progress, WorkerState};
-use crate::messages::{JobResult, Progress, Stage, TaskRun, Timings};
+use super::{now_ms, post, progress, WorkerState};
+use crate::messages::{DecodingMode, FromWorker, JobResult, JobStatus, Progress, Stage, TaskRun, Timings, UPDATE_INTERVAL_MS};
 
 /// The answer length limit; the model's positions cap it further (256 for the test model).
 const MAX_NEW_TOKENS: usize = 1024;
@@ -21,24 +22,92 @@ pub struct JobInput {
     pub rgba: Vec<u8>,
     pub instruction: String,
     pub region: Option<BoundingBox>,
-}
-
-/// Resolves when the GPU has finished everything submitted so far, so a stage's time is its own.
-async fn gpu_idle(gpu: &Gpu) {
-    let (tx, rx) = futures_channel::oneshot::channel();
-    gpu.queue.on_submitted_work_done(move || {
-        let _ = tx.send(());
-    });
-    let _ = rx.await;
+    pub decoding: DecodingMode,
 }
 
 fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
     rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
 }
 
-/// `Ok(None)` when the job was cancelled.
+pub fn decoding_for(mode: DecodingMode) -> Decoding {
+    match mode {
+        DecodingMode::Fast => Decoding::Greedy,
+        DecodingMode::Accurate => Decoding::florence_beams(mode.beams()),
+    }
+}
+
+fn task_run(answer: &CallAnswer) -> TaskRun {
+    TaskRun { call: answer.call.clone(), generated_text: answer.generated_text.clone(), answer: answer.answer.clone(), new_tokens: answer.new_tokens }
+}
+
+fn timings(t: &JobTimings) -> Timings {
+    Timings { preprocess_ms: t.preprocess_ms, vision_ms: t.vision_ms, encoder_ms: t.encoder_ms, decode_ms: t.decode_ms, decode_tokens: t.decode_tokens }
+}
+
+/// What the job has shown so far, to build `JobUpdate`s from.
+struct Live {
+    job: u64,
+    input_text: String,
+    size: ImageSize,
+    decoding: DecodingMode,
+    routed: Option<Routed>,
+    runs: Vec<TaskRun>,
+    timings: Timings,
+    /// Decode time and tokens of the calls that finished, so the live rate covers the job.
+    finished_decode: (f64, usize),
+    last_update: f64,
+    /// The current call's decode time so far.
+    call_elapsed_ms: f64,
+}
+
+impl Live {
+    fn result(&self, runs: Vec<TaskRun>, status: JobStatus, timings: Timings) -> Option<JobResult> {
+        let routed = self.routed.as_ref()?;
+        Some(JobResult {
+            instruction: self.input_text.clone(),
+            explanation: routed.explanation.clone(),
+            fallback: routed.fallback,
+            options: routed.options.clone(),
+            image_width: self.size.width,
+            image_height: self.size.height,
+            decoding: self.decoding,
+            status,
+            runs,
+            timings,
+        })
+    }
+
+    fn stage(&mut self, stage: Stage, done: u64, total: u64) {
+        progress(Progress { job: Some(self.job), stage, done, total: Some(total), elapsed_ms: 0.0 });
+    }
+
+    /// A decoder step: progress, and the answer so far parsed as if it were complete (a box
+    /// shows once its four location tokens exist).
+    fn step(&mut self, loaded: &LoadedModel, call: usize, task_call: &visionllm_tasks::TaskCall, ids: &[u32], new_tokens: usize, elapsed_ms: f64) {
+        self.call_elapsed_ms = elapsed_ms;
+        let t = now_ms();
+        if t - self.last_update < UPDATE_INTERVAL_MS {
+            return;
+        }
+        self.last_update = t;
+        progress(Progress { job: Some(self.job), stage: Stage::Decode, done: new_tokens as u64, total: Some(MAX_NEW_TOKENS as u64), elapsed_ms });
+        let Ok(text) = loaded.tokenizer.decode(ids) else { return };
+        let answer = parse(task_call.task, &text, self.size);
+        let mut runs = self.runs.clone();
+        runs.truncate(call);
+        runs.push(TaskRun { call: task_call.clone(), generated_text: text, answer, new_tokens });
+        let mut timings = self.timings.clone();
+        timings.decode_ms = self.finished_decode.0 + elapsed_ms;
+        timings.decode_tokens = self.finished_decode.1 + new_tokens;
+        if let Some(result) = self.result(runs, JobStatus::Running, timings) {
+            post(&FromWorker::JobUpdate { job: self.job, result }, None);
+        }
+    }
+}
+
+/// `Ok(None)` when the job was cancelled (the page keeps what the last update showed).
 pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput) -> Result<Option<JobResult>, String> {
-    let JobInput { job, width, height, rgba, instruction, region } = input;
+    let JobInput { job, width, height, rgba, instruction, region, decoding } = input;
     // The page checked the image, but the message is the worker's input: sizes within the
     // image limit, and the pixel count in checked arithmetic (w * h * 4 overflows 32 bits).
     let max = crate::image_limits::MAX_SIDE;
@@ -47,69 +116,47 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
     if w == 0 || h == 0 || width > max || height > max || want != Some(rgba.len()) {
         return Err(format!("{} bytes of pixels for a {width}x{height} image (at most {max} per side)", rgba.len()));
     }
-    let model = &loaded.model;
-    let gpu = &model.gpu;
-    let size = ImageSize::new(width, height);
-    let stage = |stage: Stage, done: u64, total: u64, since: f64| {
-        progress(Progress { job: Some(job), stage, done, total: Some(total), elapsed_ms: now_ms() - since });
-    };
-    let mut timings = Timings::default();
-    // Before any GPU work: a refused instruction (too long, a region off the image) costs nothing.
-    let routed = route(&instruction, region.map(|bbox| Region { bbox, image_size: size })).map_err(|e| e.to_string())?;
-
-    let t = now_ms();
-    stage(Stage::Preprocess, 0, 1, t);
-    let pixels = preprocess::pixel_values(&rgba_to_rgb(&rgba), w, h, loaded.input_size);
+    let rgb = rgba_to_rgb(&rgba);
     drop(rgba);
-    timings.preprocess_ms = now_ms() - t;
-
-    let t = now_ms();
-    stage(Stage::Vision, 0, 1, t);
-    let mut rec = Recorder::new(gpu);
-    let features = model.image_features(&mut rec, &pixels, loaded.input_size, &mut |_, _| {}).map_err(|e| e.to_string())?;
-    rec.submit();
-    gpu_idle(gpu).await;
-    gpu.check_alive().map_err(|e| e.to_string())?;
-    timings.vision_ms = now_ms() - t;
-    if state.cancelled(job) {
+    let size = ImageSize::new(width, height);
+    let mut live = Live {
+        job,
+        input_text: instruction.clone(),
+        size,
+        decoding,
+        routed: None,
+        runs: Vec::new(),
+        timings: Timings::default(),
+        finished_decode: (0.0, 0),
+        last_update: f64::NEG_INFINITY,
+        call_elapsed_ms: 0.0,
+    };
+    let request = Instruction { text: &instruction, region, decoding: decoding_for(decoding), max_new_tokens: MAX_NEW_TOKENS };
+    let image = RgbImage { rgb: &rgb, width, height };
+    let mut on_event = |event: JobEvent| {
+        match event {
+            JobEvent::Routed(routed) => live.routed = Some(routed.clone()),
+            JobEvent::Stage(JobStage::Preprocess) => live.stage(Stage::Preprocess, 0, 1),
+            JobEvent::Stage(JobStage::Vision) => live.stage(Stage::Vision, 0, 1),
+            JobEvent::Stage(JobStage::Call { call, calls }) => live.stage(Stage::Encoder, call as u64, calls as u64),
+            JobEvent::Step { call, task_call, step } => {
+                live.step(loaded, call, task_call, step.ids, step.new_tokens, step.elapsed.as_secs_f64() * 1000.0)
+            }
+            JobEvent::Answered { call, answer } => {
+                live.runs.truncate(call);
+                live.runs.push(task_run(answer));
+                live.finished_decode.0 += live.call_elapsed_ms;
+                live.finished_decode.1 += answer.new_tokens;
+                // Shown at once: the final parse replaces the last partial one.
+                live.last_update = f64::NEG_INFINITY;
+            }
+        }
+        if state.cancelled(job) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    };
+    let run = loaded.model.run_instruction(&loaded.tokenizer, image, &request, &mut on_event).await.map_err(|e| e.to_string())?;
+    if run.stopped {
         return Ok(None);
     }
-
-    let mut runs = Vec::new();
-    for (i, call) in routed.tasks.iter().enumerate() {
-        let task_text = call.task_text();
-        let ids = loaded.tokenizer.encoder_input_ids(&task_text, features.dims2().0).map_err(|e| e.to_string())?;
-        let t = now_ms();
-        stage(Stage::Encoder, i as u64, routed.tasks.len() as u64, t);
-        let mut rec = Recorder::new(gpu);
-        let encoded = model.language.encode(&mut rec, &ids, model.cfg.image_token_id, &features, &mut |_, _| {}).map_err(|e| e.to_string())?;
-        rec.submit();
-        gpu_idle(gpu).await;
-        timings.encoder_ms += now_ms() - t;
-        if state.cancelled(job) {
-            return Ok(None);
-        }
-
-        let t = now_ms();
-        let ids = match decode_greedy(model, &encoded, MAX_NEW_TOKENS, job, &|| state.cancelled(job)).await? {
-            Decoded::Ids(ids) => ids,
-            Decoded::Cancelled => return Ok(None),
-        };
-        timings.decode_ms += now_ms() - t;
-        let new_tokens = ids.len() - 1;
-        timings.decode_tokens += new_tokens;
-        let generated_text = loaded.tokenizer.decode(&ids).map_err(|e| e.to_string())?;
-        let answer = parse(call.task, &generated_text, size);
-        runs.push(TaskRun { task_text, task_token: call.task.token().to_string(), generated_text, answer, new_tokens });
-    }
-    Ok(Some(JobResult {
-        instruction,
-        explanation: routed.explanation,
-        fallback: routed.fallback,
-        options: routed.options,
-        image_width: width,
-        image_height: height,
-        runs,
-        timings,
-    }))
+    let runs = run.answers.iter().map(task_run).collect();
+    Ok(live.result(runs, JobStatus::Done, timings(&run.timings)))
 }

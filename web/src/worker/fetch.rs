@@ -8,14 +8,15 @@
 //! fetched again from its first byte; a resumed request carries `If-Range`, so a file that changed
 //! on the host comes back whole instead of as a tail of different bytes.
 
+use gloo_net::http::Request;
 use js_sys::{Reflect, Uint8Array};
 use visionllm_weights::limits::{check_size, FileKind, MAX_SHARD_FILE_BYTES};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{ReadableStreamDefaultReader, Response};
+use web_sys::ReadableStreamDefaultReader;
 
 use super::identity::{parse_content_range, Validators};
-use super::{js_error as js_err, scope};
+use super::js_error as js_err;
 
 /// Checkpoints read whole into memory (the transformers layout without `quantize`: tests and
 /// fixtures), and converted shards where the browser has no storage: far below wasm32's 4 GiB.
@@ -178,38 +179,55 @@ struct Answer {
 }
 
 async fn request(url: &str, range: Option<(u64, Option<u64>)>, if_range: Option<&str>) -> Result<(u16, Answer), FetchError> {
-    let init = web_sys::RequestInit::new();
+    let mut builder = Request::get(url);
     if let Some((from, to)) = range {
         let range = match to {
             Some(to) => format!("bytes={from}-{}", to.saturating_sub(1)),
             None => format!("bytes={from}-"),
         };
-        let headers = web_sys::Headers::new().map_err(|e| FetchError::Refused(js_err("headers", e)))?;
-        headers.set("Range", &range).map_err(|e| FetchError::Refused(js_err("headers", e)))?;
-        if let Some(v) = if_range {
-            headers.set("If-Range", v).map_err(|e| FetchError::Refused(js_err("headers", e)))?;
+        builder = builder.header("Range", &range);
+        // The validator comes from storage: one that is no header value (damaged) is left out
+        // rather than handed to gloo-net, whose `header` throws a JS exception out of the wasm
+        // (`unwrap_throw`) where web-sys returned an error. Without it the caller sees another
+        // validator in the answer and starts over.
+        if let Some(v) = if_range.filter(|v| is_header_value(v)) {
+            builder = builder.header("If-Range", v);
         }
-        init.set_headers(&headers);
     }
-    let response: Response = JsFuture::from(scope().fetch_with_str_and_init(url, &init))
-        .await
-        .map_err(|e| FetchError::Network(js_err(&format!("cannot fetch {url}"), e)))?
-        .dyn_into()
-        .map_err(|_| FetchError::Refused(format!("{url}: fetch returned something that is not a response")))?;
+    // A request that cannot even be made (a malformed URL) is not worth retrying; a rejected
+    // `fetch` (offline, DNS, CORS, a cut) is.
+    let request = builder.build().map_err(|e| FetchError::Refused(format!("cannot fetch {url}: {}", gloo_message(e))))?;
+    let response = request.send().await.map_err(|e| FetchError::Network(format!("cannot fetch {url}: {}", gloo_message(e))))?;
     let status = response.status();
     match status {
         200 | 206 => {}
         416 => return Err(FetchError::Refused(format!("{url}: the server has fewer bytes than already downloaded (HTTP 416): the file changed"))),
         s => return Err(FetchError::Refused(format!("{url}: HTTP {s} {}", response.status_text()))),
     }
-    let header = |name: &str| response.headers().get(name).ok().flatten();
+    let headers = response.headers();
+    let header = |name: &str| headers.get(name);
     let length = header("content-length").and_then(|v| v.trim().parse::<u64>().ok());
     let range = if status == 206 { header("content-range").and_then(|v| parse_content_range(&v)) } else { None };
     let total = if status == 206 { range.and_then(|(_, _, t)| t) } else { length };
     let validators = Validators { etag: header("etag"), last_modified: header("last-modified"), commit: header("x-repo-commit") };
+    // gloo-net hands the body over as the browser's stream: it is read chunk by chunk below.
     let body = response.body().ok_or_else(|| FetchError::Refused(format!("{url}: empty response")))?;
     let reader = body.get_reader().dyn_into().map_err(|_| FetchError::Refused(format!("{url}: the body cannot be read as a stream")))?;
     Ok((status, Answer { stream: BodyStream { url: url.to_string(), reader, length, total, validators }, range }))
+}
+
+/// A value `Headers.set` takes without throwing: no NUL, CR or LF, every character a byte
+/// (U+0000..=U+00FF), as every header value a browser hands out is. Empty is no validator.
+fn is_header_value(v: &str) -> bool {
+    !v.is_empty() && v.chars().all(|c| c <= '\u{ff}' && !matches!(c, '\0' | '\n' | '\r'))
+}
+
+/// The browser's message of a gloo-net error ("Failed to fetch"), as `js_error` gives it.
+fn gloo_message(e: gloo_net::Error) -> String {
+    match e {
+        gloo_net::Error::JsError(e) => e.message,
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -229,6 +247,17 @@ mod tests {
         assert!(Limit::Shard(u64::MAX).check("s", MAX_SHARD_FILE_BYTES + 1).is_err());
         assert_eq!(Limit::Weights.check("m", MAX_IN_MEMORY_BYTES), Ok(()));
         assert!(Limit::Weights.check("m", MAX_IN_MEMORY_BYTES + 1).is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn only_values_headers_accept_go_into_if_range() {
+        assert!(is_header_value("\"5d41402abc4b2a76b9719d911017c592\""));
+        assert!(is_header_value("W/\"0815\""));
+        assert!(is_header_value("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert!(is_header_value("\"caf\u{e9}\"")); // obs-text: a byte, as browsers hand it out
+        for damaged in ["", "a\nb", "a\rb", "a\0b", "\"\u{20ac}\"", "\u{1f600}"] {
+            assert!(!is_header_value(damaged), "{damaged:?}");
+        }
     }
 
     #[wasm_bindgen_test]

@@ -2,12 +2,12 @@
 //! only through messages (`crate::messages`); nothing here touches the DOM.
 //!
 //! One job runs at a time. Messages keep arriving while a job awaits the GPU (every decode step
-//! awaits a readback), so `Cancel` lands between stages or tokens and the job stops there.
+//! awaits a readback), so `Cancel` lands between stages or tokens and the job stops there (the
+//! step hook of `Florence2::generate_with` asks, greedy and beam search alike).
 
 mod cache_api;
 mod engine;
 mod fetch;
-mod greedy;
 mod hf_convert;
 mod hf_source;
 mod identity;
@@ -193,7 +193,7 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
                 post_cache().await;
             })
         }
-        ToWorker::Run { job, width, height, instruction, region } => {
+        ToWorker::Run { job, width, height, instruction, region, decoding } => {
             if state.model.borrow().is_none() && state.model_files.borrow().is_none() {
                 return post(&FromWorker::Error { job: Some(job), message: "no model is loaded yet".into() }, None);
             }
@@ -206,7 +206,7 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
             state.cancel.set(None);
             wasm_bindgen_futures::spawn_local(async move {
                 let rgba = js_sys::Uint8Array::new(&pixels).to_vec();
-                let input = engine::JobInput { job, width, height, rgba, instruction, region };
+                let input = engine::JobInput { job, width, height, rgba, instruction, region, decoding };
                 match run_on_usable_device(&state, input).await {
                     Ok(Some(result)) => post(&FromWorker::JobDone { job, result }, None),
                     Ok(None) => post(&FromWorker::JobCancelled { job }, None),

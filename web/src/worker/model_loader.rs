@@ -31,8 +31,6 @@ use crate::messages::{ModelFiles, Progress, Stage};
 pub struct LoadedModel {
     pub model: Florence2,
     pub tokenizer: Florence2Tokenizer,
-    /// The square input side from preprocessor_config.json (768 for the real models).
-    pub input_size: usize,
     /// Bytes downloaded (weights and text files).
     pub bytes: u64,
 }
@@ -107,9 +105,9 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     let started = now_ms();
     progress(Progress { job: None, stage: Stage::Load, done: 0, total: weight_bytes, elapsed_ms: 0.0 });
     // f32 activations: correct on every adapter (the fallback adapters lack shader-f16).
-    let model = Florence2::load(gpu.clone(), cfg, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
+    let model = Florence2::load(gpu.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
     progress(Progress { job: None, stage: Stage::Load, done: weight_bytes.unwrap_or(0), total: weight_bytes, elapsed_ms: now_ms() - started });
-    Ok(LoadedModel { model, tokenizer, input_size, bytes })
+    Ok(LoadedModel { model, tokenizer, bytes })
 }
 
 /// Our converted format: through browser storage (OPFS or the Cache API: resumable, verified, read

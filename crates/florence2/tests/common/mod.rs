@@ -1,5 +1,7 @@
 //! Shared by the reference tests: open a fixture case, read expected tensors, run a recording with
 //! taps and compare every tapped tensor that the reference also recorded.
+// Each test file uses part of this module.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,7 +29,7 @@ impl Case {
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.st().names().iter().any(|n| *n == name)
+        self.st().names().contains(&name)
     }
 
     pub fn f32(&self, name: &str) -> Vec<f32> {
@@ -55,6 +57,14 @@ impl Case {
     pub fn model(&self, dtype: DType) -> Florence2 {
         let gpu: Arc<Gpu> = Gpu::new_blocking(Overrides::NONE).unwrap();
         Florence2::load_dir(gpu, &self.dir, dtype).unwrap()
+    }
+
+    /// The image features of the case's pixel values (vision tower and projector), submitted.
+    pub fn features(&self, model: &Florence2) -> Tensor {
+        let mut rec = Recorder::new(model.gpu());
+        let features = model.image_features(&mut rec, &self.pixel_values(), &mut |_, _| {}).unwrap();
+        rec.submit();
+        features
     }
 
     /// The reference's pixel values: stored whole (tiny224) or rebuilt exactly from the stored
@@ -92,4 +102,15 @@ pub fn run_and_compare(case: &Case, gpu: &Gpu, rtol: f32, rename: impl Fn(&str) 
     }
     eprintln!("compared (worst err/bound): {worst:?}");
     staged.len()
+}
+
+/// The one generation path, run to the end (no step stops it).
+pub fn generate(
+    model: &Florence2,
+    input_ids: &[u32],
+    features: &Tensor,
+    decoding: &visionllm_florence2::Decoding,
+    max_new_tokens: usize,
+) -> Result<visionllm_florence2::Generated, visionllm_florence2::ModelError> {
+    pollster::block_on(model.generate_with(input_ids, features, decoding, max_new_tokens, &mut |_| std::ops::ControlFlow::Continue(())))
 }

@@ -1,9 +1,12 @@
 //! The conformance suite: every kernel against its CPU twin over random and awkward shapes.
 //! The same async checks run natively (`tests/kernels.rs`, on every capability variant) and in
 //! the browser (`tests/browser.rs`), so both targets are held to one standard.
+//! Behind the `conformance` feature (on for this crate's own tests through its self
+//! dev-dependency, and for the model crates' tests), so the app's build does not carry it.
 
 pub mod matmul;
 pub mod attention;
+pub mod linear;
 pub mod logprobs;
 pub mod qmatmul;
 pub mod conv;

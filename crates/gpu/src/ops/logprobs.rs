@@ -24,17 +24,13 @@ pub fn search_log_probs(rec: &mut Recorder, logits: &Tensor, bias: &[f32], force
     let tb = rec.upload_f32(&[rows], bias);
     let mut pairs: Vec<u32> = banned.iter().flat_map(|&(r, t)| [r, t]).collect();
     if pairs.is_empty() {
+        // A binding cannot be empty; the kernel reads `params[3]` = 0 pairs of it.
         pairs.extend([u32::MAX, u32::MAX]);
     }
     let tban = rec.upload_u32(&[pairs.len()], &pairs);
     let out = rec.alloc(&[rows, cols], DType::F32);
     let params = [rows as u32, cols as u32, forced.unwrap_or(u32::MAX), banned.len() as u32];
-    let variant = variant_for(rec.gpu, dtype);
-    let main = rec.gpu.pipeline(&LOGPROBS, "main", &variant);
-    rec.dispatch(&main, &params, &[logits, &tb, &tban, &out], [rows as u32, 1, 1]);
-    if !banned.is_empty() {
-        let bans = rec.gpu.pipeline(&LOGPROBS, "apply_bans", &variant);
-        rec.dispatch(&bans, &params, &[logits, &tb, &tban, &out], [(banned.len() as u32).div_ceil(64), 1, 1]);
-    }
+    let pipeline = rec.gpu.pipeline(&LOGPROBS, "main", &variant_for(rec.gpu, dtype));
+    rec.dispatch(&pipeline, &params, &[logits, &tb, &tban, &out], [rows as u32, 1, 1]);
     Ok(out)
 }

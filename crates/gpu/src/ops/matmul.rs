@@ -114,7 +114,7 @@ pub fn matmul_scaled_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor
     let mut tensors = vec![a, b, c];
     tensors.extend(bias);
     if gemv {
-        let pipeline = rec.gpu.pipeline(&MATMUL, "gemv_rows", &variant);
+        let pipeline = rec.gpu.pipeline(&MATMUL, "gemv", &variant);
         rec.dispatch(&pipeline, &g.params(alpha), &tensors, grid(g.n as u32));
     } else {
         let pipeline = rec.gpu.pipeline(&MATMUL, "main", &variant);

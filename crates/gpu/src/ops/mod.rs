@@ -4,6 +4,7 @@
 pub mod matmul;
 pub mod attention;
 pub mod channel_attention;
+pub mod linear;
 pub mod logprobs;
 pub mod qmatmul;
 pub mod conv;

@@ -1,5 +1,6 @@
 //! Quantized linear layers (Q8, Q4; see `crate::quant` for the packing), dequantizing inside the
-//! K loop so the weights stay packed in GPU memory; and `linear`, which picks dense or quantized.
+//! K loop so the weights stay packed in GPU memory. `linear`, which picks dense or quantized, is
+//! in `super::linear`; re-exported here for the callers that name it by its first home.
 
 use crate::dtype::DType;
 use crate::error::{shape_err, GpuError, Result};
@@ -10,6 +11,8 @@ use crate::recorder::{grid, Recorder};
 use crate::tensor::Tensor;
 
 use super::{float_dtype, variant_for};
+
+pub use super::linear::linear;
 
 const QMATMUL: Kernel = kernel!("qmatmul");
 
@@ -45,13 +48,4 @@ pub fn qlinear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>
         rec.dispatch(&pipeline, &params, &tensors, [n.div_ceil(64) as u32, rows.div_ceil(64) as u32, 1]);
     }
     Ok(out)
-}
-
-/// A linear layer whatever the weight's storage: dense (F32/F16) or quantized (Q8/Q4).
-pub fn linear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
-    if w.dtype.is_quantized() {
-        qlinear(rec, x, w, bias)
-    } else {
-        super::matmul::linear_dense(rec, x, w, bias)
-    }
 }

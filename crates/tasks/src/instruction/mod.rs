@@ -4,6 +4,9 @@
 
 mod phrases;
 mod rules;
+// Word lists laid out by hand, a few per line: rustfmt would stack them one per line.
+#[rustfmt::skip]
+mod vocabulary;
 mod words;
 
 pub use rules::route;
@@ -11,7 +14,7 @@ pub use words::normalize;
 pub use words::{singular, COCO_CLASSES};
 
 use crate::geometry::{BoundingBox, ImageSize};
-use crate::prompts::Task;
+use crate::prompts::TaskCall;
 use serde::{Deserialize, Serialize};
 use words::coco_class;
 
@@ -27,20 +30,6 @@ pub enum RouteError {
     TooLong { chars: usize },
     #[error("the drawn region is not a box on the image ({detail}): draw it again")]
     BadRegion { detail: String },
-}
-
-/// One model call: the task and its input text (a phrase, a caption, or four `<loc_k>` tokens).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TaskCall {
-    pub task: Task,
-    pub text_input: Option<String>,
-}
-
-impl TaskCall {
-    /// The task text the processor takes (`"<OPEN_VOCABULARY_DETECTION>a cat"`).
-    pub fn task_text(&self) -> String {
-        format!("{}{}", self.task.token(), self.text_input.as_deref().unwrap_or(""))
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,29 +1,16 @@
 //! Turning the object part of an instruction into phrases, and phrases into task calls.
 
-use super::rules::{call, DEICTIC, DETECT_VERBS, EVERYTHING};
+use super::vocabulary::{DEICTIC, DETECT_VERBS, EVERYTHING, EVERYTHING_PREFIXES, TEXT_WORDS};
 use super::words::{
     coco_class, has_any, max_instances, singular, split_phrases, strip_leading_words, strip_word_prefix, DETERMINERS,
 };
 use super::{Geometry, RouteOptions, Routed};
-use crate::prompts::Task;
+use crate::prompts::TaskCall;
+use crate::task::Task;
 
 pub(super) fn is_everything(lower: &str) -> bool {
     let l = strip_leading_words(lower.trim(), &["the", "me"]);
-    EVERYTHING.contains(&l)
-        || l.is_empty()
-        || [
-            "everything",
-            "all objects",
-            "every object",
-            "all the objects",
-            "what objects",
-            "which objects",
-            "list the objects",
-            "list objects",
-            "list all objects",
-        ]
-        .iter()
-        .any(|e| l.starts_with(e))
+    EVERYTHING.contains(&l) || l.is_empty() || EVERYTHING_PREFIXES.iter().any(|e| l.starts_with(e))
 }
 
 /// Whether a region instruction actually names other things to find ("find the dogs").
@@ -33,7 +20,7 @@ pub(super) fn looks_like_object_request(lower: &str) -> bool {
 
 /// "find the sign" reads as detection, "find the text" as OCR.
 pub(super) fn looks_like_object_request_excluding_text(lower: &str) -> bool {
-    strip_word_prefix(lower, DETECT_VERBS).is_some_and(|o| !has_any(o, &["text", "words", "writing", "written"]))
+    strip_word_prefix(lower, DETECT_VERBS).is_some_and(|o| !has_any(o, TEXT_WORDS))
 }
 
 /// The things named, without determiners, counts, or geometry words ("all 3 red cars as boxes").
@@ -115,10 +102,15 @@ pub(super) fn detection(phrases: Vec<String>, lower: &str) -> Routed {
             let mut opts = options(&phrases, lower, Geometry::Box);
             opts.class_filter = classes.iter().map(|c| c.to_string()).collect();
             let explanation = format!("detect {} with <OD>, keeping only those classes", classes.join(", "));
-            Routed { tasks: vec![call(Task::ObjectDetection, None)], options: opts, explanation, fallback: false }
+            Routed {
+                tasks: vec![TaskCall::new(Task::ObjectDetection, None)],
+                options: opts,
+                explanation,
+                fallback: false,
+            }
         }
         _ => {
-            let tasks = phrases.iter().map(|p| call(Task::OpenVocabularyDetection, Some(p.clone()))).collect();
+            let tasks = phrases.iter().map(|p| TaskCall::new(Task::OpenVocabularyDetection, Some(p.clone()))).collect();
             let explanation = format!("find {} (<OPEN_VOCABULARY_DETECTION> per phrase)", phrases.join(", "));
             Routed { tasks, options: options(&phrases, lower, Geometry::Box), explanation, fallback: false }
         }
@@ -130,7 +122,8 @@ pub(super) fn detection(phrases: Vec<String>, lower: &str) -> Routed {
 pub(super) fn segmentation(object: &str, lower: &str) -> Routed {
     let expressions = referring_phrases(object);
     let phrases = object_phrases(object);
-    let tasks = expressions.iter().map(|p| call(Task::ReferringExpressionSegmentation, Some(p.clone()))).collect();
+    let tasks =
+        expressions.iter().map(|p| TaskCall::new(Task::ReferringExpressionSegmentation, Some(p.clone()))).collect();
     let explanation = format!("segment {} (<REFERRING_EXPRESSION_SEGMENTATION> per phrase)", expressions.join(", "));
     Routed { tasks, options: options(&phrases, lower, Geometry::Mask), explanation, fallback: false }
 }

@@ -2,8 +2,9 @@
 //! our output against Python's. Coordinates are written as integers when they are whole, as the
 //! reference's are.
 
-use super::{parse_kind, AnswerKind, LabelledBox, LabelledPolygons, TaskAnswer};
+use super::{parse_kind, LabelledBox, LabelledPolygons, TaskAnswer};
 use crate::geometry::{ImageSize, Polygon};
+use crate::task::AnswerKind;
 use serde_json::{json, Map, Value};
 
 /// `{task: answer}` for any task string (unknown tasks are parsed as plain text, like the reference).

@@ -15,28 +15,8 @@ pub use boxes::BANNED_GROUNDING_PHRASES;
 pub use json::post_process_generation;
 
 use crate::geometry::{BoundingBox, ImageSize, Point, Polygon};
-use crate::prompts::Task;
+use crate::task::{AnswerKind, Task};
 use serde::{Deserialize, Serialize};
-
-/// Which of the reference's post-processors a task uses (`tasks_answer_post_processing_type`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AnswerKind {
-    PureText,
-    Ocr,
-    DescriptionWithBboxes,
-    PhraseGrounding,
-    Polygons,
-    DescriptionWithBboxesOrPolygons,
-    Bboxes,
-}
-
-impl AnswerKind {
-    /// The kind for a task string; unknown tasks are plain text, as in the reference.
-    pub fn for_task_token(task: &str) -> Self {
-        Task::from_token(task).map_or(AnswerKind::PureText, Task::answer_kind)
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabelledBox {
@@ -122,6 +102,16 @@ pub fn parse_kind(kind: AnswerKind, text: &str, size: ImageSize) -> TaskAnswer {
 }
 
 impl TaskAnswer {
+    /// The answer as text: a caption or description, or the OCR lines one per line; `None` for
+    /// answers that are boxes or masks.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            TaskAnswer::Text { text } => Some(text.clone()),
+            TaskAnswer::Ocr { lines } => Some(lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")),
+            TaskAnswer::Boxes { .. } | TaskAnswer::Polygons { .. } | TaskAnswer::BoxesOrPolygons { .. } => None,
+        }
+    }
+
     /// Every box and polygon vertex, for checks and drawing.
     pub fn all_points(&self) -> Vec<Point> {
         let from_boxes = |b: &[LabelledBox]| -> Vec<Point> {
