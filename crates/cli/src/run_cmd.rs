@@ -35,6 +35,9 @@ task, the options applied) and prints the instances the app draws:
   --task            task token, e.g. '<OD>', '<CAPTION_TO_PHRASE_GROUNDING>'
   --instruction     free text, e.g. \"find the red circles\" (instead of --task)
   --region          with --instruction: a drawn box in image pixels
+  --profile         with --instruction: time every GPU dispatch on its own (slower) and add
+                    \"profile\": [{kernel, dispatches, ms}] (most time first); \"gpu_work\" always
+                    gives the submits and dispatches of the vision stage and per decoder step
   --text            the task's text input, if it takes one
   --tokenizer       tokenizer.json (default: DIR/tokenizer.json)
   --greedy          plain argmax: no forced tokens, no n-gram blocking

@@ -22,6 +22,8 @@ pub struct Gpu {
     pub pool: Arc<BufferPool>,
     pub(crate) pipelines: PipelineCache,
     pub binds: Arc<BindCache>,
+    /// Submit and dispatch counts, and the kernel-by-kernel profile when it is on.
+    pub profiler: crate::profile::Profiler,
     pub(crate) target: ShaderTarget,
     /// Set by the device-lost callback: why the device went away (driver reset, tab in background).
     lost: Arc<Mutex<Option<String>>>,
@@ -170,6 +172,7 @@ impl Gpu {
             pool: Arc::new(BufferPool::default()),
             pipelines: PipelineCache::default(),
             binds: Arc::new(BindCache::default()),
+            profiler: crate::profile::Profiler::from_env(),
             target: ShaderTarget::current(),
             lost,
             uncaptured,

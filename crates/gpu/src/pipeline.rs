@@ -23,9 +23,17 @@ macro_rules! kernel {
     };
 }
 
+/// A compiled compute pipeline and the name profiles and errors know it by
+/// (`kernel:entry:variant`).
+#[derive(Debug)]
+pub struct Pipeline {
+    pub name: String,
+    pub compute: wgpu::ComputePipeline,
+}
+
 #[derive(Default)]
 pub struct PipelineCache {
-    map: Mutex<HashMap<String, Arc<wgpu::ComputePipeline>>>,
+    map: Mutex<HashMap<String, Arc<Pipeline>>>,
 }
 
 impl PipelineCache {
@@ -40,7 +48,7 @@ impl PipelineCache {
 
 impl Gpu {
     /// The pipeline for `entry` of `kernel` compiled as `variant`, compiled on first use.
-    pub fn pipeline(&self, kernel: &Kernel, entry: &str, variant: &Variant) -> Arc<wgpu::ComputePipeline> {
+    pub fn pipeline(&self, kernel: &Kernel, entry: &str, variant: &Variant) -> Arc<Pipeline> {
         let key = format!("{}:{}:{}", kernel.name, entry, variant.key());
         if let Some(p) = self.pipelines.map.lock().unwrap().get(&key) {
             return p.clone();
@@ -50,14 +58,15 @@ impl Gpu {
             label: Some(&key),
             source: wgpu::ShaderSource::Wgsl(source.into()),
         });
-        let pipeline = Arc::new(self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        let compute = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&key),
             layout: None,
             module: &module,
             entry_point: Some(entry),
             compilation_options: Default::default(),
             cache: None,
-        }));
+        });
+        let pipeline = Arc::new(Pipeline { name: key.clone(), compute });
         self.pipelines.map.lock().unwrap().insert(key, pipeline.clone());
         pipeline
     }

@@ -1,4 +1,7 @@
 //! Command recording: a whole forward pass goes into one encoder and is submitted once.
+//! Consecutive dispatches share one compute pass (a pass per dispatch costs a begin/end and, in
+//! browsers, validation each time; WebGPU orders storage writes between dispatches of a pass);
+//! a copy, clear or readback ends the pass, the next dispatch opens another.
 //! Kernel parameters and bind groups come from the device's cache (`bind_cache.rs`).
 
 use std::sync::Arc;
@@ -8,19 +11,32 @@ use wgpu::util::DeviceExt;
 use crate::context::Gpu;
 use crate::dtype::DType;
 use crate::error::Result;
+use crate::pipeline::Pipeline;
 use crate::readback::Staged;
 use crate::tensor::{byte_len, Tensor};
 
 pub struct Recorder<'g> {
     pub gpu: &'g Gpu,
+    /// The open compute pass, if the last command was a dispatch. It locks `encoder` until
+    /// dropped (declared first, so it is also dropped first).
+    pass: Option<wgpu::ComputePass<'static>>,
     encoder: wgpu::CommandEncoder,
     dispatches: usize,
 }
 
+fn new_encoder(gpu: &Gpu) -> wgpu::CommandEncoder {
+    gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("forward") })
+}
+
 impl<'g> Recorder<'g> {
     pub fn new(gpu: &'g Gpu) -> Self {
-        let encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("forward") });
-        Recorder { gpu, encoder, dispatches: 0 }
+        Recorder { gpu, pass: None, encoder: new_encoder(gpu), dispatches: 0 }
+    }
+
+    /// The encoder for a copy or clear: the open pass (if any) ends first.
+    fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        self.pass = None;
+        &mut self.encoder
     }
 
     /// An uninitialised tensor from the buffer pool.
@@ -33,7 +49,8 @@ impl<'g> Recorder<'g> {
     /// A zero-filled tensor (the clear is recorded, so it is ordered with everything else).
     pub fn zeros(&mut self, shape: &[usize], dtype: DType) -> Tensor {
         let t = self.alloc(shape, dtype);
-        self.encoder.clear_buffer(t.buffer(), t.offset(), Some(t.byte_len().max(4).next_multiple_of(4)));
+        let len = t.byte_len().max(4).next_multiple_of(4);
+        self.encoder().clear_buffer(t.buffer(), t.offset(), Some(len));
         t
     }
 
@@ -49,7 +66,7 @@ impl<'g> Recorder<'g> {
             contents: &data,
             usage: wgpu::BufferUsages::COPY_SRC,
         });
-        self.encoder.copy_buffer_to_buffer(&staging, 0, t.buffer(), t.offset(), padded as u64);
+        self.encoder().copy_buffer_to_buffer(&staging, 0, t.buffer(), t.offset(), padded as u64);
         t
     }
 
@@ -78,22 +95,44 @@ impl<'g> Recorder<'g> {
         let len = src.byte_len();
         assert!(dst_byte_offset + len <= dst.byte_len(), "copy_into overruns destination");
         assert!(len % 4 == 0 && dst_byte_offset % 4 == 0, "copies move whole words");
-        self.encoder.copy_buffer_to_buffer(src.buffer(), src.offset(), dst.buffer(), dst.offset() + dst_byte_offset, len);
+        self.encoder().copy_buffer_to_buffer(src.buffer(), src.offset(), dst.buffer(), dst.offset() + dst_byte_offset, len);
     }
 
     /// Record one compute dispatch. Binding 0 is the uniform `params` when non-empty; tensors
     /// follow at bindings 1.. (or 0.. without params), in order. Parameter buffers and bind
     /// groups come from the device's cache (`bind_cache.rs`).
-    pub fn dispatch(&mut self, pipeline: &Arc<wgpu::ComputePipeline>, params: &[u32], tensors: &[&Tensor], groups: [u32; 3]) {
+    pub fn dispatch(&mut self, pipeline: &Arc<Pipeline>, params: &[u32], tensors: &[&Tensor], groups: [u32; 3]) {
         let binds = &self.gpu.binds;
         let uniform = (!params.is_empty()).then(|| binds.params(&self.gpu.device, params));
-        let bind_group = binds.bind_group(&self.gpu.device, pipeline, uniform.as_ref(), tensors);
-        let mut pass = self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
-        pass.set_pipeline(pipeline);
+        let bind_group = binds.bind_group(&self.gpu.device, &pipeline.compute, uniform.as_ref(), tensors);
+        let profiling = self.gpu.profiler.enabled();
+        if profiling {
+            // What was recorded before is not this kernel's: run it first, untimed.
+            self.flush_and_wait();
+        }
+        let pass = self.pass.get_or_insert_with(|| {
+            self.encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None }).forget_lifetime()
+        });
+        pass.set_pipeline(&pipeline.compute);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(groups[0], groups[1], groups[2]);
-        drop(pass);
         self.dispatches += 1;
+        self.gpu.profiler.count_dispatch();
+        if profiling {
+            let started = web_time::Instant::now();
+            self.flush_and_wait();
+            self.gpu.profiler.record(&pipeline.name, started.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    /// Profiling only: submit what is recorded, wait for it, and go on in a new encoder.
+    fn flush_and_wait(&mut self) {
+        self.pass = None;
+        let encoder = std::mem::replace(&mut self.encoder, new_encoder(self.gpu));
+        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.profiler.count_submit();
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.gpu.device.poll(wgpu::PollType::wait_indefinitely());
     }
 
     /// Copy `t` into a mappable buffer at this point of the recording; read it after `submit`.
@@ -105,7 +144,7 @@ impl<'g> Recorder<'g> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        self.encoder.copy_buffer_to_buffer(t.buffer(), t.offset(), &buffer, 0, len);
+        self.encoder().copy_buffer_to_buffer(t.buffer(), t.offset(), &buffer, 0, len);
         Staged { buffer, dtype: t.dtype, numel: t.numel() }
     }
 
@@ -114,7 +153,9 @@ impl<'g> Recorder<'g> {
     }
 
     /// Submit everything recorded, once.
-    pub fn submit(self) -> wgpu::SubmissionIndex {
+    pub fn submit(mut self) -> wgpu::SubmissionIndex {
+        self.pass = None;
+        self.gpu.profiler.count_submit();
         self.gpu.queue.submit([self.encoder.finish()])
     }
 }

@@ -91,3 +91,42 @@ fn repeated_dispatches_reuse_bind_groups_and_weights_leave_the_cache() {
     assert_eq!(got, vec![2.5; 4]);
     assert_eq!(gpu.binds.stats().1, misses1 + 1);
 }
+
+/// Counters see one submit for a whole recording; the profile times each dispatch by kernel,
+/// interleaved copies included, and the values are those of the unprofiled run.
+#[test]
+fn counters_and_the_kernel_profile() {
+    let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let n = 7;
+    let a: Vec<f32> = (0..n * n).map(|i| (i as f32 * 0.37).sin()).collect();
+    let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
+    // Dispatches, a copy between them (it ends the compute pass), then more dispatches.
+    let run = |gpu: &Gpu| {
+        pollster::block_on(run_and_read(gpu, |rec| {
+            let id = rec.upload_f32(&[n, n], &eye);
+            let mut x = rec.upload_f32(&[n, n], &a);
+            x = matmul(rec, &x, &id, false)?;
+            let copy = rec.alloc(&[n, n], DType::F32);
+            rec.copy_into(&x, &copy, 0);
+            x = visionllm_gpu::ops::elementwise::add(rec, &copy, &x)?;
+            matmul(rec, &x, &id, false)
+        }))
+        .unwrap()
+    };
+    let (submits, dispatches) = gpu.profiler.counts();
+    let plain = run(&gpu);
+    assert_eq!(gpu.profiler.counts(), (submits + 1, dispatches + 3));
+    let want: Vec<f32> = a.iter().map(|v| 2.0 * v).collect();
+    assert!(plain.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-5 * (1.0 + w.abs())), "{plain:?}");
+
+    assert!(gpu.profiler.take().is_empty(), "no profile unless asked for");
+    gpu.profiler.set_enabled(true);
+    let profiled = run(&gpu);
+    gpu.profiler.set_enabled(false);
+    assert_eq!(profiled, plain);
+    let profile = gpu.profiler.take();
+    let count = |prefix: &str| profile.iter().filter(|k| k.name.starts_with(prefix)).map(|k| k.dispatches).sum::<u64>();
+    assert_eq!((count("matmul:"), count("elementwise:")), (2, 1), "{profile:?}");
+    assert!(profile.iter().all(|k| k.ms > 0.0), "{profile:?}");
+    assert!(profile.windows(2).all(|w| w[0].ms >= w[1].ms), "most time first: {profile:?}");
+}
