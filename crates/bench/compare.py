@@ -1,0 +1,82 @@
+"""Run `visionllm-bench model` and `pytorch_peer.py` on the same settings and print, per decoding,
+each stage's time on both sides and the ratio ours/PyTorch (below 1: we are faster).
+
+    python3 crates/bench/compare.py [--size base] [--image-size 768] [--tokens 20] [--threads 2]
+                                    [--ours FILE] [--peer FILE] [--json]
+
+--ours / --peer read saved JSON lines instead of running that side (each run takes minutes).
+Run from anywhere; the engine side is built with `cargo run --release`.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
+STAGES = ("vision_ms", "encoder_ms", "decode_ms_per_token", "first_step_ms")
+
+
+def lines(text):
+    return [json.loads(l) for l in text.splitlines() if l.strip().startswith("{")]
+
+
+def run(cmd, env=None):
+    print("$ " + " ".join(cmd), file=sys.stderr)
+    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
+    if done.returncode != 0:
+        sys.exit(f"{cmd[0]} failed ({done.returncode})")
+    return lines(done.stdout)
+
+
+def total_ms(r):
+    """End to end: vision, encoder, every generated token."""
+    return r["vision_ms"] + r["encoder_ms"] + r["decode_ms_per_token"] * r["tokens"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", default="base")
+    ap.add_argument("--image-size", default="768")
+    ap.add_argument("--tokens", default="20")
+    ap.add_argument("--threads", default="2")
+    ap.add_argument("--ours")
+    ap.add_argument("--peer")
+    ap.add_argument("--json", action="store_true")
+    a = ap.parse_args()
+    common = ["--size", a.size, "--image-size", a.image_size, "--tokens", a.tokens, "--json"]
+    if a.ours:
+        ours = lines(open(a.ours).read())
+    else:
+        # lavapipe's worker threads: the same core count PyTorch gets.
+        env = dict(os.environ, LP_NUM_THREADS=a.threads, XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
+        ours = run(["cargo", "run", "--release", "-q", "-p", "visionllm-bench", "--", "model"] + common, env)
+    peer = lines(open(a.peer).read()) if a.peer else run([sys.executable, "crates/bench/pytorch_peer.py", "--threads", a.threads] + common)
+    peer_by = {r["decoding"]: r for r in peer}
+    report = []
+    for o in ours:
+        p = peer_by.get(o["decoding"])
+        if p is None:
+            continue
+        row = {"decoding": o["decoding"], "image": o["image"], "tokens": [o["tokens"], p["tokens"]], "ours": o["adapter"], "peer": p["adapter"]}
+        for k in STAGES:
+            if o.get(k) is not None and p.get(k):
+                row[k] = {"ours": o[k], "pytorch": p[k], "ratio": round(o[k] / p[k], 3)}
+        row["total_ms"] = {"ours": round(total_ms(o), 1), "pytorch": round(total_ms(p), 1), "ratio": round(total_ms(o) / total_ms(p), 3)}
+        report.append(row)
+    if a.json:
+        for r in report:
+            print(json.dumps(r))
+        return
+    for r in report:
+        print(f"{r['decoding']} at {r['image']}, tokens ours/pytorch {r['tokens'][0]}/{r['tokens'][1]}")
+        print(f"  ours: {r['ours']}\n  peer: {r['peer']}")
+        print(f"  {'stage':<22} {'ours ms':>12} {'pytorch ms':>12} {'ours/pytorch':>13}")
+        for k in STAGES + ("total_ms",):
+            if k in r:
+                v = r[k]
+                print(f"  {k:<22} {v['ours']:>12.1f} {v['pytorch']:>12.1f} {v['ratio']:>12.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+//! `visionllm-bench`: the benchmarks of issue #14 (see README.md beside this crate).
+//!
+//!   visionllm-bench kernels [--quick] [--json]
+//!   visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N]
+//!                   [--runs N] [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]
+//!
+//! JSON goes to stdout, progress to stderr.
+
+mod burn_peer;
+mod cases;
+mod inputs;
+mod kernels;
+mod model;
+mod ours;
+mod random_model;
+mod rng;
+mod stages;
+mod timing;
+
+use visionllm_gpu::{DType, Gpu, Overrides};
+use visionllm_weights::Stored;
+
+const USAGE: &str = "usage: visionllm-bench kernels [--quick] [--json]
+       visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N] [--runs N]
+                       [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]";
+
+/// `--flag` present / `--key value` taken, the rest refused: a typo must not silently run the
+/// default benchmark for minutes.
+struct Args(Vec<String>);
+
+impl Args {
+    fn flag(&mut self, name: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|a| a != name);
+        self.0.len() != before
+    }
+
+    fn value(&mut self, name: &str) -> Result<Option<String>, String> {
+        let Some(i) = self.0.iter().position(|a| a == name) else { return Ok(None) };
+        if i + 1 >= self.0.len() {
+            return Err(format!("{name} needs a value"));
+        }
+        let v = self.0.remove(i + 1);
+        self.0.remove(i);
+        Ok(Some(v))
+    }
+
+    fn number(&mut self, name: &str) -> Result<Option<usize>, String> {
+        self.value(name)?.map(|v| v.parse().map_err(|_| format!("{name} {v}: not a number"))).transpose()
+    }
+
+    fn done(self) -> Result<(), String> {
+        match self.0.first() {
+            Some(a) => Err(format!("unknown argument {a}")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("visionllm-bench: {e}\n{USAGE}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut args = Args(std::env::args().skip(1).collect());
+    if args.0.is_empty() {
+        return Err("no command".into());
+    }
+    let command = args.0.remove(0);
+    let json = args.flag("--json");
+    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
+    match command.as_str() {
+        "kernels" => {
+            let quick = args.flag("--quick");
+            args.done()?;
+            kernels::run(&gpu, quick, json)
+        }
+        "model" => {
+            let opts = model::Opts {
+                size: args.value("--size")?.unwrap_or_else(|| "base".into()),
+                image: args.number("--image-size")?,
+                tokens: args.number("--tokens")?,
+                runs: args.number("--runs")?,
+                warmup_image: args.number("--warmup-size")?.unwrap_or(192),
+                dtype: match args.value("--dtype")?.as_deref() {
+                    None => None,
+                    Some("f32") => Some(DType::F32),
+                    Some("f16") => Some(DType::F16),
+                    Some(other) => return Err(format!("--dtype {other}: f32 or f16")),
+                },
+                weights: match args.value("--weights")?.as_deref() {
+                    None => Stored::F32,
+                    Some(w) => Stored::parse(w).ok_or(format!("--weights {w}: f32, f16, q8 or q4"))?,
+                },
+                json,
+            };
+            args.done()?;
+            model::run(&gpu, &opts)
+        }
+        other => Err(format!("unknown command {other}")),
+    }
+}
