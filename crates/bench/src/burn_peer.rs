@@ -33,12 +33,21 @@ fn sdpa(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>) -> Tensor<4> {
     attention(q, k, v, None, None, AttentionModuleOptions::default())
 }
 
-/// A case's operands and, for the decoder case, the caches it updates.
+/// The decoder case's query, new key/value rows and the caches it updates.
+struct Decoder {
+    q: Tensor<2>,
+    k_new: Tensor<2>,
+    v_new: Tensor<2>,
+    k_cache: Tensor<2>,
+    v_cache: Tensor<2>,
+}
+
+/// A case's operands.
 enum Prepared {
     Matmul(Tensor<2>, Tensor<2>),
     Window(Tensor<3>),
     Channel(Tensor<2>),
-    Decoder { q: Tensor<2>, k_new: Tensor<2>, v_new: Tensor<2>, k_cache: Tensor<2>, v_cache: Tensor<2> },
+    Decoder(Box<Decoder>),
     DwConv(Tensor<4>, Tensor<4>, Tensor<1>),
     LayerNorm(Tensor<2>, Tensor<1>, Tensor<1>),
 }
@@ -70,13 +79,13 @@ impl Burn {
             }
             Op::WindowAttention { grid, c, .. } => Prepared::Window(tensor(d, v(0), [grid, grid, 3 * c], dt)),
             Op::ChannelAttention { tokens, c, .. } => Prepared::Channel(tensor(d, v(0), [tokens, 3 * c], dt)),
-            Op::DecoderAttention { cache_len, c, .. } => Prepared::Decoder {
+            Op::DecoderAttention { cache_len, c, .. } => Prepared::Decoder(Box::new(Decoder {
                 q: tensor(d, v(0), [1, c], dt),
                 k_new: tensor(d, v(1), [1, c], dt),
                 v_new: tensor(d, v(2), [1, c], dt),
                 k_cache: tensor(d, v(3), [cache_len, c], dt),
                 v_cache: tensor(d, v(4), [cache_len, c], dt),
-            },
+            })),
             // Burn's images are NCHW: ours [h, w, c] transposed to [c, h * w].
             Op::DwConv { h, w, c } => Prepared::DwConv(tensor(d, transpose(&o[0].values, h * w, c), [1, c, h, w], dt), tensor(d, v(1), [c, 1, 3, 3], dt), tensor(d, v(2), [c], dt)),
             Op::LayerNorm { rows, c } => Prepared::LayerNorm(tensor(d, v(0), [rows, c], dt), tensor(d, v(1), [c], dt), tensor(d, v(2), [c], dt)),
@@ -145,7 +154,8 @@ fn run(p: &mut Prepared, op: Op) -> Tensor<2> {
             let o = attention(pick(0), pick(1), pick(2), None, None, options);
             o.reshape([c, tokens]).transpose()
         }
-        (Prepared::Decoder { q, k_new, v_new, k_cache, v_cache }, Op::DecoderAttention { cache_len, c, heads }) => {
+        (Prepared::Decoder(dec), Op::DecoderAttention { cache_len, c, heads }) => {
+            let Decoder { q, k_new, v_new, k_cache, v_cache } = &mut **dec;
             let hd = c / heads;
             let at = [cache_len - 1..cache_len, 0..c];
             *k_cache = k_cache.clone().slice_assign(at.clone(), k_new.clone());

@@ -5,7 +5,7 @@
 use crate::cases::{Case, Op, Precision};
 use crate::rng::Rng;
 
-/// One operand: shape and row-major values. `quantize` marks a weight our side stores as Q8/Q4.
+/// One operand: shape and row-major values (ours.rs stores the GEMV's weight as Q8/Q4).
 pub struct Operand {
     pub shape: Vec<usize>,
     pub values: Vec<f32>,

@@ -30,12 +30,12 @@ pub struct Opts {
     pub json: bool,
 }
 
+/// Activation dtype as the `precision` field writes it.
 fn name(d: DType) -> &'static str {
-    match d {
-        DType::F16 => "f16",
-        DType::Q8 => "q8",
-        DType::Q4 => "q4",
-        _ => "f32",
+    if d == DType::F16 {
+        "f16"
+    } else {
+        "f32"
     }
 }
 
@@ -79,7 +79,7 @@ pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
     eprintln!("loaded at {image} in {:.1} s, {:?} bytes on the device", t.elapsed().as_secs_f64(), gpu_bytes(gpu));
     let rgb = random_model::image(image);
     let pixels = model.pixel_values(&rgb, image, image).map_err(|e| e.to_string())?;
-    let mut rows: Vec<Vec<(f64, Value, Peak)>> = vec![Vec::new(); decodings.len()];
+    let mut rows: Vec<Vec<Measured>> = (0..decodings.len()).map(|_| Vec::new()).collect();
     for _ in 0..o.runs.unwrap_or(1) {
         let mut peak = Peak::default();
         peak.sample(gpu);
@@ -95,7 +95,7 @@ pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
             stages::print_profile(gpu, label);
             let mut v = dec.json();
             v["prompt_tokens"] = ids.len().into();
-            rows[i].push((vision_ms, v, p));
+            rows[i].push(Measured { vision_ms, fields: v, peak: p });
         }
     }
     let precision = format!("{}/{}", name(dtype), source.weights(dtype));
@@ -182,18 +182,25 @@ fn stored_matmul(dir: &Path) -> Option<String> {
     manifest["quantization"]["matmul"].as_str().map(str::to_string)
 }
 
+/// One run of one decoding: the vision time it shares, the per-decoding fields, its peak.
+struct Measured {
+    vision_ms: f64,
+    fields: Value,
+    peak: Peak,
+}
+
 /// Medians over runs of every timed field; the peak is the highest seen.
-fn summarise(runs: &[(f64, Value, Peak)]) -> Value {
-    let med = |f: &dyn Fn(&(f64, Value, Peak)) -> Option<f64>| {
+fn summarise(runs: &[Measured]) -> Value {
+    let med = |f: &dyn Fn(&Measured) -> Option<f64>| {
         let mut v: Vec<f64> = runs.iter().filter_map(f).collect();
         (!v.is_empty()).then(|| round3(median(&mut v)))
     };
-    let mut out = runs[0].1.clone();
-    out["vision_ms"] = med(&|r| Some(r.0)).into();
+    let mut out = runs[0].fields.clone();
+    out["vision_ms"] = med(&|r| Some(r.vision_ms)).into();
     for key in ["encoder_ms", "decode_ms_per_token", "first_step_ms"] {
-        out[key] = med(&|r| r.1[key].as_f64()).into();
+        out[key] = med(&|r| r.fields[key].as_f64()).into();
     }
-    out["peak_gpu_bytes"] = runs.iter().filter_map(|r| r.2 .0).max().into();
+    out["peak_gpu_bytes"] = runs.iter().filter_map(|r| r.peak.0).max().into();
     out["runs"] = runs.len().into();
     out
 }
@@ -243,14 +250,14 @@ fn demo(gpu: &Arc<Gpu>, dtype: DType, o: &Opts) -> Result<(), String> {
             v["prompt_tokens"] = ids.len().into();
             v["preprocess_ms"] = preprocess_ms.into();
             v["total_ms"] = total_ms.into();
-            measured.push((vision_ms, v, peak));
+            measured.push(Measured { vision_ms, fields: v, peak });
         } else {
             gpu.profiler.take();
         }
     }
     let mut out = summarise(&measured);
     for key in ["preprocess_ms", "total_ms"] {
-        let mut v: Vec<f64> = measured.iter().filter_map(|r| r.1[key].as_f64()).collect();
+        let mut v: Vec<f64> = measured.iter().filter_map(|r| r.fields[key].as_f64()).collect();
         out[key] = round3(median(&mut v)).into();
     }
     out["adapter"] = adapter_name(gpu).into();
