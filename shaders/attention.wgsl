@@ -1,6 +1,7 @@
-// Multi-head scaled dot-product attention, one workgroup per (group, head, query):
-// scores for all keys go to workgroup memory, a max/sum reduction gives the softmax, and the
-// invocations then split the head dimension to accumulate P·V. This one kernel serves window
+// Multi-head scaled dot-product attention. `main` (caps::Tiling::Workgroup): one workgroup per
+// (group, head, query): scores for all keys go to workgroup memory, a max/sum reduction gives the
+// softmax, and the invocations then split the head dimension to accumulate P·V. `rows` (flag ROWS,
+// caps::Tiling::Registers): one invocation per (group, head, query), no barrier (below). This one kernel serves window
 // attention (a group is a window of a padded grid), the encoder's self-attention, the decoder's
 // causal self-attention over a KV cache, and cross-attention.
 //
@@ -83,3 +84,85 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
         o[orow + d] = T(acc / l);
     }
 }
+
+#if ROWS
+// One invocation per (group, head, query) in one pass over the keys: a running maximum rescales
+// the running sum and output (online softmax), so no score is stored. q and the output row stay in
+// registers as HD4 = ceil(head dim / 4) vec4s (a define); HD is the head dimension.
+// Loops run over vec4s, not scalars: lavapipe (gallivm) stops every loop of an invocation once the
+// invocation has made 65,535 loop iterations in all, so the launcher sends longer work to `main`.
+const HD: u32 = $HD;
+const HD4: u32 = $HD4;
+
+// Four consecutive head dims from element `at`, zeros past the head dimension.
+fn q4(at: u32, d: u32) -> vec4<f32> {
+#if HD_VEC4
+    return vec4<f32>(f32(q[at + d]), f32(q[at + d + 1u]), f32(q[at + d + 2u]), f32(q[at + d + 3u]));
+#else
+    var r = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = f32(q[at + d + i]); } }
+    return r;
+#endif
+}
+
+fn k4(at: u32, d: u32) -> vec4<f32> {
+#if HD_VEC4
+    return vec4<f32>(f32(k[at + d]), f32(k[at + d + 1u]), f32(k[at + d + 2u]), f32(k[at + d + 3u]));
+#else
+    var r = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = f32(k[at + d + i]); } }
+    return r;
+#endif
+}
+
+fn v4(at: u32, d: u32) -> vec4<f32> {
+#if HD_VEC4
+    return vec4<f32>(f32(v[at + d]), f32(v[at + d + 1u]), f32(v[at + d + 2u]), f32(v[at + d + 3u]));
+#else
+    var r = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = f32(v[at + d + i]); } }
+    return r;
+#endif
+}
+
+@compute @workgroup_size(64)
+fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+    let id = gid.x + gid.y * nwg.x * 64u;
+    if (id >= p.groups * p.heads * p.nq) { return; }
+    let i = id % p.nq;
+    let h = (id / p.nq) % p.heads;
+    let w = id / (p.nq * p.heads);
+    let qrow = p.q_off + token(w, i) * p.q_rs + h * HD;
+    var qv: array<vec4<f32>, HD4>;
+    for (var d = 0u; d < HD4; d++) { qv[d] = q4(qrow, 4u * d); }
+    var last = p.nk;  // keys [0, last) are visible (at least key 0)
+#if CAUSAL
+    last = min(p.nk, i + p.causal_off + 1u);
+#endif
+    // Key 0 starts the running maximum m, sum l and output acc; each further key rescales them
+    // by exp(m - m_new) when it raises the maximum.
+    var m = 0.0;
+    var l = 1.0;
+    var acc: array<vec4<f32>, HD4>;
+    for (var j = 0u; j < last; j++) {
+        let krow = p.k_off + token(w, j) * p.k_rs + h * HD;
+        var s = 0.0;
+        for (var d = 0u; d < HD4; d++) { s += dot(qv[d], k4(krow, 4u * d)); }
+        s *= p.scale;
+        let vrow = p.v_off + token(w, j) * p.v_rs + h * HD;
+        if (j == 0u) {
+            m = s;
+            for (var d = 0u; d < HD4; d++) { acc[d] = v4(vrow, 4u * d); }
+            continue;
+        }
+        let m_new = max(m, s);
+        let rescale = exp(m - m_new);
+        let e = exp(s - m_new);
+        l = l * rescale + e;
+        for (var d = 0u; d < HD4; d++) { acc[d] = acc[d] * rescale + e * v4(vrow, 4u * d); }
+        m = m_new;
+    }
+    let orow = p.o_off + token(w, i) * p.o_rs + h * HD;
+    for (var d = 0u; d < HD; d++) { o[orow + d] = T(acc[d / 4u][d % 4u] / l); }
+}
+#endif

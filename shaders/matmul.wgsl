@@ -122,17 +122,52 @@ fn load_tile(bi: u32, k0: u32, m0: u32, n0: u32, t: u32) {
 // invocation's share of output n, the K loop split over the RWG invocations.
 #include gemv
 
-fn gemv_part(n: u32, lid: u32) -> f32 {
+fn gemv_part(n: u32, first: u32, stride: u32) -> f32 {
     var s = 0.0;
 #if B_VEC4_K
-    for (var k = lid * 4u; k < p.k; k += RWG * 4u) {
+    for (var k = first * 4u; k < p.k; k += stride * 4u) {
         let av = load_a4(0u, 0u, k);
         s += dot(av, vec4<f32>(b[(p.b_off + n * p.b_ns + k) / 4u]));
     }
 #else
-    for (var k = lid; k < p.k; k += RWG) {
+    for (var k = first; k < p.k; k += stride) {
         s += a_at(p.a_off + k * p.a_ks) * b_at(p.b_off + n * p.b_ns + k);
     }
 #endif
     return s;
+}
+
+// The register-tiled entry point `main_regs` (see lib/regs.wgsl): a 4x4 block over four k.
+const KSTEP: u32 = 4u;
+#include regs
+
+// B(k .. k+4, n) as one vec4, zeros outside the matrix.
+fn load_b4k(bi: u32, k: u32, n: u32) -> vec4<f32> {
+    if (n >= p.n) { return vec4<f32>(0.0); }
+#if B_VEC4_K
+    if (k >= p.k) { return vec4<f32>(0.0); }
+    return vec4<f32>(b[(p.b_off + bi * p.b_bs + n * p.b_ns + k) / 4u]);
+#else
+    return vec4<f32>(load_b_scalar(bi, k, n), load_b_scalar(bi, k + 1u, n), load_b_scalar(bi, k + 2u, n), load_b_scalar(bi, k + 3u, n));
+#endif
+}
+
+#if B_VEC4_N
+// B(k, n .. n+4) as one vec4 (n is a multiple of 4, so all four or none are inside).
+fn load_b4n(bi: u32, k: u32, n: u32) -> vec4<f32> {
+    if (k >= p.k || n >= p.n) { return vec4<f32>(0.0); }
+    return vec4<f32>(b[(p.b_off + bi * p.b_bs + k * p.b_ks + n) / 4u]);
+}
+#endif
+
+fn regs_step(bi: u32, k0: u32, m0: u32, n0: u32) -> mat4x4<f32> {
+    // Columns: A's rows m0.. over four k, and B's columns n0.. over the same k.
+    let a4 = mat4x4<f32>(load_a4(bi, m0, k0), load_a4(bi, m0 + 1u, k0), load_a4(bi, m0 + 2u, k0), load_a4(bi, m0 + 3u, k0));
+#if B_VEC4_N
+    // Four k rows of four n (vec4 loads along n), turned into columns per n.
+    let b4 = transpose(mat4x4<f32>(load_b4n(bi, k0, n0), load_b4n(bi, k0 + 1u, n0), load_b4n(bi, k0 + 2u, n0), load_b4n(bi, k0 + 3u, n0)));
+#else
+    let b4 = mat4x4<f32>(load_b4k(bi, k0, n0), load_b4k(bi, k0, n0 + 1u), load_b4k(bi, k0, n0 + 2u), load_b4k(bi, k0, n0 + 3u));
+#endif
+    return transpose(a4) * b4;
 }

@@ -3,7 +3,8 @@
 // WPB words of values (Q8: 4 per word, two's complement bytes; Q4: 8 per word, nibble = q + 8),
 // then from word scale_off one f16 scale per (n, b), two per word. Dequantization is fused into
 // the K loop: one K tile is exactly one quantization block.
-// Flags: Q4 (else Q8), BIAS; T is the activation type (f32 or f16).
+// Flags: Q4 (else Q8), BIAS, A_VEC4 (K a multiple of 4: A read as vec4); T is the activation type
+// (f32 or f16).
 
 struct Params {
     m: u32, n: u32, k: u32, blocks: u32,
@@ -11,7 +12,11 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#if A_VEC4
+@group(0) @binding(1) var<storage, read> a: array<T4>;
+#else
 @group(0) @binding(1) var<storage, read> a: array<T>;
+#endif
 @group(0) @binding(2) var<storage, read> q: array<u32>;
 @group(0) @binding(3) var<storage, read_write> c: array<T>;
 #if BIAS
@@ -38,6 +43,26 @@ fn value(word: u32, i: u32) -> f32 {
 #endif
 }
 
+// Values 4h .. 4h+3 of a word (h is 0 for Q8; 0 or 1 for Q4), unscaled.
+fn values4(word: u32, h: u32) -> vec4<f32> {
+    return vec4<f32>(value(word, 4u * h), value(word, 4u * h + 1u), value(word, 4u * h + 2u), value(word, 4u * h + 3u));
+}
+
+// A(m, k .. k+4) for k a multiple of 4, zeros outside the matrix.
+fn load_a4(m: u32, k: u32) -> vec4<f32> {
+    if (m >= p.m || k >= p.k) { return vec4<f32>(0.0); }
+    let at = p.a_off + m * p.k + k;
+#if A_VEC4
+    return vec4<f32>(a[at / 4u]);
+#else
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (k + i < p.k) { v[i] = f32(a[at + i]); }
+    }
+    return v;
+#endif
+}
+
 // One output (no batches here: bi is always 0).
 fn store_c(bi: u32, m: u32, n: u32, v: f32) {
     var r = v;
@@ -57,10 +82,11 @@ fn load_tile(bi: u32, k0: u32, m0: u32, n0: u32, t: u32) {
     // A tile: row t/4, eight consecutive k from (t%4)*8, stored as As[k][m].
     let ar = t / 4u;
     let ak = (t % 4u) * 8u;
-    for (var i = 0u; i < 8u; i++) {
-        var v = 0.0;
-        if (m0 + ar < p.m && k0 + ak + i < p.k) { v = f32(a[p.a_off + (m0 + ar) * p.k + k0 + ak + i]); }
-        put_a(ak + i, ar, v);
+    let lo = load_a4(m0 + ar, k0 + ak);
+    let hi = load_a4(m0 + ar, k0 + ak + 4u);
+    for (var i = 0u; i < 4u; i++) {
+        put_a(ak + i, ar, lo[i]);
+        put_a(ak + 4u + i, ar, hi[i]);
     }
     // W tile: row n = t/4 of the tile, its words of this block split over four invocations.
     let bn = t / 4u;
@@ -80,17 +106,41 @@ fn load_tile(bi: u32, k0: u32, m0: u32, n0: u32, t: u32) {
 // words (every word of every block) spread over the RWG invocations.
 #include gemv
 
-fn gemv_part(n: u32, lid: u32) -> f32 {
+fn gemv_part(n: u32, first: u32, stride: u32) -> f32 {
     var s = 0.0;
-    for (var w = lid; w < p.blocks * WPB; w += RWG) {
+    for (var w = first; w < p.blocks * WPB; w += stride) {
         let blk = w / WPB;
         let word = q[n * p.blocks * WPB + w];
         let k0 = blk * BK + (w % WPB) * VPW;
         var part = 0.0;
-        for (var i = 0u; i < VPW; i++) {
-            if (k0 + i < p.k) { part += f32(a[p.a_off + k0 + i]) * value(word, i); }
-        }
+        for (var h = 0u; h < VPW / 4u; h++) { part += dot(load_a4(0u, k0 + 4u * h), values4(word, h)); }
         s += part * scale_at(n * p.blocks + blk);
     }
     return s;
+}
+
+// The register-tiled entry point `main_regs` (see lib/regs.wgsl): a 4x4 block over one block.
+const KSTEP: u32 = BK;
+#include regs
+
+
+fn regs_step(bi: u32, k0: u32, m0: u32, n0: u32) -> mat4x4<f32> {
+    let blk = k0 / BK;
+    // Rows n0.. of W past the matrix read row n0 (in bounds) and are never stored. (Vectors, not
+    // arrays: see lib/regs.wgsl on private arrays.)
+    let n = select(vec4<u32>(n0), vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.n));
+    let block = n * p.blocks + blk;
+    let wrow = block * WPB;
+    var sum = mat4x4<f32>();
+    for (var w = 0u; w < WPB; w++) {
+        let words = vec4<u32>(q[wrow.x + w], q[wrow.y + w], q[wrow.z + w], q[wrow.w + w]);
+        for (var h = 0u; h < VPW / 4u; h++) {
+            let k = k0 + w * VPW + 4u * h;
+            let a4 = mat4x4<f32>(load_a4(m0, k), load_a4(m0 + 1u, k), load_a4(m0 + 2u, k), load_a4(m0 + 3u, k));
+            let w4 = mat4x4<f32>(values4(words.x, h), values4(words.y, h), values4(words.z, h), values4(words.w, h));
+            sum += transpose(a4) * w4;
+        }
+    }
+    // Column j is output n0 + j: one scale per (row, block).
+    return mat4x4<f32>(sum[0] * scale_at(block.x), sum[1] * scale_at(block.y), sum[2] * scale_at(block.z), sum[3] * scale_at(block.w));
 }

@@ -17,7 +17,7 @@ struct Params { rows: u32, cols: u32, _p0: u32, _p1: u32 }
 @group(0) @binding(3) var<storage, read_write> out_idx: array<u32>;
 #endif
 
-const K: u32 = $TOPKu;
+const K: u32 = $TOPK;
 const WG: u32 = 64u;
 // Marks an unfilled slot; it loses to every element, so values such as -inf need no sentinel.
 const EMPTY: u32 = 0xffffffffu;

@@ -1,28 +1,73 @@
 //! What the adapter can do, what we asked for, and the overrides that force fallbacks off so that
 //! every fallback path is exercised by the tests (and can be chosen by a user whose driver is buggy).
 
-/// Switches that force optional features off even when the adapter has them.
+/// How the invocations of a kernel's workgroup share work. Chosen per adapter (see
+/// [`Tiling::for_adapter`]); both kinds are held to the same CPU twins by the conformance suite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tiling {
+    /// Shared-memory tiles and workgroup reductions: what a real GPU wants.
+    Workgroup,
+    /// No workgroup memory and no barriers: each invocation owns whole outputs (a 4x4 block of a
+    /// matmul, a row of a layernorm, a query of attention). Software adapters (SwiftShader,
+    /// lavapipe) run a workgroup's invocations as coroutines, so every `workgroupBarrier()` is a
+    /// context switch per invocation: measured 10x slower on SwiftShader (`shared/browser-facts.md`).
+    Registers,
+}
+
+impl Tiling {
+    /// Registers on software adapters, workgroup tiles elsewhere.
+    pub fn for_adapter(is_software: bool) -> Tiling {
+        if is_software {
+            Tiling::Registers
+        } else {
+            Tiling::Workgroup
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tiling> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "workgroup" => Some(Tiling::Workgroup),
+            "registers" => Some(Tiling::Registers),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Tiling::Workgroup => "workgroup",
+            Tiling::Registers => "registers",
+        }
+    }
+}
+
+/// Switches that force optional features off even when the adapter has them, and a forced tiling.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Overrides {
     pub no_f16: bool,
     pub no_subgroups: bool,
+    /// `None`: the adapter's own ([`Tiling::for_adapter`]).
+    pub tiling: Option<Tiling>,
 }
 
 impl Overrides {
-    pub const NONE: Overrides = Overrides { no_f16: false, no_subgroups: false };
+    pub const NONE: Overrides = Overrides { no_f16: false, no_subgroups: false, tiling: None };
 
-    /// Natively: `VISIONLLM_NO_F16=1` and `VISIONLLM_NO_SUBGROUPS=1`.
+    /// Natively: `VISIONLLM_NO_F16=1`, `VISIONLLM_NO_SUBGROUPS=1`, `VISIONLLM_TILING=registers|workgroup`.
     pub fn from_env() -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         {
             let on = |k: &str| std::env::var(k).map(|v| !v.is_empty() && v != "0").unwrap_or(false);
-            Overrides { no_f16: on("VISIONLLM_NO_F16"), no_subgroups: on("VISIONLLM_NO_SUBGROUPS") }
+            Overrides {
+                no_f16: on("VISIONLLM_NO_F16"),
+                no_subgroups: on("VISIONLLM_NO_SUBGROUPS"),
+                tiling: std::env::var("VISIONLLM_TILING").ok().and_then(|v| Tiling::parse(&v)),
+            }
         }
         #[cfg(target_arch = "wasm32")]
         Overrides::NONE
     }
 
-    /// In the browser: a page query such as `?no-f16&no-subgroups` (also `no_f16=1`).
+    /// In the browser: a page query such as `?no-f16&no-subgroups&tiling=registers` (also `no_f16=1`).
     pub fn from_query(query: &str) -> Self {
         let mut o = Overrides::NONE;
         for pair in query.trim_start_matches('?').split('&') {
@@ -31,15 +76,20 @@ impl Overrides {
             match key.replace('_', "-").as_str() {
                 "no-f16" => o.no_f16 = on,
                 "no-subgroups" => o.no_subgroups = on,
+                "tiling" => o.tiling = Tiling::parse(value),
                 _ => {}
             }
         }
         o
     }
 
-    /// Combine two sources: a feature is off when either says so.
+    /// Combine two sources: a feature is off when either says so; a tiling from `self` first.
     pub fn or(self, other: Overrides) -> Self {
-        Overrides { no_f16: self.no_f16 || other.no_f16, no_subgroups: self.no_subgroups || other.no_subgroups }
+        Overrides {
+            no_f16: self.no_f16 || other.no_f16,
+            no_subgroups: self.no_subgroups || other.no_subgroups,
+            tiling: self.tiling.or(other.tiling),
+        }
     }
 }
 
@@ -69,13 +119,15 @@ pub struct Capabilities {
     pub adapter_f16: bool,
     pub adapter_subgroups: bool,
     pub limits: wgpu::Limits,
+    /// Which kernels the launchers pick (forced by [`Overrides::tiling`], else the adapter's).
+    pub tiling: Tiling,
 }
 
 impl Capabilities {
     /// One line for logs: adapter, backend, features in use.
     pub fn describe(&self) -> String {
         format!(
-            "{} ({}, {}{}) f16={} subgroups={} [{}..{}] max_binding={} MiB",
+            "{} ({}, {}{}) f16={} subgroups={} [{}..{}] tiling={} max_binding={} MiB",
             self.adapter.name,
             self.adapter.backend,
             self.adapter.device_type,
@@ -84,6 +136,7 @@ impl Capabilities {
             flag(self.subgroups, self.adapter_subgroups),
             self.subgroup_min_size,
             self.subgroup_max_size,
+            self.tiling.name(),
             self.limits.max_storage_buffer_binding_size / (1 << 20),
         )
     }
@@ -103,8 +156,11 @@ mod tests {
 
     #[test]
     fn query_overrides_parse() {
-        assert_eq!(Overrides::from_query("?no-f16&no-subgroups"), Overrides { no_f16: true, no_subgroups: true });
-        assert_eq!(Overrides::from_query("no_f16=1&x=2"), Overrides { no_f16: true, no_subgroups: false });
+        assert_eq!(Overrides::from_query("?no-f16&no-subgroups"), Overrides { no_f16: true, no_subgroups: true, tiling: None });
+        assert_eq!(Overrides::from_query("no_f16=1&x=2"), Overrides { no_f16: true, ..Overrides::NONE });
+        assert_eq!(Overrides::from_query("tiling=registers").tiling, Some(Tiling::Registers));
+        assert_eq!(Overrides::from_query("tiling=Workgroup&no-f16").tiling, Some(Tiling::Workgroup));
+        assert_eq!(Overrides::from_query("tiling=fast").tiling, None);
         assert_eq!(Overrides::from_query("no-subgroups=0"), Overrides::NONE);
         assert_eq!(Overrides::from_query(""), Overrides::NONE);
     }

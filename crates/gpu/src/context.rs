@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::bind_cache::BindCache;
-use crate::caps::{AdapterSummary, Capabilities, Overrides};
+use crate::caps::{AdapterSummary, Capabilities, Overrides, Tiling};
 use crate::error::one_line;
 use crate::error::{GpuError, Result};
 use crate::pipeline::PipelineCache;
@@ -130,14 +130,17 @@ impl Gpu {
             })
             .await
             .map_err(|e| GpuError::DeviceRequest(e.to_string()))?;
+        // The browser's WebGPU does not report a device type; SwiftShader names itself.
+        let is_software = info.device_type == wgpu::DeviceType::Cpu || info.name.to_lowercase().contains("swiftshader");
         let caps = Capabilities {
+            tiling: overrides.tiling.unwrap_or(Tiling::for_adapter(is_software)),
             adapter: AdapterSummary {
                 name: info.name.clone(),
                 vendor: info.vendor,
                 backend: format!("{:?}", info.backend),
                 device_type: format!("{:?}", info.device_type),
                 driver: format!("{} {}", info.driver, info.driver_info).trim().to_string(),
-                is_software: info.device_type == wgpu::DeviceType::Cpu,
+                is_software,
             },
             f16: features.contains(wgpu::Features::SHADER_F16),
             subgroups: features.contains(wgpu::Features::SUBGROUP),

@@ -22,7 +22,7 @@ pub mod tensor;
 pub mod twin;
 
 pub use wgpu;
-pub use caps::{AdapterSummary, Capabilities, Overrides};
+pub use caps::{AdapterSummary, Capabilities, Overrides, Tiling};
 pub use context::Gpu;
 pub use dtype::DType;
 pub use error::GpuError;

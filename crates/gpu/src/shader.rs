@@ -29,6 +29,7 @@ const LIBS: &[(&str, &str)] = &[
     lib!("tile"),
     // The one-row GEMV entry point (split K, one reduction) for the same two kernels.
     lib!("gemv"),
+    lib!("regs"),
 ];
 
 /// Entry-point parameters and their copy into module-scope privates, used by the reduce library.
@@ -120,10 +121,7 @@ pub fn preprocess(source: &str, variant: &Variant, target: ShaderTarget) -> Stri
         } else if t == "#endif" {
             stack.pop().expect("#endif without #if");
         } else if active(&stack) {
-            let mut l = line.to_string();
-            for (name, value) in &variant.defines {
-                l = l.replace(&format!("${name}"), &value.to_string());
-            }
+            let mut l = substitute_defines(line, &variant.defines);
             let sg = variant.has("SUBGROUPS");
             l = l.replace("$SUBGROUP_ARGS", if sg { SUBGROUP_ARGS } else { "" });
             l = l.replace("$SUBGROUP_INIT", if sg { SUBGROUP_INIT } else { "" });
@@ -137,6 +135,25 @@ pub fn preprocess(source: &str, variant: &Variant, target: ShaderTarget) -> Stri
 
 /// `source` with every `#include NAME` line replaced by that library (itself expanded), each
 /// library pasted at its first include only: WGSL forbids declaring a name twice.
+/// Replace each `$NAME` of a define by its value; a name ends where identifier characters end, so
+/// `$HD4` is never read as `$HD` followed by `4`.
+fn substitute_defines(line: &str, defines: &[(&'static str, u32)]) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        match defines.iter().find(|(n, _)| *n == &after[..len]) {
+            Some((_, value)) => out.push_str(&value.to_string()),
+            None => out.push_str(&rest[at..at + 1 + len]),
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn expand_includes(source: &str, done: &mut Vec<&'static str>) -> String {
     let mut out = String::with_capacity(source.len());
     for line in source.lines() {
@@ -170,6 +187,13 @@ mod tests {
         assert!(out.ends_with("a\nb 7\nc\nf\n"), "{out}");
         let out = preprocess(src, &Variant::new(), ShaderTarget::Naga);
         assert!(out.ends_with("a\ne\nf\n"), "{out}");
+    }
+
+    #[test]
+    fn defines_substitute_whole_names_only() {
+        let v = Variant::new().define("HD", 64).define("HD4", 16);
+        let out = preprocess("const A = $HD; const B = $HD4; $SUBGROUP_ARGS $X", &v, ShaderTarget::Naga);
+        assert!(out.ends_with("const A = 64; const B = 16;  $X\n"), "{out}");
     }
 
     #[test]

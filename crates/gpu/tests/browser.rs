@@ -2,7 +2,7 @@
 //! with the same CPU twins as natively. Run with `cargo test --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use visionllm_gpu::{conformance, Gpu, Overrides};
+use visionllm_gpu::{conformance, Gpu, Overrides, Tiling};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -10,6 +10,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn gpu() -> std::sync::Arc<Gpu> {
     let gpu = Gpu::new(Overrides::NONE).await.expect("navigator.gpu adapter (start Chromium with --enable-unsafe-webgpu)");
     console_log!("adapter: {}", gpu.caps.describe());
+    // A software adapter (SwiftShader here) gets the barrier-free kernels unless forced.
+    assert_eq!(gpu.caps.tiling, Tiling::for_adapter(gpu.caps.adapter.is_software), "{}", gpu.caps.describe());
     gpu
 }
 
@@ -52,4 +54,18 @@ async fn every_other_kernel_in_browser() {
     n += conformance::softmax::check_softmax(g, 29).await.unwrap();
     n += conformance::topk::check_topk(g, 30).await.unwrap();
     console_log!("other kernels: {n} cases match the CPU twins");
+}
+
+/// The workgroup kernels, which a real GPU gets, through the browser's own shader compiler.
+#[wasm_bindgen_test]
+async fn workgroup_kernels_in_browser() {
+    let gpu = Gpu::new(Overrides { tiling: Some(Tiling::Workgroup), ..Overrides::NONE }).await.unwrap();
+    assert_eq!(gpu.caps.tiling, Tiling::Workgroup);
+    let g = &*gpu;
+    let mut n = conformance::matmul::check_matmul(g, 41).await.unwrap();
+    n += conformance::qmatmul::check_qmatmul(g, 42).await.unwrap();
+    n += conformance::attention::check_window_attention(g, 43).await.unwrap();
+    n += conformance::attention::check_causal_attention(g, 44).await.unwrap();
+    n += conformance::norm::check_layernorm(g, 45).await.unwrap();
+    console_log!("workgroup kernels: {n} cases match the CPU twins");
 }

@@ -1,17 +1,21 @@
 //! Every kernel against its CPU twin on the native adapter (lavapipe in CI), once per capability
-//! variant: everything on, subgroups forced off, f16 forced off.
+//! variant: both tilings (registers is lavapipe's own; workgroup is a real GPU's), each with f16
+//! and with f16 forced off, and the workgroup kernels also with subgroups forced off.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::sync::Arc;
 
-use visionllm_gpu::{conformance, Gpu, Overrides};
+use visionllm_gpu::{conformance, Gpu, Overrides, Tiling};
 
 fn variants() -> Vec<(&'static str, Arc<Gpu>)> {
     let mut out = Vec::new();
+    let registers = Some(Tiling::Registers);
+    let workgroup = Some(Tiling::Workgroup);
     for (name, o) in [
-        ("default", Overrides::NONE),
-        ("no-subgroups", Overrides { no_f16: false, no_subgroups: true }),
-        ("no-f16", Overrides { no_f16: true, no_subgroups: false }),
+        ("registers", Overrides { tiling: registers, ..Overrides::NONE }),
+        ("registers, no-f16", Overrides { no_f16: true, tiling: registers, ..Overrides::NONE }),
+        ("workgroup", Overrides { tiling: workgroup, ..Overrides::NONE }),
+        ("workgroup, no-subgroups, no-f16", Overrides { no_f16: true, no_subgroups: true, tiling: workgroup }),
     ] {
         let gpu = Gpu::new_blocking(o).expect("a GPU adapter (install mesa-vulkan-drivers for lavapipe)");
         eprintln!("[{name}] {}", gpu.caps.describe());

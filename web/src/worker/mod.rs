@@ -319,7 +319,7 @@ fn capability_report(gpu: &Gpu) -> CapabilityReport {
         backend: c.adapter.backend.clone(),
         device_type: c.adapter.device_type.clone(),
         driver: c.adapter.driver.clone(),
-        fallback: c.adapter.is_software || c.adapter.name.to_lowercase().contains("swiftshader"),
+        fallback: c.adapter.is_software,
         f16: c.f16,
         f16_offered: c.adapter_f16,
         subgroups: c.subgroups,

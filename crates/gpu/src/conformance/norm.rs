@@ -11,7 +11,7 @@ use crate::twin;
 pub async fn check_layernorm(gpu: &Gpu, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     // (rows, cols, offset added to every x)
-    let mut shapes: Vec<(usize, usize, f32)> = vec![(1, 1, 0.0), (1, 7, 0.0), (3, 64, 0.0), (5, 65, 0.0), (2, 1000, 0.0), (17, 128, 0.0), (4, 768, 0.0), (9, 33, 300.0), (6, 256, 1000.0)];
+    let mut shapes: Vec<(usize, usize, f32)> = vec![(1, 1, 0.0), (1, 7, 0.0), (3, 64, 0.0), (5, 65, 0.0), (2, 1000, 0.0), (17, 128, 0.0), (4, 768, 0.0), (9, 33, 300.0), (6, 256, 1000.0), (130, 24, 0.0)];
     for _ in 0..4 {
         shapes.push((rng.range(1, 80), rng.range(1, 600), 0.0));
     }

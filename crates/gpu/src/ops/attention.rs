@@ -1,6 +1,7 @@
 //! Launchers over `shaders/attention.wgsl`: window attention (DaViT), plain multi-head attention
 //! (encoder self-attention, cross-attention) and causal self-attention over a KV cache (decoder).
 
+use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
 use crate::kernel;
 use crate::pipeline::Kernel;
@@ -12,6 +13,12 @@ use super::{float_dtype, variant_for};
 const ATTENTION: Kernel = kernel!("attention");
 pub const MAX_KEYS: usize = 2048;
 pub const MAX_HEAD_DIM: usize = 256;
+/// lavapipe's shader compiler (gallivm) ends every loop of an invocation once that invocation
+/// has made 65,535 loop iterations in all (a guard against endless loops; measured: one query over
+/// 500 keys of head dim 64 came back mostly zeros). The one-invocation-per-query kernel takes only
+/// attention that fits well inside it; longer attention goes to the workgroup kernel, whose
+/// invocations each make a share of the iterations.
+const ROWS_LOOP_BUDGET: usize = 60_000;
 
 /// Where rows of one operand live: element (row r, head h, dim d) = off + r * rs + h * hd + d.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +60,13 @@ impl AttentionSpec {
         }
     }
 
+    /// Loop iterations one invocation of the `rows` kernel makes (per key: two loops over the
+    /// head dimension's vec4s and one step), with room for the set-up loops.
+    fn rows_loop_iterations(&self) -> usize {
+        let hd4 = self.head_dim.div_ceil(4);
+        self.nk * (2 * hd4 + 1) + 3 * hd4 + 4 * self.head_dim
+    }
+
     fn params(&self) -> Vec<u32> {
         let mut v: Vec<u32> = [
             self.nq, self.nk, self.head_dim, self.heads, self.groups, self.win, self.grid_w, self.nwx,
@@ -77,8 +91,14 @@ pub fn attention_into(rec: &mut Recorder, q: &Tensor, k: &Tensor, v: &Tensor, o:
         return Ok(());
     }
     let variant = variant_for(rec.gpu, dtype).flag("CAUSAL", spec.causal_offset.is_some());
-    let pipeline = rec.gpu.pipeline(&ATTENTION, "main", &variant);
-    rec.dispatch(&pipeline, &spec.params(), &[q, k, v, o], grid(n as u32));
+    let (pipeline, groups) = if rec.gpu.caps.tiling == Tiling::Registers && spec.rows_loop_iterations() <= ROWS_LOOP_BUDGET {
+        let hd = spec.head_dim;
+        let variant = variant.flag("ROWS", true).flag("HD_VEC4", hd % 4 == 0).define("HD", hd as u32).define("HD4", hd.div_ceil(4) as u32);
+        (rec.gpu.pipeline(&ATTENTION, "rows", &variant), grid(n.div_ceil(64) as u32))
+    } else {
+        (rec.gpu.pipeline(&ATTENTION, "main", &variant), grid(n as u32))
+    };
+    rec.dispatch(&pipeline, &spec.params(), &[q, k, v, o], groups);
     Ok(())
 }
 

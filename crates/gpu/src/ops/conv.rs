@@ -2,8 +2,9 @@
 //! layout (the DaViT patch embeddings, k7 s4 p3 and k3 s2 p1) and the depthwise 3x3 (groups = C,
 //! stride 1, pad 1) of the conv position encodings.
 //!
-//! The direct conv2d reads weights with a stride of Cin*KH*KW between neighbouring invocations;
-//! it is simple and exact, the place to start if the patch embeddings ever dominate a profile.
+//! The direct conv2d reads weights with a stride of Cin*KH*KW between neighbouring output
+//! channels; where Cout is a multiple of 4 (every DaViT patch embedding) one invocation computes
+//! four of them, loading each input value once for the four.
 
 use crate::error::{shape_err, Result};
 use crate::kernel;
@@ -41,7 +42,9 @@ pub fn conv2d(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Ten
     check_u32("conv2d", total)?;
     let y = rec.alloc(&[ho, wo, cout], dtype);
     let params = [h, w, cin, cout, ho, wo, kh, kw, stride[0], stride[1], pad[0], pad[1], total, 0, 0, 0];
-    launch(rec, "conv2d", dtype, &params, x, weight, &y, bias);
+    // Four output channels per invocation where they divide evenly (a quarter of the invocations).
+    let (entry, invocations) = if cout % 4 == 0 { ("conv2d_co4", total / 4) } else { ("conv2d", total) };
+    launch(rec, entry, dtype, &params, invocations, x, weight, &y, bias);
     Ok(y)
 }
 
@@ -63,16 +66,17 @@ pub fn dwconv3x3(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&
         return Ok(y);
     }
     let params = [h, w, c, c, h, w, 3, 3, 1, 1, 1, 1, total, 0, 0, 0];
-    launch(rec, "dwconv3x3", dtype, &params, x, weight, &y, bias);
+    launch(rec, "dwconv3x3", dtype, &params, total, x, weight, &y, bias);
     Ok(y)
 }
 
 #[allow(clippy::too_many_arguments)]
-fn launch(rec: &mut Recorder, entry: &str, dtype: crate::DType, params: &[usize; 16], x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
+#[allow(clippy::too_many_arguments)]
+fn launch(rec: &mut Recorder, entry: &str, dtype: crate::DType, params: &[usize; 16], invocations: usize, x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
     let variant = variant_for(rec.gpu, dtype).flag("BIAS", bias.is_some());
     let pipeline = rec.gpu.pipeline(&CONV, entry, &variant);
     let params: Vec<u32> = params.iter().map(|&v| v as u32).collect();
     let mut tensors = vec![x, w, y];
     tensors.extend(bias);
-    rec.dispatch(&pipeline, &params, &tensors, grid(params[12].div_ceil(WG as u32)));
+    rec.dispatch(&pipeline, &params, &tensors, grid(invocations.div_ceil(WG) as u32));
 }

@@ -1,6 +1,7 @@
 //! Tiled matmul (64x64 tiles, 4x4 outputs per invocation, vec4 loads when strides allow),
 //! batched, with B plain or transposed, optional fused bias; and a GEMV for one row.
 
+use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
 use crate::kernel;
 use crate::pipeline::Kernel;
@@ -113,14 +114,15 @@ pub fn matmul_scaled_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor
         .flag("BIAS", bias.is_some());
     let mut tensors = vec![a, b, c];
     tensors.extend(bias);
-    if gemv {
-        let pipeline = rec.gpu.pipeline(&MATMUL, "gemv", &variant);
-        rec.dispatch(&pipeline, &g.params(alpha), &tensors, grid(g.n as u32));
-    } else {
-        let pipeline = rec.gpu.pipeline(&MATMUL, "main", &variant);
-        let groups = [g.n.div_ceil(64) as u32, g.m.div_ceil(64) as u32, g.batch as u32];
-        rec.dispatch(&pipeline, &g.params(alpha), &tensors, groups);
-    }
+    let registers = rec.gpu.caps.tiling == Tiling::Registers;
+    let (entry, groups) = match (gemv, registers) {
+        (true, false) => ("gemv", grid(g.n as u32)),
+        (true, true) => ("gemv_regs", grid(g.n.div_ceil(64) as u32)),
+        (false, false) => ("main", [g.n.div_ceil(64) as u32, g.m.div_ceil(64) as u32, g.batch as u32]),
+        (false, true) => ("main_regs", [g.n.div_ceil(32) as u32, g.m.div_ceil(32) as u32, g.batch as u32]),
+    };
+    let pipeline = rec.gpu.pipeline(&MATMUL, entry, &variant);
+    rec.dispatch(&pipeline, &g.params(alpha), &tensors, groups);
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! LayerNorm over the last dim (every LayerNorm in Florence-2: DaViT's channels-last norms, the
-//! projector's, BART's), one workgroup per row.
+//! projector's, BART's): one workgroup per row, or one invocation per row where barriers are dear.
 
+use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
 use crate::kernel;
 use crate::pipeline::Kernel;
@@ -25,8 +26,12 @@ pub fn layernorm(rec: &mut Recorder, x: &Tensor, gamma: &Tensor, beta: &Tensor, 
     if rows == 0 {
         return Ok(y);
     }
-    let pipeline = rec.gpu.pipeline(&NORM, "layernorm", &variant_for(rec.gpu, dtype));
+    let (entry, groups) = match rec.gpu.caps.tiling {
+        Tiling::Workgroup => ("layernorm", grid(rows as u32)),
+        Tiling::Registers => ("layernorm_rows", grid(rows.div_ceil(64) as u32)),
+    };
+    let pipeline = rec.gpu.pipeline(&NORM, entry, &variant_for(rec.gpu, dtype));
     let params = [rows as u32, cols as u32, eps.to_bits(), 0];
-    rec.dispatch(&pipeline, &params, &[x, gamma, beta, &y], grid(rows as u32));
+    rec.dispatch(&pipeline, &params, &[x, gamma, beta, &y], groups);
     Ok(y)
 }

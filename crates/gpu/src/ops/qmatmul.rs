@@ -2,6 +2,7 @@
 //! K loop so the weights stay packed in GPU memory. `linear`, which picks dense or quantized, is
 //! in `super::linear`; re-exported here for the callers that name it by its first home.
 
+use crate::caps::Tiling;
 use crate::dtype::DType;
 use crate::error::{shape_err, GpuError, Result};
 use crate::kernel;
@@ -37,15 +38,17 @@ pub fn qlinear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>
         return Ok(out);
     }
     let params = [rows, n, k, lay.blocks, lay.scale_offset_words(), 0, 0, 0].map(|v| v as u32);
-    let variant = variant_for(rec.gpu, dtype).flag("Q4", w.dtype == DType::Q4).flag("BIAS", bias.is_some());
+    let variant = variant_for(rec.gpu, dtype).flag("Q4", w.dtype == DType::Q4).flag("BIAS", bias.is_some()).flag("A_VEC4", k % 4 == 0);
     let mut tensors = vec![x, w, &out];
     tensors.extend(bias);
-    if rows == 1 {
-        let pipeline = rec.gpu.pipeline(&QMATMUL, "gemv", &variant);
-        rec.dispatch(&pipeline, &params, &tensors, grid(n as u32));
-    } else {
-        let pipeline = rec.gpu.pipeline(&QMATMUL, "main", &variant);
-        rec.dispatch(&pipeline, &params, &tensors, [n.div_ceil(64) as u32, rows.div_ceil(64) as u32, 1]);
-    }
+    let registers = rec.gpu.caps.tiling == Tiling::Registers;
+    let (entry, groups) = match (rows == 1, registers) {
+        (true, false) => ("gemv", grid(n as u32)),
+        (true, true) => ("gemv_regs", grid(n.div_ceil(64) as u32)),
+        (false, false) => ("main", [n.div_ceil(64) as u32, rows.div_ceil(64) as u32, 1]),
+        (false, true) => ("main_regs", [n.div_ceil(32) as u32, rows.div_ceil(32) as u32, 1]),
+    };
+    let pipeline = rec.gpu.pipeline(&QMATMUL, entry, &variant);
+    rec.dispatch(&pipeline, &params, &tensors, groups);
     Ok(out)
 }
