@@ -94,33 +94,22 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 const HD: u32 = $HD;
 const HD4: u32 = $HD4;
 
-// Four consecutive head dims from element `at`, zeros past the head dimension.
-fn q4(at: u32, d: u32) -> vec4<f32> {
-#if HD_VEC4
-    return vec4<f32>(f32(q[at + d]), f32(q[at + d + 1u]), f32(q[at + d + 2u]), f32(q[at + d + 3u]));
-#else
-    var r = vec4<f32>(0.0);
-    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = f32(q[at + d + i]); } }
-    return r;
-#endif
+// One element of q (which = 0), k (1) or v (2); `which` is a constant at every call.
+fn qkv_at(which: u32, i: u32) -> f32 {
+    switch which {
+        case 0u: { return f32(q[i]); }
+        case 1u: { return f32(k[i]); }
+        default: { return f32(v[i]); }
+    }
 }
 
-fn k4(at: u32, d: u32) -> vec4<f32> {
+// Four consecutive head dims of q, k or v from element `at`, zeros past the head dimension.
+fn qkv4(which: u32, at: u32, d: u32) -> vec4<f32> {
 #if HD_VEC4
-    return vec4<f32>(f32(k[at + d]), f32(k[at + d + 1u]), f32(k[at + d + 2u]), f32(k[at + d + 3u]));
+    return vec4<f32>(qkv_at(which, at + d), qkv_at(which, at + d + 1u), qkv_at(which, at + d + 2u), qkv_at(which, at + d + 3u));
 #else
     var r = vec4<f32>(0.0);
-    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = f32(k[at + d + i]); } }
-    return r;
-#endif
-}
-
-fn v4(at: u32, d: u32) -> vec4<f32> {
-#if HD_VEC4
-    return vec4<f32>(f32(v[at + d]), f32(v[at + d + 1u]), f32(v[at + d + 2u]), f32(v[at + d + 3u]));
-#else
-    var r = vec4<f32>(0.0);
-    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = f32(v[at + d + i]); } }
+    for (var i = 0u; i < 4u; i++) { if (d + i < HD) { r[i] = qkv_at(which, at + d + i); } }
     return r;
 #endif
 }
@@ -134,7 +123,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let w = id / (p.nq * p.heads);
     let qrow = p.q_off + token(w, i) * p.q_rs + h * HD;
     var qv: array<vec4<f32>, HD4>;
-    for (var d = 0u; d < HD4; d++) { qv[d] = q4(qrow, 4u * d); }
+    for (var d = 0u; d < HD4; d++) { qv[d] = qkv4(0u, qrow, 4u * d); }
     var last = p.nk;  // keys [0, last) are visible (at least key 0)
 #if CAUSAL
     last = min(p.nk, i + p.causal_off + 1u);
@@ -147,19 +136,19 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var j = 0u; j < last; j++) {
         let krow = p.k_off + token(w, j) * p.k_rs + h * HD;
         var s = 0.0;
-        for (var d = 0u; d < HD4; d++) { s += dot(qv[d], k4(krow, 4u * d)); }
+        for (var d = 0u; d < HD4; d++) { s += dot(qv[d], qkv4(1u, krow, 4u * d)); }
         s *= p.scale;
         let vrow = p.v_off + token(w, j) * p.v_rs + h * HD;
         if (j == 0u) {
             m = s;
-            for (var d = 0u; d < HD4; d++) { acc[d] = v4(vrow, 4u * d); }
+            for (var d = 0u; d < HD4; d++) { acc[d] = qkv4(2u, vrow, 4u * d); }
             continue;
         }
         let m_new = max(m, s);
         let rescale = exp(m - m_new);
         let e = exp(s - m_new);
         l = l * rescale + e;
-        for (var d = 0u; d < HD4; d++) { acc[d] = acc[d] * rescale + e * v4(vrow, 4u * d); }
+        for (var d = 0u; d < HD4; d++) { acc[d] = acc[d] * rescale + e * qkv4(2u, vrow, 4u * d); }
         m = m_new;
     }
     let orow = p.o_off + token(w, i) * p.o_rs + h * HD;

@@ -5,7 +5,7 @@
 // One invocation per output element with the channel fastest, so neighbouring invocations read
 // the same input pixel (conv2d: a broadcast) or neighbouring channels (dwconv: coalesced);
 // conv2d_co4 (Cout a multiple of 4) computes four output channels per invocation.
-// Variant: BIAS.
+// Variants: BIAS; RESIDUAL (dwconv3x3 only: adds its input, x + dwconv(x)).
 
 struct Params {
     h: u32, w: u32, cin: u32, cout: u32,
@@ -32,6 +32,15 @@ fn bias_at(c: u32) -> f32 {
 #endif
 }
 
+// Where the input pixel under tap (ky, kx) of output pixel (oy, ox) starts, or -1 when the tap
+// falls in the zero padding (signed: the first rows of a padded conv start above the input).
+fn tap_at(oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
+    let iy = i32(oy * p.sh + ky) - i32(p.ph);
+    let ix = i32(ox * p.sw + kx) - i32(p.pw);
+    if (iy < 0 || iy >= i32(p.h) || ix < 0 || ix >= i32(p.w)) { return -1; }
+    return i32((u32(iy) * p.w + u32(ix)) * p.cin);
+}
+
 @compute @workgroup_size(256)
 fn conv2d(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
           @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -44,13 +53,10 @@ fn conv2d(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     let taps = p.kh * p.kw;
     var acc = 0.0;
     for (var ky = 0u; ky < p.kh; ky++) {
-        // Signed arithmetic: the first rows of a padded conv start above the input.
-        let iy = i32(oy * p.sh + ky) - i32(p.ph);
-        if (iy < 0 || iy >= i32(p.h)) { continue; }
         for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = i32(ox * p.sw + kx) - i32(p.pw);
-            if (ix < 0 || ix >= i32(p.w)) { continue; }
-            let xb = (u32(iy) * p.w + u32(ix)) * p.cin;
+            let tap = tap_at(oy, ox, ky, kx);
+            if (tap < 0) { continue; }
+            let xb = u32(tap);
             let wb = co * p.cin * taps + ky * p.kw + kx;
             for (var ci = 0u; ci < p.cin; ci++) {
                 acc += f32(x[xb + ci]) * f32(wt[wb + ci * taps]);
@@ -76,12 +82,10 @@ fn conv2d_co4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) 
     let per_co = p.cin * taps;  // weight elements between neighbouring output channels
     var acc = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
-        let iy = i32(oy * p.sh + ky) - i32(p.ph);
-        if (iy < 0 || iy >= i32(p.h)) { continue; }
         for (var kx = 0u; kx < p.kw; kx++) {
-            let ix = i32(ox * p.sw + kx) - i32(p.pw);
-            if (ix < 0 || ix >= i32(p.w)) { continue; }
-            let xb = (u32(iy) * p.w + u32(ix)) * p.cin;
+            let tap = tap_at(oy, ox, ky, kx);
+            if (tap < 0) { continue; }
+            let xb = u32(tap);
             let wb = co * per_co + ky * p.kw + kx;
             for (var ci = 0u; ci < p.cin; ci++) {
                 let wi = wb + ci * taps;
@@ -116,5 +120,9 @@ fn dwconv3x3(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) w
             acc += f32(x[(u32(iy) * p.w + u32(ix)) * p.cin + c]) * f32(wt[c * 9u + dy * 3u + dx]);
         }
     }
-    y[i] = T(acc + bias_at(c));
+    var out = acc + bias_at(c);
+#if RESIDUAL
+    out += f32(x[i]);  // x + dwconv(x): the DaViT conv position encoding with its residual
+#endif
+    y[i] = T(out);
 }

@@ -3,7 +3,7 @@
 // B(k,n) = b_off + b*b_bs + k*b_ks + n*b_ns, C(m,n) = c_off + b*c_bs + m*c_rs + n.
 // With b_ks = 1, B is "transposed" ([N, K] rows, the layout of linear weights).
 // Variants: A_VEC4 (a_ks = 1, K, a_rs, a_off, a_bs multiples of 4), B_VEC4_K (b_ks = 1 likewise),
-// B_VEC4_N (b_ns = 1, N, b_ks, b_off, b_bs multiples of 4), BIAS.
+// B_VEC4_N (b_ns = 1, N, b_ks, b_off, b_bs multiples of 4), BIAS, GELU / RESIDUAL (lib/epilogue).
 
 struct Params {
     m: u32, n: u32, k: u32, batch: u32,
@@ -31,6 +31,7 @@ struct Params {
 #if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<T>;
 #endif
+#include epilogue
 
 // The tiled entry point `main` (64x64 tiles, 4x4 per invocation) is in lib/tile.wgsl; this file
 // gives it load_tile and store_c.
@@ -84,7 +85,8 @@ fn store_c(bi: u32, m: u32, n: u32, acc: f32) {
 #if BIAS
     v += f32(bias[n]);
 #endif
-    c[p.c_off + bi * p.c_bs + m * p.c_rs + n] = T(v);
+    let idx = p.c_off + bi * p.c_bs + m * p.c_rs + n;
+    c[idx] = T(epilogue(v, idx));
 }
 
 // One K step of A and B into the tile's workgroup memory (see tile.wgsl).
@@ -137,7 +139,7 @@ fn gemv_part(n: u32, first: u32, stride: u32) -> f32 {
     return s;
 }
 
-// The register-tiled entry point `main_regs` (see lib/regs.wgsl): a 4x4 block over four k.
+// The register-tiled entry point `main_regs` (see lib/regs.wgsl): an 8x4 block over four k.
 const KSTEP: u32 = 4u;
 #include regs
 
@@ -160,14 +162,18 @@ fn load_b4n(bi: u32, k: u32, n: u32) -> vec4<f32> {
 }
 #endif
 
-fn regs_step(bi: u32, k0: u32, m0: u32, n0: u32) -> mat4x4<f32> {
-    // Columns: A's rows m0.. over four k, and B's columns n0.. over the same k.
-    let a4 = mat4x4<f32>(load_a4(bi, m0, k0), load_a4(bi, m0 + 1u, k0), load_a4(bi, m0 + 2u, k0), load_a4(bi, m0 + 3u, k0));
+// Columns: A's rows m0.. m0+3 over four k from k0.
+fn a_rows4(bi: u32, m0: u32, k0: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(load_a4(bi, m0, k0), load_a4(bi, m0 + 1u, k0), load_a4(bi, m0 + 2u, k0), load_a4(bi, m0 + 3u, k0));
+}
+
+fn regs_step(bi: u32, k0: u32, m0: u32, n0: u32) -> Block {
+    // Columns: B's columns n0.. over the same k as the rows of A.
 #if B_VEC4_N
     // Four k rows of four n (vec4 loads along n), turned into columns per n.
     let b4 = transpose(mat4x4<f32>(load_b4n(bi, k0, n0), load_b4n(bi, k0 + 1u, n0), load_b4n(bi, k0 + 2u, n0), load_b4n(bi, k0 + 3u, n0)));
 #else
     let b4 = mat4x4<f32>(load_b4k(bi, k0, n0), load_b4k(bi, k0, n0 + 1u), load_b4k(bi, k0, n0 + 2u), load_b4k(bi, k0, n0 + 3u));
 #endif
-    return transpose(a4) * b4;
+    return Block(transpose(a_rows4(bi, m0, k0)) * b4, transpose(a_rows4(bi, m0 + 4u, k0)) * b4);
 }

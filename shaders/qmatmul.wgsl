@@ -3,7 +3,7 @@
 // WPB words of values (Q8: 4 per word, two's complement bytes; Q4: 8 per word, nibble = q + 8),
 // then from word scale_off one f16 scale per (n, b), two per word. Dequantization is fused into
 // the K loop: one K tile is exactly one quantization block.
-// Flags: Q4 (else Q8), BIAS, A_VEC4 (K a multiple of 4: A read as vec4); T is the activation type
+// Flags: Q4 (else Q8), BIAS, GELU / RESIDUAL (lib/epilogue), A_VEC4 (K a multiple of 4: A read as vec4); T is the activation type
 // (f32 or f16).
 
 struct Params {
@@ -22,6 +22,7 @@ struct Params {
 #if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<T>;
 #endif
+#include epilogue
 
 #if Q4
 const WPB: u32 = 4u;  // words per block
@@ -69,7 +70,8 @@ fn store_c(bi: u32, m: u32, n: u32, v: f32) {
 #if BIAS
     r += f32(bias[n]);
 #endif
-    c[p.c_off + m * p.n + n] = T(r);
+    let idx = p.c_off + m * p.n + n;
+    c[idx] = T(epilogue(r, idx));
 }
 
 // The tiled entry point `main` is in lib/tile.wgsl; this file gives it load_tile and store_c.
@@ -119,28 +121,36 @@ fn gemv_part(n: u32, first: u32, stride: u32) -> f32 {
     return s;
 }
 
-// The register-tiled entry point `main_regs` (see lib/regs.wgsl): a 4x4 block over one block.
+// The register-tiled entry point `main_regs` (see lib/regs.wgsl): an 8x4 block over one block.
 const KSTEP: u32 = BK;
 #include regs
 
 
-fn regs_step(bi: u32, k0: u32, m0: u32, n0: u32) -> mat4x4<f32> {
+// Columns: A's rows m0.. m0+3 over four k from k.
+fn a_rows4(m0: u32, k: u32) -> mat4x4<f32> {
+    return mat4x4<f32>(load_a4(m0, k), load_a4(m0 + 1u, k), load_a4(m0 + 2u, k), load_a4(m0 + 3u, k));
+}
+
+fn regs_step(bi: u32, k0: u32, m0: u32, n0: u32) -> Block {
     let blk = k0 / BK;
     // Rows n0.. of W past the matrix read row n0 (in bounds) and are never stored. (Vectors, not
     // arrays: see lib/regs.wgsl on private arrays.)
     let n = select(vec4<u32>(n0), vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(n0) + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(p.n));
     let block = n * p.blocks + blk;
     let wrow = block * WPB;
-    var sum = mat4x4<f32>();
+    var lo = mat4x4<f32>();
+    var hi = mat4x4<f32>();
     for (var w = 0u; w < WPB; w++) {
         let words = vec4<u32>(q[wrow.x + w], q[wrow.y + w], q[wrow.z + w], q[wrow.w + w]);
         for (var h = 0u; h < VPW / 4u; h++) {
             let k = k0 + w * VPW + 4u * h;
-            let a4 = mat4x4<f32>(load_a4(m0, k), load_a4(m0 + 1u, k), load_a4(m0 + 2u, k), load_a4(m0 + 3u, k));
+            // Dequantized once, used for all eight rows.
             let w4 = mat4x4<f32>(values4(words.x, h), values4(words.y, h), values4(words.z, h), values4(words.w, h));
-            sum += transpose(a4) * w4;
+            lo += transpose(a_rows4(m0, k)) * w4;
+            hi += transpose(a_rows4(m0 + 4u, k)) * w4;
         }
     }
     // Column j is output n0 + j: one scale per (row, block).
-    return mat4x4<f32>(sum[0] * scale_at(block.x), sum[1] * scale_at(block.y), sum[2] * scale_at(block.z), sum[3] * scale_at(block.w));
+    let s = vec4<f32>(scale_at(block.x), scale_at(block.y), scale_at(block.z), scale_at(block.w));
+    return Block(mat4x4<f32>(lo[0] * s.x, lo[1] * s.y, lo[2] * s.z, lo[3] * s.w), mat4x4<f32>(hi[0] * s.x, hi[1] * s.y, hi[2] * s.z, hi[3] * s.w));
 }

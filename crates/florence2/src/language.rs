@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use visionllm_gpu::ops::{attention, copy, elementwise, embedding, qmatmul};
+use visionllm_gpu::ops::linear::Epilogue;
 use visionllm_gpu::{DType, Recorder, Tensor};
 
 use crate::config::TextConfig;
@@ -43,16 +44,17 @@ impl Ffn {
         Ok(Ffn { fc1: Linear::load(l, &format!("{p}.fc1"), hidden, d, true)?, fc2: Linear::load(l, &format!("{p}.fc2"), d, hidden, true)? })
     }
 
-    fn forward(&self, rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
-        let h = self.fc1.forward(rec, x)?;
-        let h = elementwise::gelu(rec, &h)?;
-        Ok(self.fc2.forward(rec, &h)?)
+    /// Post-LN: LN(x + fc2(GELU(fc1(x)))), the GELU and the residual fused into the two stores.
+    fn forward_add_norm(&self, rec: &mut Recorder, x: &Tensor, norm: &Norm) -> Result<Tensor> {
+        let h = self.fc1.forward_with(rec, x, Epilogue::Gelu)?;
+        let sum = self.fc2.forward_with(rec, &h, Epilogue::Residual(x))?;
+        Ok(norm.forward(rec, &sum)?)
     }
 }
 
-/// Post-LN residual: LN(x + h).
-fn add_norm(rec: &mut Recorder, x: &Tensor, h: &Tensor, norm: &Norm) -> Result<Tensor> {
-    let sum = elementwise::add(rec, x, h)?;
+/// Post-LN residual after attention: LN(x + out_proj(h)), the residual fused into the store.
+fn project_add_norm(rec: &mut Recorder, out_proj: &Linear, h: &Tensor, x: &Tensor, norm: &Norm) -> Result<Tensor> {
+    let sum = out_proj.forward_with(rec, h, Epilogue::Residual(x))?;
     Ok(norm.forward(rec, &sum)?)
 }
 
@@ -180,10 +182,8 @@ impl LanguageModel {
             let a = &layer.attn;
             let (q, k, v) = (a.q.forward(rec, &x)?, a.k.forward(rec, &x)?, a.v.forward(rec, &x)?);
             let h = attention::attention(rec, &q, &k, &v, heads, None)?;
-            let h = a.o.forward(rec, &h)?;
-            x = add_norm(rec, &x, &h, &layer.attn_norm)?;
-            let h = layer.ffn.forward(rec, &x)?;
-            x = add_norm(rec, &x, &h, &layer.ffn_norm)?;
+            x = project_add_norm(rec, &a.o, &h, &x, &layer.attn_norm)?;
+            x = layer.ffn.forward_add_norm(rec, &x, &layer.ffn_norm)?;
             tap(&format!("encoder.layer{n}"), &x);
         }
         tap("encoder.last_hidden_state", &x);
@@ -229,16 +229,13 @@ impl LanguageModel {
             attention::kv_cache_append(rec, &state.self_k[i], &k, state.len)?;
             attention::kv_cache_append(rec, &state.self_v[i], &v, state.len)?;
             let h = attention::causal_self_attention(rec, &q, &state.self_k[i], &state.self_v[i], total, heads)?;
-            let h = a.o.forward(rec, &h)?;
-            x = add_norm(rec, &x, &h, &layer.attn_norm)?;
+            x = project_add_norm(rec, &a.o, &h, &x, &layer.attn_norm)?;
             let c = &layer.cross;
             let (ck, cv) = &state.cross[i];
             let q = c.q.forward(rec, &x)?;
             let h = attention::attention(rec, &q, ck, cv, heads, None)?;
-            let h = c.o.forward(rec, &h)?;
-            x = add_norm(rec, &x, &h, &layer.cross_norm)?;
-            let h = layer.ffn.forward(rec, &x)?;
-            x = add_norm(rec, &x, &h, &layer.ffn_norm)?;
+            x = project_add_norm(rec, &c.o, &h, &x, &layer.cross_norm)?;
+            x = layer.ffn.forward_add_norm(rec, &x, &layer.ffn_norm)?;
             tap(&format!("decoder.layer{i}"), &x);
         }
         state.len = total;

@@ -2,6 +2,7 @@
 //! converted checkpoint stores quantized (Q8/Q4) stay quantized on the GPU, where `linear` runs
 //! them with the quantized kernels.
 
+use visionllm_gpu::ops::linear::Epilogue;
 use visionllm_gpu::{DType, Gpu, Tensor};
 use visionllm_weights::{upload, Checkpoint};
 
@@ -61,7 +62,12 @@ impl Linear {
     }
 
     pub fn forward(&self, rec: &mut visionllm_gpu::Recorder, x: &Tensor) -> visionllm_gpu::error::Result<Tensor> {
-        visionllm_gpu::ops::qmatmul::linear(rec, x, &self.w, self.b.as_ref())
+        self.forward_with(rec, x, Epilogue::None)
+    }
+
+    /// The layer with what follows it (GELU, a residual) fused into its store.
+    pub fn forward_with(&self, rec: &mut visionllm_gpu::Recorder, x: &Tensor, epilogue: Epilogue) -> visionllm_gpu::error::Result<Tensor> {
+        visionllm_gpu::ops::linear::linear_with(rec, x, &self.w, self.b.as_ref(), epilogue)
     }
 }
 

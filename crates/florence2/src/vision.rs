@@ -1,7 +1,8 @@
 //! The DaViT vision tower. Activations are channels-last [H, W, C] (token h*W + w), which is
 //! what every kernel reads; the reference keeps NCHW between sub-blocks, the math is the same.
 
-use visionllm_gpu::ops::{attention, channel_attention, conv, copy, elementwise};
+use visionllm_gpu::ops::linear::Epilogue;
+use visionllm_gpu::ops::{attention, channel_attention, conv, copy};
 use visionllm_gpu::{Recorder, Tensor};
 
 use crate::config::VisionConfig;
@@ -64,20 +65,16 @@ impl SubBlock {
     /// x [H, W, C] -> [H, W, C]. `attend` maps LN(x) [H, W, C] to the attention output before
     /// `proj`, [H*W, C].
     fn forward(&self, rec: &mut Recorder, x: &Tensor, attend: impl FnOnce(&mut Recorder, &Tensor, &Linear) -> Result<Tensor>) -> Result<Tensor> {
+        // Every residual is fused into the op before it (the conv's or the linear layer's store).
         let shape = x.shape.clone();
-        let d = conv::dwconv3x3(rec, x, &self.conv1.0, Some(&self.conv1.1))?;
-        let x = elementwise::add(rec, x, &d)?;
+        let x = conv::dwconv3x3_residual(rec, x, &self.conv1.0, Some(&self.conv1.1))?;
         let y = self.norm1.forward(rec, &x)?;
         let a = attend(rec, &y, &self.qkv)?;
-        let a = self.proj.forward(rec, &a)?.reshape(&shape);
-        let x = elementwise::add(rec, &x, &a)?;
-        let d = conv::dwconv3x3(rec, &x, &self.conv2.0, Some(&self.conv2.1))?;
-        let x = elementwise::add(rec, &x, &d)?;
+        let x = self.proj.forward_with(rec, &a, Epilogue::Residual(&x))?.reshape(&shape);
+        let x = conv::dwconv3x3_residual(rec, &x, &self.conv2.0, Some(&self.conv2.1))?;
         let y = self.norm2.forward(rec, &x)?;
-        let h = self.fc1.forward(rec, &y)?;
-        let h = elementwise::gelu(rec, &h)?;
-        let h = self.fc2.forward(rec, &h)?.reshape(&shape);
-        Ok(elementwise::add(rec, &x, &h)?)
+        let h = self.fc1.forward_with(rec, &y, Epilogue::Gelu)?;
+        Ok(self.fc2.forward_with(rec, &h, Epilogue::Residual(&x))?.reshape(&shape))
     }
 }
 

@@ -30,6 +30,8 @@ const LIBS: &[(&str, &str)] = &[
     // The one-row GEMV entry point (split K, one reduction) for the same two kernels.
     lib!("gemv"),
     lib!("regs"),
+    lib!("gelu"),
+    lib!("epilogue"),
 ];
 
 /// Entry-point parameters and their copy into module-scope privates, used by the reduce library.

@@ -5,7 +5,7 @@
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
 use crate::context::Gpu;
 use crate::dtype::DType;
-use crate::ops::conv::{conv2d, dwconv3x3};
+use crate::ops::conv::{conv2d, dwconv3x3, dwconv3x3_residual};
 use crate::recorder::{run_and_read, Recorder};
 use crate::twin;
 
@@ -59,13 +59,22 @@ pub async fn check_conv(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             let x = round_to(dtype, &rng.vec(h * w * c));
             let wt = round_to(dtype, &rng.vec(c * 9));
             let bias = rng.bool().then(|| round_to(dtype, &rng.vec(c)));
-            let want = twin::conv::dwconv3x3(&x, h, w, c, &wt, bias.as_deref());
-            let what = format!("dwconv3x3 {dtype:?} [{h}, {w}, {c}] bias {}", bias.is_some());
+            let residual = rng.bool();
+            let want = if residual {
+                twin::conv::dwconv3x3_residual(&x, h, w, c, &wt, bias.as_deref())
+            } else {
+                twin::conv::dwconv3x3(&x, h, w, c, &wt, bias.as_deref())
+            };
+            let what = format!("dwconv3x3 {dtype:?} [{h}, {w}, {c}] bias {} residual {residual}", bias.is_some());
             let got = run_and_read(gpu, |rec| {
                 let tx = rec.upload_as(&[h, w, c], &x, dtype);
                 let tw = rec.upload_as(&[c, 1, 3, 3], &wt, dtype);
                 let tb = bias.as_ref().map(|b| rec.upload_as(&[c], b, dtype));
-                dwconv3x3(rec, &tx, &tw, tb.as_ref())
+                if residual {
+                    dwconv3x3_residual(rec, &tx, &tw, tb.as_ref())
+                } else {
+                    dwconv3x3(rec, &tx, &tw, tb.as_ref())
+                }
             })
             .await
             .map_err(|e| e.to_string())?;

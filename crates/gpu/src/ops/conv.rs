@@ -10,6 +10,7 @@ use crate::error::{shape_err, Result};
 use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::recorder::{grid, Recorder};
+use crate::shader::Variant;
 use crate::tensor::Tensor;
 
 use super::{check_u32, float_dtype, variant_for};
@@ -44,12 +45,21 @@ pub fn conv2d(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Ten
     let params = [h, w, cin, cout, ho, wo, kh, kw, stride[0], stride[1], pad[0], pad[1], total, 0, 0, 0];
     // Four output channels per invocation where they divide evenly (a quarter of the invocations).
     let (entry, invocations) = if cout % 4 == 0 { ("conv2d_co4", total / 4) } else { ("conv2d", total) };
-    launch(rec, entry, dtype, &params, invocations, x, weight, &y, bias);
+    launch(rec, entry, variant_for(rec.gpu, dtype), &params, invocations, x, weight, &y, bias);
     Ok(y)
 }
 
 /// Depthwise 3x3 (groups = C, stride 1, pad 1): x [H, W, C], weight [C, 1, 3, 3] (+ bias [C]).
 pub fn dwconv3x3(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    dwconv3x3_general(rec, x, weight, bias, false)
+}
+
+/// x + dwconv3x3(x) in one pass (DaViT's conv position encoding with its residual).
+pub fn dwconv3x3_residual(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    dwconv3x3_general(rec, x, weight, bias, true)
+}
+
+fn dwconv3x3_general(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, residual: bool) -> Result<Tensor> {
     let mut operands = vec![x, weight];
     operands.extend(bias);
     let dtype = float_dtype(rec.gpu, "dwconv3x3", &operands)?;
@@ -66,14 +76,14 @@ pub fn dwconv3x3(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&
         return Ok(y);
     }
     let params = [h, w, c, c, h, w, 3, 3, 1, 1, 1, 1, total, 0, 0, 0];
-    launch(rec, "dwconv3x3", dtype, &params, total, x, weight, &y, bias);
+    launch(rec, "dwconv3x3", variant_for(rec.gpu, dtype).flag("RESIDUAL", residual), &params, total, x, weight, &y, bias);
     Ok(y)
 }
 
 #[allow(clippy::too_many_arguments)]
 #[allow(clippy::too_many_arguments)]
-fn launch(rec: &mut Recorder, entry: &str, dtype: crate::DType, params: &[usize; 16], invocations: usize, x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
-    let variant = variant_for(rec.gpu, dtype).flag("BIAS", bias.is_some());
+fn launch(rec: &mut Recorder, entry: &str, variant: Variant, params: &[usize; 16], invocations: usize, x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
+    let variant = variant.flag("BIAS", bias.is_some());
     let pipeline = rec.gpu.pipeline(&CONV, entry, &variant);
     let params: Vec<u32> = params.iter().map(|&v| v as u32).collect();
     let mut tensors = vec![x, w, y];

@@ -1,18 +1,59 @@
 //! A linear layer whatever the weight's storage: the model code loads dense (F32/F16) or
 //! quantized (Q8/Q4) checkpoints and calls one function, so the choice of kernel lives here.
+//! An [`Epilogue`] fuses what follows a linear layer into its store, so the output is written once
+//! and the follow-up dispatch disappears.
 
-use crate::error::Result;
+use crate::dtype::DType;
+use crate::error::{shape_err, Result};
 use crate::recorder::Recorder;
+use crate::shader::Variant;
 use crate::tensor::Tensor;
 
-use super::{matmul::linear_dense, qmatmul::qlinear};
+use super::{matmul::linear_dense_with, qmatmul::qlinear_with};
+
+/// What the store does after the bias (shaders/lib/epilogue.wgsl).
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Epilogue<'a> {
+    #[default]
+    None,
+    /// The exact GELU of the output (an MLP's first layer).
+    Gelu,
+    /// Adds a tensor with the output's elements in the output's order, whatever its shape
+    /// ([H, W, C] against [H*W, C] is fine): a residual connection.
+    Residual(&'a Tensor),
+}
+
+impl<'a> Epilogue<'a> {
+    /// The shader flags, after checking a residual against the output's shape and dtype.
+    pub(crate) fn variant(&self, variant: Variant, op: &'static str, out_shape: &[usize], dtype: DType) -> Result<Variant> {
+        if let Epilogue::Residual(r) = self {
+            if r.numel() != out_shape.iter().product::<usize>() || r.dtype != dtype {
+                return Err(shape_err(op, format!("residual {:?} {:?} for an output {out_shape:?} {dtype:?}", r.shape, r.dtype)));
+            }
+        }
+        Ok(variant.flag("GELU", matches!(self, Epilogue::Gelu)).flag("RESIDUAL", matches!(self, Epilogue::Residual(_))))
+    }
+
+    /// The residual to bind after the other operands, if any.
+    pub(crate) fn residual(&self) -> Option<&'a Tensor> {
+        match self {
+            Epilogue::Residual(r) => Some(r),
+            _ => None,
+        }
+    }
+}
 
 /// x [.., K] times the weight [N, K] transposed, plus bias [N] -> [.., N]: the tiled matmul for
 /// a dense weight, the dequantizing one for a quantized weight.
 pub fn linear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    linear_with(rec, x, w, bias, Epilogue::None)
+}
+
+/// [`linear`] with its follow-up fused into the store.
+pub fn linear_with(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, epilogue: Epilogue) -> Result<Tensor> {
     if w.dtype.is_quantized() {
-        qlinear(rec, x, w, bias)
+        qlinear_with(rec, x, w, bias, epilogue)
     } else {
-        linear_dense(rec, x, w, bias)
+        linear_dense_with(rec, x, w, bias, epilogue)
     }
 }

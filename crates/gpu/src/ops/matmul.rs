@@ -1,5 +1,5 @@
 //! Tiled matmul (64x64 tiles, 4x4 outputs per invocation, vec4 loads when strides allow),
-//! batched, with B plain or transposed, optional fused bias; and a GEMV for one row.
+//! batched, with B plain or transposed, optional fused bias and epilogue; and a GEMV for one row.
 
 use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
@@ -7,6 +7,8 @@ use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::recorder::{grid, Recorder};
 use crate::tensor::Tensor;
+
+use super::linear::Epilogue;
 
 use super::{float_dtype, variant_for};
 
@@ -90,8 +92,14 @@ pub fn matmul_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &M
 
 /// `c = alpha * a * b (+ bias)`: the scale is applied to the f32 accumulator before the store.
 pub fn matmul_scaled_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>, alpha: f32) -> Result<()> {
+    matmul_general(rec, a, b, c, g, bias, alpha, Epilogue::None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn matmul_general(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>, alpha: f32, epilogue: Epilogue) -> Result<()> {
     let mut operands = vec![a, b, c];
     operands.extend(bias);
+    operands.extend(epilogue.residual());
     let dtype = float_dtype(rec.gpu, "matmul", &operands)?;
     let (ea, eb, ec) = g.extents();
     if ea > a.numel() || eb > b.numel() || ec > c.numel() {
@@ -112,14 +120,16 @@ pub fn matmul_scaled_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor
         .flag("B_VEC4_K", b_vec4_k)
         .flag("B_VEC4_N", !b_vec4_k && g.b_vec4_n())
         .flag("BIAS", bias.is_some());
+    let variant = epilogue.variant(variant, "matmul", &c.shape, dtype)?;
     let mut tensors = vec![a, b, c];
     tensors.extend(bias);
+    tensors.extend(epilogue.residual());
     let registers = rec.gpu.caps.tiling == Tiling::Registers;
     let (entry, groups) = match (gemv, registers) {
         (true, false) => ("gemv", grid(g.n as u32)),
         (true, true) => ("gemv_regs", grid(g.n.div_ceil(64) as u32)),
         (false, false) => ("main", [g.n.div_ceil(64) as u32, g.m.div_ceil(64) as u32, g.batch as u32]),
-        (false, true) => ("main_regs", [g.n.div_ceil(32) as u32, g.m.div_ceil(32) as u32, g.batch as u32]),
+        (false, true) => ("main_regs", [g.n.div_ceil(32) as u32, g.m.div_ceil(64) as u32, g.batch as u32]),
     };
     let pipeline = rec.gpu.pipeline(&MATMUL, entry, &variant);
     rec.dispatch(&pipeline, &g.params(alpha), &tensors, groups);
@@ -145,6 +155,11 @@ pub fn matmul(rec: &mut Recorder, a: &Tensor, b: &Tensor, trans_b: bool) -> Resu
 
 /// A linear layer: x [.., k] times weight [n, k] transposed, plus bias [n].
 pub fn linear_dense(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    linear_dense_with(rec, x, w, bias, Epilogue::None)
+}
+
+/// [`linear_dense`] with its follow-up fused into the store.
+pub fn linear_dense_with(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, epilogue: Epilogue) -> Result<Tensor> {
     let (rows, k) = x.dims2();
     let (n, wk) = w.dims2();
     if wk != k {
@@ -154,7 +169,7 @@ pub fn linear_dense(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Te
     let mut shape = x.shape.clone();
     *shape.last_mut().unwrap() = n;
     let c = rec.alloc(&shape, x.dtype);
-    matmul_into(rec, x, w, &c, &g, bias)?;
+    matmul_general(rec, x, w, &c, &g, bias, 1.0, epilogue)?;
     Ok(c)
 }
 

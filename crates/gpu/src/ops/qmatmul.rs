@@ -14,16 +14,23 @@ use crate::tensor::Tensor;
 use super::{float_dtype, variant_for};
 
 pub use super::linear::linear;
+use super::linear::Epilogue;
 
 const QMATMUL: Kernel = kernel!("qmatmul");
 
 /// x [.., K] times the quantized weight [N, K] transposed, plus bias [N] -> [.., N].
 pub fn qlinear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    qlinear_with(rec, x, w, bias, Epilogue::None)
+}
+
+/// [`qlinear`] with its follow-up fused into the store.
+pub fn qlinear_with(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>, epilogue: Epilogue) -> Result<Tensor> {
     if !w.dtype.is_quantized() {
         return Err(GpuError::DType { op: "qlinear", dtype: w.dtype });
     }
     let mut acts = vec![x];
     acts.extend(bias);
+    acts.extend(epilogue.residual());
     let dtype = float_dtype(rec.gpu, "qlinear", &acts)?;
     let (rows, k) = x.dims2();
     let (n, wk) = (w.shape[0], w.shape[1]);
@@ -39,14 +46,16 @@ pub fn qlinear(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Tensor>
     }
     let params = [rows, n, k, lay.blocks, lay.scale_offset_words(), 0, 0, 0].map(|v| v as u32);
     let variant = variant_for(rec.gpu, dtype).flag("Q4", w.dtype == DType::Q4).flag("BIAS", bias.is_some()).flag("A_VEC4", k % 4 == 0);
+    let variant = epilogue.variant(variant, "qlinear", &out.shape, dtype)?;
     let mut tensors = vec![x, w, &out];
     tensors.extend(bias);
+    tensors.extend(epilogue.residual());
     let registers = rec.gpu.caps.tiling == Tiling::Registers;
     let (entry, groups) = match (rows == 1, registers) {
         (true, false) => ("gemv", grid(n as u32)),
         (true, true) => ("gemv_regs", grid(n.div_ceil(64) as u32)),
         (false, false) => ("main", [n.div_ceil(64) as u32, rows.div_ceil(64) as u32, 1]),
-        (false, true) => ("main_regs", [n.div_ceil(32) as u32, rows.div_ceil(32) as u32, 1]),
+        (false, true) => ("main_regs", [n.div_ceil(32) as u32, rows.div_ceil(64) as u32, 1]),
     };
     let pipeline = rec.gpu.pipeline(&QMATMUL, entry, &variant);
     rec.dispatch(&pipeline, &params, &tensors, groups);

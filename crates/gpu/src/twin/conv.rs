@@ -51,3 +51,8 @@ pub fn dwconv3x3(x: &[f32], h: usize, w: usize, c: usize, weight: &[f32], bias: 
     }
     out
 }
+
+/// x + dwconv3x3(x): the twin of `ops::conv::dwconv3x3_residual`.
+pub fn dwconv3x3_residual(x: &[f32], h: usize, w: usize, c: usize, weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    dwconv3x3(x, h, w, c, weight, bias).iter().zip(x).map(|(d, x)| d + x).collect()
+}

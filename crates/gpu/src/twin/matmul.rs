@@ -34,3 +34,15 @@ pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, rows: usize, n: usize,
     matmul_into(x, w, &mut out, &MatmulGeometry::contiguous(1, rows, n, k, true, true), bias);
     out
 }
+
+/// The fused epilogue of a linear layer (shaders/lib/epilogue.wgsl, ops::linear::Epilogue): the
+/// exact GELU of each output, then the residual added.
+pub fn epilogue(y: &[f32], gelu: bool, residual: Option<&[f32]>) -> Vec<f32> {
+    let mut out = if gelu { super::elementwise::gelu(y) } else { y.to_vec() };
+    if let Some(r) = residual {
+        for (o, r) in out.iter_mut().zip(r) {
+            *o += r;
+        }
+    }
+    out
+}
