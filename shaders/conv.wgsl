@@ -4,7 +4,7 @@
 // dwconv3x3: groups = C, stride 1, pad 1: x [H, W, C], weight [C, 1, 3, 3], bias [C] -> [H, W, C].
 // One invocation per output element with the channel fastest, so neighbouring invocations read
 // the same input pixel (conv2d: a broadcast) or neighbouring channels (dwconv: coalesced);
-// conv2d_co4 (Cout a multiple of 4) computes four output channels per invocation.
+// conv2d_co4 (Cout a multiple of 4) computes four channels of four neighbouring pixels.
 // Variants: BIAS; RESIDUAL (dwconv3x3 only: adds its input, x + dwconv(x)).
 
 struct Params {
@@ -66,39 +66,63 @@ fn conv2d(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid:
     y[i] = T(acc + bias_at(co));
 }
 
-// conv2d for Cout a multiple of 4: one invocation per (output pixel, four output channels), so each
-// input value is loaded once for four products and the tap loops run a quarter as often.
+// conv2d for Cout a multiple of 4: one invocation per (output row, four neighbouring output pixels
+// along x, four output channels), a 4x4 block in registers, so each weight loaded serves four
+// pixels and each input value four channels. Taps in the padding or pixels past the row read input
+// 0 with weight 0 (branch-free: a mask, not a jump).
 @compute @workgroup_size(256)
 fn conv2d_co4(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>,
               @builtin(num_workgroups) nwg: vec3<u32>) {
     let i = (wid.x + wid.y * nwg.x) * WG + lid;
     let quads = p.cout / 4u;
-    if (i >= p.total / 4u) { return; }
+    let xq = (p.wo + 3u) / 4u;
+    if (i >= p.ho * xq * quads) { return; }
     let co = (i % quads) * 4u;
-    let pix = i / quads;
-    let ox = pix % p.wo;
-    let oy = pix / p.wo;
+    let ox0 = ((i / quads) % xq) * 4u;
+    let oy = i / (quads * xq);
     let taps = p.kh * p.kw;
     let per_co = p.cin * taps;  // weight elements between neighbouring output channels
-    var acc = vec4<f32>(0.0);
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
     for (var ky = 0u; ky < p.kh; ky++) {
         for (var kx = 0u; kx < p.kw; kx++) {
-            let tap = tap_at(oy, ox, ky, kx);
-            if (tap < 0) { continue; }
-            let xb = u32(tap);
+            let t = vec4<i32>(pixel_tap(oy, ox0, ky, kx), pixel_tap(oy, ox0 + 1u, ky, kx), pixel_tap(oy, ox0 + 2u, ky, kx), pixel_tap(oy, ox0 + 3u, ky, kx));
+            let inside = vec4<f32>(t >= vec4<i32>(0));
+            let xb = vec4<u32>(max(t, vec4<i32>(0)));
             let wb = co * per_co + ky * p.kw + kx;
             for (var ci = 0u; ci < p.cin; ci++) {
                 let wi = wb + ci * taps;
                 let w4 = vec4<f32>(f32(wt[wi]), f32(wt[wi + per_co]), f32(wt[wi + 2u * per_co]), f32(wt[wi + 3u * per_co]));
-                acc += f32(x[xb + ci]) * w4;
+                let xv = vec4<f32>(f32(x[xb.x + ci]), f32(x[xb.y + ci]), f32(x[xb.z + ci]), f32(x[xb.w + ci])) * inside;
+                acc0 += xv.x * w4;
+                acc1 += xv.y * w4;
+                acc2 += xv.z * w4;
+                acc3 += xv.w * w4;
             }
         }
     }
-    // Output (pix, co + j) sits at pix * cout + co + j = 4i + j.
-    y[4u * i] = T(acc.x + bias_at(co));
-    y[4u * i + 1u] = T(acc.y + bias_at(co + 1u));
-    y[4u * i + 2u] = T(acc.z + bias_at(co + 2u));
-    y[4u * i + 3u] = T(acc.w + bias_at(co + 3u));
+    store4(oy, ox0, co, acc0);
+    store4(oy, ox0 + 1u, co, acc1);
+    store4(oy, ox0 + 2u, co, acc2);
+    store4(oy, ox0 + 3u, co, acc3);
+}
+
+// tap_at for a pixel that may lie past the output row (-1 there too).
+fn pixel_tap(oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
+    if (ox >= p.wo) { return -1; }
+    return tap_at(oy, ox, ky, kx);
+}
+
+// Output channels co .. co+3 of pixel (oy, ox), if the pixel is inside the output.
+fn store4(oy: u32, ox: u32, co: u32, v: vec4<f32>) {
+    if (ox >= p.wo) { return; }
+    let at = (oy * p.wo + ox) * p.cout + co;
+    y[at] = T(v.x + bias_at(co));
+    y[at + 1u] = T(v.y + bias_at(co + 1u));
+    y[at + 2u] = T(v.z + bias_at(co + 2u));
+    y[at + 3u] = T(v.w + bias_at(co + 3u));
 }
 
 @compute @workgroup_size(256)

@@ -69,14 +69,11 @@ async function accurateDecoding() {
   const truth = JSON.parse(fs.readFileSync(path.join(ROOT, `${SCENE}.json`), 'utf8'));
   await dropFile({ name: 'accurate.png', type: 'image/png', base64: fs.readFileSync(path.join(ROOT, `${SCENE}.png`)).toString('base64') });
   await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('accurate.png'));
-  await watchLiveItems();
   await page.locator('[data-testid=instruction]').fill('find the red circles');
   const t = Date.now();
   await page.locator('[data-testid=instruction]').press('Enter');
   await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
   console.log(`accurate answer after ${((Date.now() - t) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=timings]').innerText()}`);
-  const live = await page.evaluate(() => window.__liveItems);
-  check(live > 0, `boxes were drawn before the job ended (${live} while running)`);
   const doc = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
   const ovd = doc.results[0]?.answer?.['<OPEN_VOCABULARY_DETECTION>'];
   const boxes = (ovd?.bboxes || []).map(([a, b, c, d]) => [Math.min(a, c), Math.min(b, d), Math.max(a, c), Math.max(b, d)]);
@@ -85,16 +82,20 @@ async function accurateDecoding() {
   check(circles.length > 0 && best.every((v) => v >= 0.5), `accurate: every true red circle has a box with IoU >= 0.5 (${best.map((v) => v.toFixed(2)).join(', ')})`);
   check((await page.locator('[data-testid=answer-status]').innerText()).includes('3 beams'), 'the answer says it came from 3 beams');
 
-  // Cancel once the first box of a longer answer is on screen: the boxes shown stay.
+  // Cancel once the first box of a longer answer is on screen: boxes are drawn while the job runs
+  // (a short answer can now end between two updates, so the long one shows it), and they stay.
   const SHAPES = 'public/examples/scene-1000006185';
   await dropFile({ name: 'cancel.png', type: 'image/png', base64: fs.readFileSync(path.join(ROOT, `${SHAPES}.png`)).toString('base64') });
   await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('cancel.png'));
+  await watchLiveItems();
   await page.locator('[data-testid=instruction]').fill('find everything');
   await page.locator('[data-testid=instruction]').press('Enter');
   await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running'
     && document.querySelectorAll('[data-testid=items] li').length > 0, null, { timeout: TIMEOUT, polling: 20 });
   const shown = await page.locator('[data-testid=items] li').allInnerTexts();
   await page.locator('[data-testid=cancel]').click();
+  const live = await page.evaluate(() => window.__liveItems);
+  check(live > 0, `boxes were drawn before the job ended (${live} while running)`);
   await page.locator('[data-testid=run]').waitFor({ timeout: TIMEOUT });
   const status = await page.locator('[data-testid=results]').getAttribute('data-status');
   const kept = await page.locator('[data-testid=items] li').allInnerTexts();

@@ -7,11 +7,12 @@
 //! with a clear error instead of misreading it (a stale cached worker next to a new page).
 
 use serde::{Deserialize, Serialize};
-use visionllm_tasks::{BoundingBox, RouteOptions, TaskAnswer, TaskCall};
+use visionllm_tasks::{BoundingBox, RouteOptions};
 
 /// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`; 3: `Run::decoding`,
-/// `JobUpdate`, structured `TaskRun`, `JobResult::status`).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// `JobUpdate`, structured `TaskRun`, `JobResult::status`; 4: `TaskRun` and `Timings` are the model's
+/// own `CallAnswer` (with the beam score) and `JobTimings`).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Least time between two `JobUpdate`s of a job: a fast GPU makes ~100 tokens a second, and the
 /// page need not redraw for each.
@@ -208,14 +209,8 @@ impl DecodingMode {
     }
 }
 
-/// One model call of a job and its parsed answer (while decoding: the text so far, parsed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TaskRun {
-    pub call: TaskCall,
-    pub generated_text: String,
-    pub answer: TaskAnswer,
-    pub new_tokens: usize,
-}
+/// One model call of a job and its parsed answer: the model's own record, sent as is.
+pub use visionllm_florence2::CallAnswer as TaskRun;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -241,24 +236,8 @@ pub struct JobResult {
     pub timings: Timings,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Timings {
-    pub preprocess_ms: f64,
-    pub vision_ms: f64,
-    pub encoder_ms: f64,
-    pub decode_ms: f64,
-    pub decode_tokens: usize,
-}
-
-impl Timings {
-    pub fn tokens_per_s(&self) -> f64 {
-        if self.decode_ms > 0.0 {
-            self.decode_tokens as f64 * 1000.0 / self.decode_ms
-        } else {
-            0.0
-        }
-    }
-}
+/// Milliseconds per stage: the model's own record, sent as is.
+pub use visionllm_florence2::JobTimings as Timings;
 
 /// Why an envelope could not be read.
 #[derive(Debug, PartialEq)]

@@ -31,6 +31,7 @@ fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
                 generated_text: text.to_string(),
                 answer: parse(*task, text, size),
                 new_tokens: 5,
+                score: None,
             })
             .collect(),
         timings: Timings::default(),

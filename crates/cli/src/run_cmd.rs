@@ -14,6 +14,7 @@ use visionllm_tasks::image_header::MAX_SIDE;
 use visionllm_weights::limits::{read_text, FileKind};
 
 use crate::args::Args;
+use crate::scene_cmd::parse_number;
 
 pub const USAGE: &str = "\
 USAGE: visionllm run --model DIR --image FILE --task TASK [--text INPUT] [--tokenizer FILE]
@@ -166,17 +167,17 @@ pub fn run(args: &mut Args) -> Result<(), String> {
 /// loads so a bad value is reported at once.
 pub(crate) fn decoding(args: &mut Args) -> Result<Decoding, String> {
     let greedy = args.flag("--greedy");
-    let beams = args.value("--beams")?.map(|b| b.parse::<usize>().map_err(|_| format!("--beams {b:?} is not a number"))).transpose()?;
+    let beams = args.value("--beams")?;
     if greedy && beams.is_some() {
         return Err("--greedy and --beams are exclusive".into());
     }
-    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(beams.unwrap_or(3)) };
+    let decoding = if greedy { Decoding::Greedy } else { Decoding::florence_beams(parse_number("--beams", beams, 3)?) };
     decoding.check()?;
     Ok(decoding)
 }
 
 pub(crate) fn max_new_tokens(args: &mut Args) -> Result<usize, String> {
-    Ok(args.value("--max-new-tokens")?.map(|n| n.parse::<usize>().map_err(|_| format!("--max-new-tokens {n:?} is not a number"))).transpose()?.unwrap_or(1024))
+    parse_number("--max-new-tokens", args.value("--max-new-tokens")?, 1024)
 }
 
 /// activations.safetensors with f32 tensors [1, rows, cols]: the image features, the encoder's

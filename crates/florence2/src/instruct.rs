@@ -56,8 +56,9 @@ pub enum JobEvent<'a> {
     Answered { call: usize, answer: &'a CallAnswer },
 }
 
-/// One task call's answer.
-#[derive(Clone, Debug)]
+/// One task call's answer (while decoding, in the app: the text so far, parsed). Serializable: the
+/// worker sends it to the page as is.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CallAnswer {
     pub call: TaskCall,
     /// The decoded text, special tokens kept (what the parser reads).
@@ -68,14 +69,25 @@ pub struct CallAnswer {
     pub score: Option<f32>,
 }
 
-/// Milliseconds per stage, summed over calls.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Milliseconds per stage, summed over calls. Serializable: the worker sends it to the page as is.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct JobTimings {
     pub preprocess_ms: f64,
     pub vision_ms: f64,
     pub encoder_ms: f64,
     pub decode_ms: f64,
     pub decode_tokens: usize,
+}
+
+impl JobTimings {
+    /// Decoded tokens per second (0 before any decoding).
+    pub fn tokens_per_s(&self) -> f64 {
+        if self.decode_ms > 0.0 {
+            self.decode_tokens as f64 * 1000.0 / self.decode_ms
+        } else {
+            0.0
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

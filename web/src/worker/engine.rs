@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use visionllm_florence2::{CallAnswer, Decoding, Instruction, JobEvent, JobStage, JobTimings, RgbImage};
+use visionllm_florence2::{Decoding, Instruction, JobEvent, JobStage, RgbImage};
 use visionllm_tasks::{parse, BoundingBox, ImageSize, Routed};
 
 use super::model_loader::LoadedModel;
@@ -36,13 +36,7 @@ pub fn decoding_for(mode: DecodingMode) -> Decoding {
     }
 }
 
-fn task_run(answer: &CallAnswer) -> TaskRun {
-    TaskRun { call: answer.call.clone(), generated_text: answer.generated_text.clone(), answer: answer.answer.clone(), new_tokens: answer.new_tokens }
-}
 
-fn timings(t: &JobTimings) -> Timings {
-    Timings { preprocess_ms: t.preprocess_ms, vision_ms: t.vision_ms, encoder_ms: t.encoder_ms, decode_ms: t.decode_ms, decode_tokens: t.decode_tokens }
-}
 
 /// What the job has shown so far, to build `JobUpdate`s from.
 struct Live {
@@ -95,7 +89,7 @@ impl Live {
         let answer = parse(task_call.task, &text, self.size);
         let mut runs = self.runs.clone();
         runs.truncate(call);
-        runs.push(TaskRun { call: task_call.clone(), generated_text: text, answer, new_tokens });
+        runs.push(TaskRun { call: task_call.clone(), generated_text: text, answer, new_tokens, score: None });
         let mut timings = self.timings.clone();
         timings.decode_ms = self.finished_decode.0 + elapsed_ms;
         timings.decode_tokens = self.finished_decode.1 + new_tokens;
@@ -144,7 +138,7 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
             }
             JobEvent::Answered { call, answer } => {
                 live.runs.truncate(call);
-                live.runs.push(task_run(answer));
+                live.runs.push(answer.clone());
                 live.finished_decode.0 += live.call_elapsed_ms;
                 live.finished_decode.1 += answer.new_tokens;
                 // Shown at once: the final parse replaces the last partial one.
@@ -157,6 +151,6 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
     if run.stopped {
         return Ok(None);
     }
-    let runs = run.answers.iter().map(task_run).collect();
-    Ok(live.result(runs, JobStatus::Done, timings(&run.timings)))
+    let runs = run.answers.clone();
+    Ok(live.result(runs, JobStatus::Done, run.timings.clone()))
 }

@@ -4,7 +4,7 @@
 //!
 //! The direct conv2d reads weights with a stride of Cin*KH*KW between neighbouring output
 //! channels; where Cout is a multiple of 4 (every DaViT patch embedding) one invocation computes
-//! four of them, loading each input value once for the four.
+//! four of them for four neighbouring pixels, so each load serves four products.
 
 use crate::error::{shape_err, Result};
 use crate::kernel;
@@ -43,8 +43,9 @@ pub fn conv2d(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Ten
     check_u32("conv2d", total)?;
     let y = rec.alloc(&[ho, wo, cout], dtype);
     let params = [h, w, cin, cout, ho, wo, kh, kw, stride[0], stride[1], pad[0], pad[1], total, 0, 0, 0];
-    // Four output channels per invocation where they divide evenly (a quarter of the invocations).
-    let (entry, invocations) = if cout % 4 == 0 { ("conv2d_co4", total / 4) } else { ("conv2d", total) };
+    // A 4x4 block (four pixels along x, four output channels) per invocation where the channels
+    // divide evenly.
+    let (entry, invocations) = if cout % 4 == 0 { ("conv2d_co4", ho * wo.div_ceil(4) * cout / 4) } else { ("conv2d", total) };
     launch(rec, entry, variant_for(rec.gpu, dtype), &params, invocations, x, weight, &y, bias);
     Ok(y)
 }

@@ -1,4 +1,5 @@
-//! Tiled matmul (64x64 tiles, 4x4 outputs per invocation, vec4 loads when strides allow),
+//! Tiled matmul (64x64 shared-memory tiles with 4x4 outputs per invocation, or 64x32 register
+//! tiles with 8x4 on software adapters; vec4 loads when strides allow),
 //! batched, with B plain or transposed, optional fused bias and epilogue; and a GEMV for one row.
 
 use crate::caps::Tiling;
