@@ -3,8 +3,8 @@
 // WPB words of values (Q8: 4 per word, two's complement bytes; Q4: 8 per word, nibble = q + 8),
 // then from word scale_off one f16 scale per (n, b), two per word. Dequantization is fused into
 // the K loop: one K tile is exactly one quantization block.
-// Flags: Q4 (else Q8), BIAS, GELU / RESIDUAL (lib/epilogue), A_VEC4 (K a multiple of 4: A read as vec4); T is the activation type
-// (f32 or f16).
+// Flags: Q4 (else Q8), BIAS, GELU / RESIDUAL (lib/epilogue), A_VEC4 (K a multiple of 4: A read
+// as vec4); T is the activation type (f32 or f16).
 
 struct Params {
     m: u32, n: u32, k: u32, blocks: u32,

@@ -7,8 +7,8 @@
 pub enum Tiling {
     /// Shared-memory tiles and workgroup reductions: what a real GPU wants.
     Workgroup,
-    /// No workgroup memory and no barriers: each invocation owns whole outputs (a 4x4 block of a
-    /// matmul, a row of a layernorm, a query of attention). Software adapters (SwiftShader,
+    /// No workgroup memory and no barriers: each invocation owns whole outputs (an 8x4 block of a
+    /// matmul, a GEMV output, a row of a layernorm, a query of attention). Software adapters (SwiftShader,
     /// lavapipe) run a workgroup's invocations as coroutines, so every `workgroupBarrier()` is a
     /// context switch per invocation: measured 10x slower on SwiftShader (`shared/browser-facts.md`).
     Registers,

@@ -151,6 +151,5 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
     if run.stopped {
         return Ok(None);
     }
-    let runs = run.answers.clone();
-    Ok(live.result(runs, JobStatus::Done, run.timings.clone()))
+    Ok(live.result(run.answers, JobStatus::Done, run.timings))
 }

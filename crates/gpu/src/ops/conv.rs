@@ -82,7 +82,6 @@ fn dwconv3x3_general(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Opti
 }
 
 #[allow(clippy::too_many_arguments)]
-#[allow(clippy::too_many_arguments)]
 fn launch(rec: &mut Recorder, entry: &str, variant: Variant, params: &[usize; 16], invocations: usize, x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
     let variant = variant.flag("BIAS", bias.is_some());
     let pipeline = rec.gpu.pipeline(&CONV, entry, &variant);

@@ -3,7 +3,6 @@
 //! An [`Epilogue`] fuses what follows a linear layer into its store, so the output is written once
 //! and the follow-up dispatch disappears.
 
-use crate::dtype::DType;
 use crate::error::{shape_err, Result};
 use crate::recorder::Recorder;
 use crate::shader::Variant;
@@ -24,11 +23,12 @@ pub enum Epilogue<'a> {
 }
 
 impl<'a> Epilogue<'a> {
-    /// The shader flags, after checking a residual against the output's shape and dtype.
-    pub(crate) fn variant(&self, variant: Variant, op: &'static str, out_shape: &[usize], dtype: DType) -> Result<Variant> {
+    /// The shader flags, after checking a residual's element count against the output's (its
+    /// dtype is checked with the other operands', by `float_dtype`).
+    pub(crate) fn variant(&self, variant: Variant, op: &'static str, out_shape: &[usize]) -> Result<Variant> {
         if let Epilogue::Residual(r) = self {
-            if r.numel() != out_shape.iter().product::<usize>() || r.dtype != dtype {
-                return Err(shape_err(op, format!("residual {:?} {:?} for an output {out_shape:?} {dtype:?}", r.shape, r.dtype)));
+            if r.numel() != out_shape.iter().product::<usize>() {
+                return Err(shape_err(op, format!("residual {:?} for an output {out_shape:?}", r.shape)));
             }
         }
         Ok(variant.flag("GELU", matches!(self, Epilogue::Gelu)).flag("RESIDUAL", matches!(self, Epilogue::Residual(_))))

@@ -2,16 +2,15 @@
 //! tiles with 8x4 on software adapters; vec4 loads when strides allow),
 //! batched, with B plain or transposed, optional fused bias and epilogue; and a GEMV for one row.
 
-use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
 use crate::kernel;
 use crate::pipeline::Kernel;
-use crate::recorder::{grid, Recorder};
+use crate::recorder::Recorder;
 use crate::tensor::Tensor;
 
 use super::linear::Epilogue;
 
-use super::{float_dtype, variant_for};
+use super::{float_dtype, matmul_entry, variant_for};
 
 const MATMUL: Kernel = kernel!("matmul");
 
@@ -121,17 +120,11 @@ fn matmul_general(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &Ma
         .flag("B_VEC4_K", b_vec4_k)
         .flag("B_VEC4_N", !b_vec4_k && g.b_vec4_n())
         .flag("BIAS", bias.is_some());
-    let variant = epilogue.variant(variant, "matmul", &c.shape, dtype)?;
+    let variant = epilogue.variant(variant, "matmul", &c.shape)?;
     let mut tensors = vec![a, b, c];
     tensors.extend(bias);
     tensors.extend(epilogue.residual());
-    let registers = rec.gpu.caps.tiling == Tiling::Registers;
-    let (entry, groups) = match (gemv, registers) {
-        (true, false) => ("gemv", grid(g.n as u32)),
-        (true, true) => ("gemv_regs", grid(g.n.div_ceil(64) as u32)),
-        (false, false) => ("main", [g.n.div_ceil(64) as u32, g.m.div_ceil(64) as u32, g.batch as u32]),
-        (false, true) => ("main_regs", [g.n.div_ceil(32) as u32, g.m.div_ceil(64) as u32, g.batch as u32]),
-    };
+    let (entry, groups) = matmul_entry(rec.gpu, gemv, g.m, g.n, g.batch);
     let pipeline = rec.gpu.pipeline(&MATMUL, entry, &variant);
     rec.dispatch(&pipeline, &g.params(alpha), &tensors, groups);
     Ok(())

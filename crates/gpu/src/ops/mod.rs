@@ -42,6 +42,20 @@ pub(crate) fn variant_for(gpu: &Gpu, dtype: DType) -> Variant {
     gpu.base_variant(dtype == DType::F16)
 }
 
+/// The entry point and grid of a (dense or quantized) matmul for the adapter's tiling: one row
+/// against [N, K] weights is a GEMV (`lib/gemv.wgsl`), anything else the tiled kernel
+/// (`lib/tile.wgsl`: 64x64 per workgroup; `lib/regs.wgsl`: 64 rows x 32 columns).
+pub(crate) fn matmul_entry(gpu: &Gpu, gemv: bool, m: usize, n: usize, batch: usize) -> (&'static str, [u32; 3]) {
+    use crate::caps::Tiling;
+    use crate::recorder::grid;
+    match (gemv, gpu.caps.tiling) {
+        (true, Tiling::Workgroup) => ("gemv", grid(n as u32)),
+        (true, Tiling::Registers) => ("gemv_regs", grid(n.div_ceil(64) as u32)),
+        (false, Tiling::Workgroup) => ("main", [n.div_ceil(64) as u32, m.div_ceil(64) as u32, batch as u32]),
+        (false, Tiling::Registers) => ("main_regs", [n.div_ceil(32) as u32, m.div_ceil(64) as u32, batch as u32]),
+    }
+}
+
 /// Element counts are u32 inside the kernels (with room for the last partial workgroup).
 pub(crate) fn check_u32(op: &'static str, n: usize) -> Result<()> {
     if n > (u32::MAX as usize) - 1024 {

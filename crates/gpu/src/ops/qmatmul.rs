@@ -2,16 +2,15 @@
 //! K loop so the weights stay packed in GPU memory. `linear`, which picks dense or quantized, is
 //! in `super::linear`; re-exported here for the callers that name it by its first home.
 
-use crate::caps::Tiling;
 use crate::dtype::DType;
 use crate::error::{shape_err, GpuError, Result};
 use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::quant::QuantLayout;
-use crate::recorder::{grid, Recorder};
+use crate::recorder::Recorder;
 use crate::tensor::Tensor;
 
-use super::{float_dtype, variant_for};
+use super::{float_dtype, matmul_entry, variant_for};
 
 pub use super::linear::linear;
 use super::linear::Epilogue;
@@ -46,17 +45,11 @@ pub fn qlinear_with(rec: &mut Recorder, x: &Tensor, w: &Tensor, bias: Option<&Te
     }
     let params = [rows, n, k, lay.blocks, lay.scale_offset_words(), 0, 0, 0].map(|v| v as u32);
     let variant = variant_for(rec.gpu, dtype).flag("Q4", w.dtype == DType::Q4).flag("BIAS", bias.is_some()).flag("A_VEC4", k % 4 == 0);
-    let variant = epilogue.variant(variant, "qlinear", &out.shape, dtype)?;
+    let variant = epilogue.variant(variant, "qlinear", &out.shape)?;
     let mut tensors = vec![x, w, &out];
     tensors.extend(bias);
     tensors.extend(epilogue.residual());
-    let registers = rec.gpu.caps.tiling == Tiling::Registers;
-    let (entry, groups) = match (rows == 1, registers) {
-        (true, false) => ("gemv", grid(n as u32)),
-        (true, true) => ("gemv_regs", grid(n.div_ceil(64) as u32)),
-        (false, false) => ("main", [n.div_ceil(64) as u32, rows.div_ceil(64) as u32, 1]),
-        (false, true) => ("main_regs", [n.div_ceil(32) as u32, rows.div_ceil(64) as u32, 1]),
-    };
+    let (entry, groups) = matmul_entry(rec.gpu, rows == 1, rows, n, 1);
     let pipeline = rec.gpu.pipeline(&QMATMUL, entry, &variant);
     rec.dispatch(&pipeline, &params, &tensors, groups);
     Ok(out)
