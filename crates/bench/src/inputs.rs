@@ -3,7 +3,7 @@
 //! would otherwise look very fast). Layouts are ours; burn_peer.rs rearranges what it needs.
 
 use crate::cases::{Case, Op, Precision};
-use crate::rng::Rng;
+use visionllm_gpu::conformance::Rng;
 
 /// One operand: shape and row-major values (ours.rs stores the GEMV's weight as Q8/Q4).
 pub struct Operand {
@@ -11,8 +11,13 @@ pub struct Operand {
     pub values: Vec<f32>,
 }
 
+/// `n` values uniform in [-a, a): reproducible, not degenerate, all a benchmark needs.
+pub fn scaled(rng: &mut Rng, n: usize, a: f32) -> Vec<f32> {
+    rng.vec(n).into_iter().map(|v| v * a).collect()
+}
+
 fn operand(rng: &mut Rng, shape: &[usize], a: f32) -> Operand {
-    Operand { shape: shape.to_vec(), values: rng.vec(shape.iter().product(), a) }
+    Operand { shape: shape.to_vec(), values: scaled(rng, shape.iter().product(), a) }
 }
 
 /// Operands in the order ours.rs and burn_peer.rs take them:

@@ -13,7 +13,6 @@ mod kernels;
 mod model;
 mod ours;
 mod random_model;
-mod rng;
 mod stages;
 mod timing;
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use safetensors::tensor::{Dtype, TensorView};
 use serde_json::Value;
 
-use crate::rng::Rng;
+use visionllm_gpu::conformance::Rng;
 
 /// The tiny fixture tokenizer: its ids are a subset of the real 51328-row vocabulary and it has
 /// the real special-token layout, which is all a timing run needs (the prompt is a few tokens
@@ -67,7 +67,7 @@ pub fn values(name: &str, shape: &[usize], eos: usize, rng: &mut Rng) -> Vec<f32
     }
     let fan_in: usize = shape.iter().skip(1).product::<usize>().max(1);
     let a = (3.0 / fan_in as f32).sqrt() * if is_damped(name) { 0.1 } else { 1.0 };
-    let mut v = rng.vec(n, a);
+    let mut v = crate::inputs::scaled(rng, n, a);
     if name.ends_with("language_model.shared.weight") {
         let d = shape[1];
         v[eos * d..(eos + 1) * d].fill(0.0);
