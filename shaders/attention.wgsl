@@ -31,10 +31,15 @@ const MAX_HD: u32 = 256u;
 var<workgroup> sc: array<f32, 2048>;
 var<workgroup> qv: array<f32, 256>;
 
+// The token of row 0 of group w (0 for plain attention).
+fn window_base(w: u32) -> u32 {
+    if (p.win == 0u) { return 0u; }
+    return (w / p.nwx) * p.win * p.grid_w + (w % p.nwx) * p.win;
+}
+
 fn token(w: u32, i: u32) -> u32 {
     if (p.win == 0u) { return i; }
-    let base = (w / p.nwx) * p.win * p.grid_w + (w % p.nwx) * p.win;
-    return base + (i / p.win) * p.grid_w + (i % p.win);
+    return window_base(w) + (i / p.win) * p.grid_w + (i % p.win);
 }
 
 @compute @workgroup_size(64)
@@ -133,12 +138,22 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var m = 0.0;
     var l = 1.0;
     var acc: array<vec4<f32>, HD4>;
+    // Key j's token, stepped along the window's rows instead of token(w, j): the integer divisions
+    // in token() cost more than the dot product on a CPU adapter (SIMD has no vector division).
+    var tok = window_base(w);
+    var col = 0u;
     for (var j = 0u; j < last; j++) {
-        let krow = p.k_off + token(w, j) * p.k_rs + h * HD;
+        let krow = p.k_off + tok * p.k_rs + h * HD;
+        let vrow = p.v_off + tok * p.v_rs + h * HD;
+        tok += 1u;
+        col += 1u;
+        if (p.win != 0u && col == p.win) {
+            col = 0u;
+            tok += p.grid_w - p.win;
+        }
         var s = 0.0;
         for (var d = 0u; d < HD4; d++) { s += dot(qv[d], qkv4(1u, krow, 4u * d)); }
         s *= p.scale;
-        let vrow = p.v_off + token(w, j) * p.v_rs + h * HD;
         if (j == 0u) {
             m = s;
             for (var d = 0u; d < HD4; d++) { acc[d] = qkv4(2u, vrow, 4u * d); }
