@@ -111,9 +111,21 @@ function iou(a, b) {
 
 try {
   const t0 = Date.now();
+  // Every progress line shown while the page loads, to see the kernels compiled before "ready".
+  await page.addInitScript(() => {
+    window.progressSeen = [];
+    new MutationObserver(() => {
+      const line = document.querySelector('[data-testid=progress]')?.innerText;
+      if (line && window.progressSeen.at(-1) !== line) window.progressSeen.push(line);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
   await page.goto(APP_URL);
   await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
   console.log(`model ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=model-status]').innerText()}`);
+  const seen = await page.evaluate(() => window.progressSeen);
+  const compiled = seen.findIndex((l) => l.includes('Compiling the GPU kernels'));
+  check(compiled > 0 && compiled > seen.findIndex((l) => l.includes('Loading weights')),
+    `the kernels are compiled after the weights load and before the model is ready (${seen.map((l) => l.split(':')[0]).filter((l, i, a) => a.indexOf(l) === i).join(' -> ')})`);
   console.log(`capabilities: ${(await page.locator('[data-testid=capabilities] summary').innerText()).trim()}`);
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.evaluate(() => window.scrollTo(0, 0));

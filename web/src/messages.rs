@@ -12,7 +12,7 @@ use visionllm_tasks::{BoundingBox, RouteOptions};
 /// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`; 3: `Run::decoding`,
 /// `JobUpdate`, structured `TaskRun`, `JobResult::status`; 4: `TaskRun` and `Timings` are the model's
 /// own `CallAnswer` (with the beam score) and `JobTimings`).
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Least time between two `JobUpdate`s of a job: a fast GPU makes ~100 tokens a second, and the
 /// page need not redraw for each.
@@ -109,6 +109,8 @@ pub enum Stage {
     /// Downloading a checkpoint of the transformers layout and quantizing it on the way.
     Convert,
     Load,
+    /// The throwaway run after loading that compiles the GPU pipelines (worker::engine::warm_up).
+    Compile,
     Preprocess,
     Vision,
     Encoder,
@@ -121,6 +123,7 @@ impl Stage {
             Stage::Download => "Downloading model",
             Stage::Convert => "Downloading and quantizing model",
             Stage::Load => "Loading weights onto the GPU",
+            Stage::Compile => "Compiling the GPU kernels",
             Stage::Preprocess => "Preparing the image",
             Stage::Vision => "Looking at the image",
             Stage::Encoder => "Reading the instruction",

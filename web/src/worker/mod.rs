@@ -27,7 +27,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::envelope;
-use crate::messages::{CachedModel, CapabilityReport, FromWorker, JobResult, ModelFiles, Progress, ToWorker};
+use crate::messages::{CachedModel, CapabilityReport, FromWorker, JobResult, ModelFiles, Progress, Stage, ToWorker};
 use crate::recovery;
 use model_loader::LoadedModel;
 
@@ -270,6 +270,14 @@ async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> R
         (Ok(()), Err(message)) => return Err(format!("loading {}: {message}", files.id)),
         (Ok(()), Ok(loaded)) => Rc::new(loaded),
     };
+    // Compile the pipelines now, while the page still says the model is loading, not on the
+    // user's first instruction. Its failure is not the user's: logged, and a real job reports its own.
+    progress(Progress { job: None, stage: Stage::Compile, done: 0, total: None, elapsed_ms: 0.0 });
+    let scope = gpu.error_scope("compiling the kernels");
+    let warm = engine::warm_up(&loaded).await;
+    if let Err(e) = scope.finish().await.map_err(|e| e.to_string()).and(warm) {
+        web_sys::console::warn_1(&format!("warm-up run after loading {}: {e}", files.id).into());
+    }
     *state.model.borrow_mut() = Some(loaded.clone());
     *state.model_files.borrow_mut() = Some(files.clone());
     let wasm_heap = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as u64;
