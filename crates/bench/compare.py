@@ -5,8 +5,7 @@ each stage's time on both sides and the ratio ours/PyTorch (below 1: we are fast
                                     [--ours FILE] [--peer FILE] [--json]
 
 --ours / --peer read saved JSON lines instead of running that side (each run takes minutes).
-Run from anywhere; the engine side is built with `cargo run --release` in crates/bench (its own
-workspace: set CARGO_TARGET_DIR to the main workspace's target/ to reuse that build).
+Run from anywhere; the engine side is `cargo run --release -p visionllm-bench` at the repository root.
 """
 import argparse
 import json
@@ -51,7 +50,7 @@ def main():
     else:
         # lavapipe's worker threads: the same core count PyTorch gets.
         env = dict(os.environ, LP_NUM_THREADS=a.threads, XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
-        ours = run(["cargo", "run", "--release", "-q", "--manifest-path", "crates/bench/Cargo.toml", "--", "model"] + common, env)
+        ours = run(["cargo", "run", "--release", "-q", "-p", "visionllm-bench", "--", "model"] + common, env)
     peer = lines(open(a.peer).read()) if a.peer else run([sys.executable, "crates/bench/pytorch_peer.py", "--threads", a.threads] + common)
     peer_by = {r["decoding"]: r for r in peer}
     report = []
