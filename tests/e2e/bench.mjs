@@ -14,7 +14,7 @@
 // Both engines' answers are checked against transformers' own greedy ids (written by the export).
 // BENCH_RUNS runs each (default 4); the first run of each includes pipeline/shader compilation and
 // is reported apart. Prints one JSON line per run, then the medians of the warm runs and the ratio.
-import { check, fail, finish, launch } from './harness.mjs';
+import { check, fail, finish, launch, runInstruction } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -44,26 +44,10 @@ const page = browser.context.pages()[0] || await browser.context.newPage();
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 
 async function oursOnce() {
-  const base64 = fs.readFileSync(path.join(ROOT, SCENE)).toString('base64');
-  const dataTransfer = await page.evaluateHandle((b) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(b), (c) => c.charCodeAt(0))], 'scene.png', { type: 'image/png' }));
-    return dt;
-  }, base64);
-  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
-  await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('scene.png'));
-  await page.locator('[data-testid=instruction]').fill('find the red circles');
-  const t = Date.now();
-  await page.locator('[data-testid=instruction]').press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout: TIMEOUT, polling: 10 });
-  await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
-  const wall = Date.now() - t;
-  const line = await page.locator('[data-testid=timings]').innerText();
-  const ms = (label) => Number(new RegExp(`${label} (\\d+) ms`).exec(line)?.[1]);
-  const [, tokens, decode] = (/decode (\d+) tokens in (\d+) ms/.exec(line) || []).map(Number);
+  const r = await runInstruction(page, { pngPath: path.join(ROOT, SCENE), instruction: 'find the red circles', timeout: TIMEOUT });
   const doc = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
   const boxes = doc.results[0]?.answer?.['<OPEN_VOCABULARY_DETECTION>']?.bboxes || [];
-  return { engine: 'ours', wall_ms: wall, preprocess_ms: ms('preprocess'), vision_ms: ms('vision'), encoder_ms: ms('encoder'), decode_ms: decode, tokens, boxes };
+  return { engine: 'ours', ...r, boxes };
 }
 
 const ours = [];

@@ -6,41 +6,20 @@
 // warm ratio workgroup / registers.
 //
 // Usage: bash tests/e2e/bench.sh demo_speed   (builds and serves dist/ as run.sh does)
-import { fail, finish, launch } from './harness.mjs';
-import fs from 'node:fs';
+import { fail, finish, launch, runInstruction } from './harness.mjs';
 import path from 'node:path';
 
 const APP_URL = process.env.APP_URL || 'http://127.0.0.1:8765/';
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
 const RUNS = Number(process.env.BENCH_RUNS || 3);
-const SCENE = fs.readFileSync(path.join(ROOT, 'public/examples/scene-1000006005.png')).toString('base64');
+const SCENE = path.join(ROOT, 'public/examples/scene-1000006005.png');
 
 const browser = await launch('bench');
 const page = browser.context.pages()[0] || await browser.context.newPage();
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 
-/** One instruction on the dropped scene: wall time and the app's own stage timings. */
-async function runOnce(name) {
-  const dataTransfer = await page.evaluateHandle((base64) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], 'scene.png', { type: 'image/png' }));
-    return dt;
-  }, SCENE);
-  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
-  await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith('scene.png'), name);
-  await page.locator('[data-testid=instruction]').fill('find the red circles');
-  const t = Date.now();
-  await page.locator('[data-testid=instruction]').press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout: TIMEOUT, polling: 10 });
-  await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
-  const wall = Date.now() - t;
-  const line = await page.locator('[data-testid=timings]').innerText();
-  const ms = (label) => Number(new RegExp(`${label} (\\d+) ms`).exec(line)?.[1]);
-  const tokens = Number(/decode (\d+) tokens in (\d+) ms/.exec(line)?.[1]);
-  const decode = Number(/decode \d+ tokens in (\d+) ms/.exec(line)?.[1]);
-  return { wall_ms: wall, preprocess_ms: ms('preprocess'), vision_ms: ms('vision'), encoder_ms: ms('encoder'), decode_ms: decode, tokens };
-}
+const runOnce = () => runInstruction(page, { pngPath: SCENE, instruction: 'find the red circles', timeout: TIMEOUT });
 
 const warm = {};
 try {
@@ -50,7 +29,7 @@ try {
     await page.locator('[data-testid=decoding]').selectOption('fast');
     const adapter = (await page.locator('[data-testid=capabilities] summary').innerText()).trim();
     for (let run = 0; run < RUNS; run++) {
-      const r = await runOnce(`${tiling}-${run}`);
+      const r = await runOnce();
       console.log(JSON.stringify({ tiling, run, first: run === 0, adapter, ...r }));
       if (run > 0) warm[tiling] = Math.min(warm[tiling] ?? Infinity, r.wall_ms);
     }

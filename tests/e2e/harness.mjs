@@ -36,3 +36,26 @@ export async function finish({ context, profile }, passed) {
   console.log(failures ? `${failures} check(s) failed` : passed);
   process.exit(failures ? 1 : 0);
 }
+
+/** Drop `pngPath` on the app's drop zone as `name`, type `instruction`, press Enter and wait for the
+ *  answer: the wall time from Enter to the answer on screen and the app's own stage timings. */
+export async function runInstruction(page, { pngPath, name = 'scene.png', instruction, timeout }) {
+  const base64 = fs.readFileSync(pngPath).toString('base64');
+  const dataTransfer = await page.evaluateHandle(([b, n]) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b), (c) => c.charCodeAt(0))], n, { type: 'image/png' }));
+    return dt;
+  }, [base64, name]);
+  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
+  await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith(n), name);
+  await page.locator('[data-testid=instruction]').fill(instruction);
+  const t = Date.now();
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout, polling: 10 });
+  await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout });
+  const wall = Date.now() - t;
+  const line = await page.locator('[data-testid=timings]').innerText();
+  const ms = (label) => Number(new RegExp(`${label} (\\d+) ms`).exec(line)?.[1]);
+  const [, tokens, decode] = (/decode (\d+) tokens in (\d+) ms/.exec(line) || []).map(Number);
+  return { wall_ms: wall, preprocess_ms: ms('preprocess'), vision_ms: ms('vision'), encoder_ms: ms('encoder'), decode_ms: decode, tokens };
+}
