@@ -16,11 +16,13 @@ pub fn adapter_name(gpu: &Gpu) -> String {
     format!("{} ({}, {})", a.name, a.backend, a.driver)
 }
 
-pub fn run(gpu: &Gpu, quick: bool, as_json: bool) -> Result<(), String> {
+/// `only`: the cases whose name starts with it (e.g. `window_attention`), for working on one kernel.
+pub fn run(gpu: &Gpu, quick: bool, only: Option<&str>, as_json: bool) -> Result<(), String> {
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let burn = Burn::new();
     let mut rows = Vec::new();
-    for case in cases(quick, gpu.caps.f16) {
+    let selected = cases(quick, gpu.caps.f16).into_iter().filter(|c| only.is_none_or(|o| c.name.starts_with(o)));
+    for case in selected {
         // Progress on stderr: a full run on a software adapter takes minutes.
         eprintln!("{} {} {} ...", case.name, case.shape(), case.dtype());
         let operands = inputs::make(&case);

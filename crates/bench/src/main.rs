@@ -1,6 +1,6 @@
 //! `visionllm-bench`: the benchmarks of issue #14 (see README.md beside this crate).
 //!
-//!   visionllm-bench kernels [--quick] [--json]
+//!   visionllm-bench kernels [--quick] [--only NAME] [--json]
 //!   visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N]
 //!                   [--runs N] [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]
 //!
@@ -19,7 +19,7 @@ mod timing;
 use visionllm_gpu::{DType, Gpu, Overrides};
 use visionllm_weights::Stored;
 
-const USAGE: &str = "usage: visionllm-bench kernels [--quick] [--json]
+const USAGE: &str = "usage: visionllm-bench kernels [--quick] [--only NAME] [--json]
        visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N] [--runs N]
                        [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]";
 
@@ -74,8 +74,9 @@ fn run() -> Result<(), String> {
     match command.as_str() {
         "kernels" => {
             let quick = args.flag("--quick");
+            let only = args.value("--only")?;
             args.done()?;
-            kernels::run(&gpu, quick, json)
+            kernels::run(&gpu, quick, only.as_deref(), json)
         }
         "model" => {
             let opts = model::Opts {
