@@ -18,8 +18,8 @@ pytorch_peer's pattern image) and the ids transformers' greedy generate() gives 
 bench checks that both engines answer as the reference does. Every exported graph is run by
 onnxruntime against the PyTorch module it came from before it is written.
 
-Needs torch, transformers 5.x, onnx, onnxruntime (`pip install onnx onnxscript onnxruntime`); CI
-never runs it.
+Needs torch, transformers 5.x, onnx, onnxruntime, Pillow (`pip install onnx onnxscript onnxruntime
+pillow`); CI never runs it.
 """
 import argparse
 import json
@@ -59,50 +59,11 @@ def load_converted(model_dir):
 
 def scene_pixels(side):
     """public/examples/scene-1000006005.png (already side x side) as the processor makes it."""
-    import zlib
-    raw = open(SCENE, "rb").read()
-    rgb = decode_png_rgb8(raw, zlib)
+    from PIL import Image
+    rgb = np.asarray(Image.open(SCENE).convert("RGB"))
     if rgb.shape[:2] != (side, side):
         raise SystemExit(f"{SCENE} is {rgb.shape[1]}x{rgb.shape[0]}, the model takes {side}x{side}")
-    return pytorch_peer.pixel_values(torch.from_numpy(rgb))
-
-
-def decode_png_rgb8(raw, zlib):
-    """A non-interlaced 8-bit RGB/RGBA PNG (what the example scenes are), without Pillow."""
-    if raw[:8] != b"\x89PNG\r\n\x1a\n":
-        raise SystemExit("not a PNG")
-    pos, idat, w = 8, b"", 0
-    while pos < len(raw):
-        n = int.from_bytes(raw[pos:pos + 4], "big")
-        kind, body = raw[pos + 4:pos + 8], raw[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, color, interlace = int.from_bytes(body[:4], "big"), int.from_bytes(body[4:8], "big"), body[8], body[9], body[12]
-            if depth != 8 or color not in (2, 6) or interlace:
-                raise SystemExit("only 8-bit RGB/RGBA non-interlaced PNGs")
-            ch = 3 if color == 2 else 4
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    data = zlib.decompress(idat)
-    stride = w * ch
-    out = np.zeros((h, stride), np.uint8)
-    prev = np.zeros(stride, np.int32)
-    for y in range(h):
-        f, line = data[y * (stride + 1)], np.frombuffer(data, np.uint8, stride, y * (stride + 1) + 1).astype(np.int32)
-        cur = np.zeros(stride, np.int32)
-        for x in range(stride):
-            a = cur[x - ch] if x >= ch else 0
-            b, c = prev[x], (prev[x - ch] if x >= ch else 0)
-            if f == 0: p = 0
-            elif f == 1: p = a
-            elif f == 2: p = b
-            elif f == 3: p = (a + b) // 2
-            else:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                p = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-            cur[x] = (line[x] + p) & 255
-        out[y], prev = cur, cur
-    return out.reshape(h, w, ch)[:, :, :3].copy()
+    return pytorch_peer.pixel_values(torch.from_numpy(rgb.copy()))
 
 
 class VisionEncoder(torch.nn.Module):

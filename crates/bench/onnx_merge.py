@@ -14,7 +14,7 @@ from onnx import helper, numpy_helper
 def _dedupe_initializers(graphs):
     """All initializers of `graphs` stored once by content; returns (initializers, renames per graph)."""
     by_content, taken, out, renames = {}, set(), [], []
-    for tag, graph in graphs:
+    for graph in graphs:
         rename = {}
         for init in graph.initializer:
             raw = numpy_helper.to_array(init)
@@ -71,18 +71,14 @@ def merge_decoders(no_past_path, with_past_path, out_path, heads, head_dim):
     missing = [i.name for i in no_past.graph.input if i.name not in init_names and i.name not in input_names]
     if missing:
         raise ValueError(f"first-step inputs the with-past decoder lacks: {missing}")
-    initializers, (rename_np, rename_wp) = _dedupe_initializers([("first", no_past.graph), ("cached", with_past.graph)])
+    initializers, (rename_np, rename_wp) = _dedupe_initializers([no_past.graph, with_past.graph])
     else_branch = _branch(no_past.graph, "first", rename_np, input_names, outputs)
     then_branch = _branch(with_past.graph, "cached", rename_wp, input_names, outputs)
     use_cache = helper.make_tensor_value_info("use_cache_branch", onnx.TensorProto.BOOL, [1])
     node = helper.make_node("If", ["use_cache_branch"], outputs, name="optimum::if", then_branch=then_branch, else_branch=else_branch)
-    graph_outputs = []
-    for o in with_past.graph.output:
-        vi = onnx.ValueInfoProto()
-        vi.CopyFrom(o)
-        # The step's outputs differ in length between branches: leave the sequence dims symbolic.
-        graph_outputs.append(vi)
-    graph = helper.make_graph([node], "decoder_model_merged", inputs + [use_cache], graph_outputs, initializer=initializers)
+    # The with-past decoder's output types: their sequence dims are symbolic, so they also describe
+    # the first step's shorter outputs.
+    graph = helper.make_graph([node], "decoder_model_merged", inputs + [use_cache], list(with_past.graph.output), initializer=initializers)
     model = helper.make_model(graph, opset_imports=with_past.opset_import, producer_name="visionllm export_onnx.py")
     model.ir_version = with_past.ir_version
     onnx.checker.check_model(model)

@@ -13,10 +13,9 @@ use serde_json::Value;
 const FAMILIES: [&str; 8] =
     ["matmul", "gemv_q8", "gemv_q4", "window_attention", "channel_attention", "decoder_attention", "dwconv3x3", "layernorm"];
 
-fn positive_ms(row: &Value, field: &str) -> f64 {
+fn positive_ms(row: &Value, field: &str) {
     let v = row[field].as_f64().unwrap_or_else(|| panic!("{}: {field} is {}", row["name"], row[field]));
     assert!(v.is_finite() && v > 0.0, "{}: {field} = {v}", row["name"]);
-    v
 }
 
 #[test]
@@ -40,10 +39,9 @@ fn kernels_quick_prints_the_contract_and_burn_agrees() {
         for field in ["name", "shape", "dtype", "ours_ms", "burn_ms", "gflops", "max_rel_diff"] {
             assert!(row.get(field).is_some(), "{}: field {field} present", row["name"]);
         }
-        let ours = positive_ms(row, "ours_ms");
+        positive_ms(row, "ours_ms");
         positive_ms(row, "burn_ms");
-        let gflops = positive_ms(row, "gflops");
-        assert!(gflops * ours > 0.0, "gflops follows ours_ms");
+        positive_ms(row, "gflops");
         let diff = row["max_rel_diff"].as_f64().expect("max_rel_diff where both ran");
         assert!((0.0..0.1).contains(&diff), "{}: burn's result within the tolerance of ours ({diff})", row["name"]);
     }
