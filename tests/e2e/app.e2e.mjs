@@ -7,7 +7,7 @@
 // fetched are the site's own files and the model files). Takes the README screenshots.
 //
 // Usage: APP_URL=http://127.0.0.1:PORT/sub/path/ node tests/e2e/app.e2e.mjs  (see run.sh)
-import { check, fail, finish, launch } from './harness.mjs';
+import { check, fail, finish, launch, dropFileOn } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -27,22 +27,7 @@ page.on('console', (m) => { if (m.type() === 'error') console.log(`[console.erro
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 page.on('worker', (w) => console.log(`worker started: ${w.url()}`));
 
-// Drop a file (bytes from Node, or made in the page by `make`) on the drop zone, as a user would.
-async function dropFile({ name, type, base64, make }) {
-  const dataTransfer = await page.evaluateHandle(async ({ name, type, base64, make }) => {
-    let blob;
-    if (make === 'huge') {
-      const c = new OffscreenCanvas(9000, 16); c.getContext('2d').fillRect(0, 0, 10, 10);
-      blob = await c.convertToBlob({ type: 'image/png' });
-    } else {
-      blob = new Blob([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], { type });
-    }
-    const dt = new DataTransfer();
-    dt.items.add(new File([blob], name, { type }));
-    return dt;
-  }, { name, type, base64, make });
-  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
-}
+const dropFile = (file) => dropFileOn(page, file);
 
 /// Watch the results panel: remember whether boxes were listed while the answer was still running.
 async function watchLiveItems() {

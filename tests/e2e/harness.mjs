@@ -37,16 +37,27 @@ export async function finish({ context, profile }, passed) {
   process.exit(failures ? 1 : 0);
 }
 
+/** Drop a file (bytes from Node, or made in the page by `make`) on `page`'s drop zone, as a user would. */
+export async function dropFileOn(page, { name, type, base64, make }) {
+  const dataTransfer = await page.evaluateHandle(async ({ name, type, base64, make }) => {
+    let blob;
+    if (make === 'huge') {
+      const c = new OffscreenCanvas(9000, 16); c.getContext('2d').fillRect(0, 0, 10, 10);
+      blob = await c.convertToBlob({ type: 'image/png' });
+    } else {
+      blob = new Blob([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], { type });
+    }
+    const dt = new DataTransfer();
+    dt.items.add(new File([blob], name, { type }));
+    return dt;
+  }, { name, type, base64, make });
+  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
+}
+
 /** Drop `pngPath` on the app's drop zone as `name`, type `instruction`, press Enter and wait for the
  *  answer: the wall time from Enter to the answer on screen and the app's own stage timings. */
 export async function runInstruction(page, { pngPath, name = 'scene.png', instruction, timeout }) {
-  const base64 = fs.readFileSync(pngPath).toString('base64');
-  const dataTransfer = await page.evaluateHandle(([b, n]) => {
-    const dt = new DataTransfer();
-    dt.items.add(new File([Uint8Array.from(atob(b), (c) => c.charCodeAt(0))], n, { type: 'image/png' }));
-    return dt;
-  }, [base64, name]);
-  await page.locator('[data-testid=drop-zone]').dispatchEvent('drop', { dataTransfer });
+  await dropFileOn(page, { name, type: 'image/png', base64: fs.readFileSync(pngPath).toString('base64') });
   await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith(n), name);
   await page.locator('[data-testid=instruction]').fill(instruction);
   const t = Date.now();
