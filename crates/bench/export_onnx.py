@@ -7,15 +7,18 @@ the cross-attention keys and values, or a later one, which reuses them: optimum'
 beside `config.json` and `generation_config.json`.
 
     python3 crates/bench/export_onnx.py --model public/models/demo OUT_DIR
+    python3 crates/bench/export_onnx.py --model BASE_Q8 --tokens 20 OUT_DIR   (bench.sh base)
     python3 crates/bench/export_onnx.py --size base [--image-size 768] OUT_DIR
 
 `--model DIR` exports a converted model (manifest.json + shards, dequantized exactly as
 training/demo/read_converted.py reads them, so the peer computes with the same weight values our
-engine holds); `--size base|large` the random full-size model of pytorch_peer.py. OUT_DIR also
-gets `inputs.json`: the benchmark's prompt ids and pixel values (the instruction the app routes
-"find the red circles" to, on public/examples/scene-1000006005.png; the random model: `<OD>` on
-pytorch_peer's pattern image) and the ids transformers' greedy generate() gives for them, so the
-bench checks that both engines answer as the reference does. Every exported graph is run by
+engine holds) and links it as OUT_DIR/ours, which the benchmark page loads into our app;
+`--size base|large` the random full-size model of pytorch_peer.py. OUT_DIR also gets
+`inputs.json`: the benchmark's prompt ids and pixel values (the instruction the app routes "find
+the red circles" to, on public/examples/scene-1000006005.png at the model's input side, written
+as OUT_DIR/scene.png for our app; the random model: `<OD>` on pytorch_peer's pattern image), the
+token limit both engines get, and the ids transformers' greedy generate() gives, so the bench
+checks that both engines answer as the reference does. Every exported graph is run by
 onnxruntime against the PyTorch module it came from before it is written.
 
 Needs torch, transformers 5.x, onnx, onnxruntime, Pillow (`pip install onnx onnxscript onnxruntime
@@ -57,12 +60,16 @@ def load_converted(model_dir):
     return model, config
 
 
-def scene_pixels(side):
-    """public/examples/scene-1000006005.png (already side x side) as the processor makes it."""
+def scene_at(side, out):
+    """public/examples/scene-1000006005.png at the model's input side, written to OUT/scene.png:
+    the file both engines are given (the 224 scene itself, or its bicubic enlargement for a larger
+    model, so that the processor's own resize is the identity for both)."""
     from PIL import Image
-    rgb = np.asarray(Image.open(SCENE).convert("RGB"))
-    if rgb.shape[:2] != (side, side):
-        raise SystemExit(f"{SCENE} is {rgb.shape[1]}x{rgb.shape[0]}, the model takes {side}x{side}")
+    img = Image.open(SCENE).convert("RGB")
+    if img.size != (side, side):
+        img = img.resize((side, side), Image.BICUBIC)
+    img.save(os.path.join(out, "scene.png"))
+    rgb = np.asarray(Image.open(os.path.join(out, "scene.png")).convert("RGB"))
     return pytorch_peer.pixel_values(torch.from_numpy(rgb.copy()))
 
 
@@ -132,6 +139,9 @@ def past_names(prefix, layers):
 
 
 def export(module, args, path, inputs, outputs, dynamic):
+    # A fresh wrapper is in training mode, and torch.onnx.export puts the module back in the mode
+    # it found: without this the wrapped model would leave here with dropout on (base has 0.1).
+    module.eval()
     torch.onnx.export(module, args, path, input_names=inputs, output_names=outputs, dynamic_axes=dynamic,
                       opset_version=OPSET, dynamo=False, do_constant_folding=True)
 
@@ -182,7 +192,7 @@ def main():
     src.add_argument("--model", help="a converted model directory (manifest.json + shards)")
     src.add_argument("--size", choices=["base", "large"], help="pytorch_peer.py's random full-size model")
     ap.add_argument("--image-size", type=int, default=768, help="input side of the random model")
-    ap.add_argument("--tokens", type=int, default=20, help="new tokens for the random model's reference ids")
+    ap.add_argument("--tokens", type=int, help="most new tokens (both engines; default 128 for --model, 20 for --size)")
     ap.add_argument("out")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -194,13 +204,16 @@ def main():
         model, config = load_converted(args.model)
         tok = Tokenizer.from_file(os.path.join(args.model, "tokenizer.json"))
         side = json.load(open(os.path.join(args.model, "preprocessor_config.json")))["size"]["height"]
-        pixels, prompt, max_new, name = scene_pixels(side), "Locate red circles in the image.", 128, os.path.basename(os.path.normpath(args.model))
+        os.makedirs(args.out, exist_ok=True)
+        pixels, prompt, name = scene_at(side, args.out), "Locate red circles in the image.", os.path.basename(os.path.normpath(args.model))
+        max_new = args.tokens or 128
     else:
         tok = Tokenizer.from_file(pytorch_peer.TOKENIZER)
         image_id, eos = tok.token_to_id("<image>"), tok.token_to_id("</s>")
         model = pytorch_peer.build_model(args.size, image_id, eos)
         config, side = model.config, args.image_size
-        pixels, prompt, max_new, name = pytorch_peer.pixel_values(pytorch_peer.image(side)), pytorch_peer.OD_PROMPT, args.tokens, f"florence2-{args.size}-random"
+        pixels, prompt, name = pytorch_peer.pixel_values(pytorch_peer.image(side)), pytorch_peer.OD_PROMPT, f"florence2-{args.size}-random"
+        max_new = args.tokens or 20
     text = config.text_config
     layers, heads, dim = text.decoder_layers, text.decoder_attention_heads, text.d_model // text.decoder_attention_heads
     ids = {k: tok.token_to_id(v) for k, v in dict(bos="<s>", eos="</s>", pad="<pad>", image="<image>").items()}
@@ -218,6 +231,10 @@ def main():
         greedy = GenerationConfig(num_beams=1, do_sample=False, max_new_tokens=max_new, decoder_start_token_id=ids["eos"],
                                   bos_token_id=ids["bos"], eos_token_id=ids["eos"], pad_token_id=ids["pad"],
                                   no_repeat_ngram_size=0, forced_bos_token_id=None, forced_eos_token_id=None)
+        # transformers fills a None in the passed config from the model's own (the config's
+        # forced_eos_token_id 2 would force </s> as the last allowed token): neither engine under
+        # test forces it (transformers.js reads the generation_config.json written below).
+        model.generation_config.forced_eos_token_id = None
         reference = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoded), attention_mask=mask,
                                    generation_config=greedy)[0].tolist()
         print(f"reference greedy ids ({len(reference) - 1} new): {reference}", file=sys.stderr)
@@ -283,7 +300,13 @@ def main():
     json.dump(dict(decoder_start_token_id=ids["eos"], bos_token_id=ids["bos"], eos_token_id=ids["eos"], pad_token_id=ids["pad"],
                    forced_bos_token_id=None, forced_eos_token_id=None, no_repeat_ngram_size=0, num_beams=1),
               open(os.path.join(args.out, "generation_config.json"), "w"), indent=1)
-    json.dump(dict(model=name, prompt=prompt, prompt_ids=prompt_ids, image_size=side, max_new_tokens=max_new,
+    if args.model:
+        # Our app loads the converted model itself from OUT/ours (bench.mjs adds it to the catalog).
+        ours = os.path.join(args.out, "ours")
+        if os.path.lexists(ours):
+            os.remove(ours)
+        os.symlink(os.path.abspath(args.model), ours)
+    json.dump(dict(model=name, prompt=prompt, scene="scene.png" if args.model else None, ours="ours" if args.model else None, prompt_ids=prompt_ids, image_size=side, max_new_tokens=max_new,
                    pixel_values=pixels.flatten().tolist(), reference_ids=reference,
                    reference_text=tok.decode(reference, skip_special_tokens=False)),
               open(os.path.join(args.out, "inputs.json"), "w"))

@@ -5,15 +5,20 @@
 //   bash tests/e2e/bench.sh bench            (PEER_MODEL=DIR: an export_onnx.py output;
 //                                             default target/bench-peer/demo, exported if missing)
 //
-// Ours: the built site (dist/) with the embedded demo model, "find the red circles" dropped on
-// public/examples/scene-1000006005.png, fast (greedy) decoding; stage times from the app's own
-// timings line, wall time from Enter to the answer on screen. The peer: tests/e2e/peer/ (transformers.js
-// from its own node_modules, fp32, WebGPU) on crates/bench/export_onnx.py's export of the same demo
-// model (its Q8 weights dequantized to the values our engine multiplies with) and the prompt ids
-// and pixel values our router and preprocessor produce; generate() timed, each ONNX session clocked.
-// Both engines' answers are checked against transformers' own greedy ids (written by the export).
-// BENCH_RUNS runs each (default 4); the first run of each includes pipeline/shader compilation and
-// is reported apart. Prints one JSON line per run, then the medians of the warm runs and the ratio.
+// Ours: the built site (dist/) loading the exported model's converted form (the export's `ours`,
+// added to the page's catalog as its default), "find the red circles" dropped on the export's
+// scene.png (public/examples/scene-1000006005.png at the model's input side), fast (greedy)
+// decoding, the export's token limit (`?max-new-tokens=N`); stage times from the app's own
+// timings line, wall time from Enter to the answer on screen. The peer: tests/e2e/peer/
+// (transformers.js from its own node_modules, fp32, WebGPU) on crates/bench/export_onnx.py's export
+// of the same converted model (its Q8 weights dequantized to the values our engine multiplies
+// with) and the prompt ids and pixel values our router and preprocessor produce; generate() timed,
+// each ONNX session clocked. Both engines' answers are checked against transformers' own greedy
+// ids (written by the export). BENCH_RUNS runs each (default 4; BENCH_SIZE=base: 2); the first run
+// of each includes pipeline/shader compilation and is reported apart. Prints one JSON line per run,
+// then the medians of the warm runs, the ratio, and each engine's peak memory: the resident size
+// of Chromium's processes (all of them, and the GPU process, where SwiftShader's buffers live)
+// sampled every 200 ms while that engine loads and runs, less what they held before it started.
 import { check, fail, finish, launch, runInstruction } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,9 +28,48 @@ const PEER_URL = process.env.PEER_URL || new URL('../peer/', APP_URL).href;
 const PEER_MODEL_PATH = new URL('../peer-model/', APP_URL).pathname;
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 600000);
-const RUNS = Math.max(2, Number(process.env.BENCH_RUNS || 4));
-const SCENE = 'public/examples/scene-1000006005.png';
 const inputs = JSON.parse(fs.readFileSync(path.join(process.env.PEER_MODEL, 'inputs.json'), 'utf8'));
+const RUNS = Math.max(2, Number(process.env.BENCH_RUNS || (inputs.image_size > 384 ? 2 : 4)));
+const SCENE = inputs.scene ? path.join(process.env.PEER_MODEL, inputs.scene) : path.join(ROOT, 'public/examples/scene-1000006005.png');
+/** Special tokens out, as the app shows its generated text. */
+const plainText = (t) => t.replace(/<\/s>|<s>|<pad>/g, '').trim();
+
+/** Resident memory of this script's Chromium (every process below this one), in bytes: all of it
+ *  and the GPU process. Linux /proc; both null elsewhere. */
+function chromiumRss() {
+  let procs;
+  try { procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return { total: null, gpu: null }; }
+  const info = new Map();
+  for (const pid of procs) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] || 0) * 1024;
+      const gpu = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=gpu-process');
+      info.set(Number(pid), { ppid, rss, gpu });
+    } catch { /* the process ended meanwhile */ }
+  }
+  const below = (pid) => { for (let p = info.get(pid)?.ppid; p; p = info.get(p)?.ppid) if (p === process.pid) return true; return false; };
+  let total = 0, gpu = 0;
+  for (const [pid, p] of info) if (below(pid)) { total += p.rss; if (p.gpu) gpu += p.rss; }
+  return { total, gpu };
+}
+
+/** Sample chromiumRss() every 200 ms until `stop()`: the peaks above the first sample. */
+function memoryWatch() {
+  const start = chromiumRss();
+  const peak = { ...start };
+  const timer = setInterval(() => {
+    const now = chromiumRss();
+    peak.total = Math.max(peak.total, now.total);
+    peak.gpu = Math.max(peak.gpu, now.gpu);
+  }, 200);
+  return () => {
+    clearInterval(timer);
+    const mb = (v) => (v == null ? null : Math.round(v / 1048576));
+    return { peak_total_mb: mb(peak.total - start.total), peak_gpu_process_mb: mb(peak.gpu - start.gpu), before_total_mb: mb(start.total) };
+  };
+}
 
 /** Boxes in pixels from a Florence-2 answer's <loc_N> quadruples: the reference post-processor's
  *  bin centre `(bin + 0.5) * (side / 1000)` in float32, truncated to whole pixels. */
@@ -44,30 +88,55 @@ const page = browser.context.pages()[0] || await browser.context.newPage();
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 
 async function oursOnce() {
-  const r = await runInstruction(page, { pngPath: path.join(ROOT, SCENE), instruction: 'find the red circles', timeout: TIMEOUT });
+  const r = await runInstruction(page, { pngPath: SCENE, instruction: 'find the red circles', timeout: TIMEOUT });
   const doc = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
   const boxes = doc.results[0]?.answer?.['<OPEN_VOCABULARY_DETECTION>']?.bboxes || [];
-  return { engine: 'ours', ...r, boxes };
+  return { engine: 'ours', ...r, boxes, text: doc.results[0]?.generated_text ?? '' };
+}
+
+/** The export's converted model as the page catalog's default entry (`ours`, beside the export). */
+async function offerExportedModel() {
+  if (!inputs.ours) return;
+  await page.route('**/models/catalog.json', async (route) => {
+    const response = await route.fetch();
+    const catalog = await response.json();
+    const id = `bench-${inputs.model}`;
+    catalog.models.push({ id, name: `benchmark: ${inputs.model}`, note: 'tests/e2e/bench.mjs', base_url: `../peer-model/${inputs.ours}/`,
+      files: { config: 'config.json', tokenizer: 'tokenizer.json', preprocessor: 'preprocessor_config.json', manifest: 'manifest.json' },
+      size_bytes: null, precision: 'converted', available: true });
+    catalog.default_model = id;
+    await route.fulfill({ response, json: catalog });
+  });
 }
 
 const ours = [];
 const peer = [];
 try {
-  // Ours first: the app's page, the model it embeds, its default kernels for this adapter.
-  await page.goto(APP_URL);
+  // Ours first: the app's page, the exported model, its default kernels for this adapter.
+  await offerExportedModel();
+  const oursMemory = memoryWatch();
+  await page.goto(`${APP_URL}?max-new-tokens=${inputs.max_new_tokens}`);
   await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
   await page.locator('[data-testid=decoding]').selectOption('fast');
   const adapter = (await page.locator('[data-testid=capabilities] summary').innerText()).trim();
   const want = referenceBoxes(inputs.reference_text, inputs.image_size);
   for (let run = 0; run < RUNS; run++) {
     const r = await oursOnce();
-    const same = r.boxes.length === want.length && r.boxes.every((b, i) => b.every((v, j) => v === want[i][j]));
-    if (run === 0) check(same, `ours: the boxes transformers' greedy ids give (${JSON.stringify(want)}; ours ${JSON.stringify(r.boxes)})`);
+    if (run === 0) {
+      check(plainText(r.text) === plainText(inputs.reference_text), `ours: the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
+      const same = r.boxes.length === want.length && r.boxes.every((b, i) => b.every((v, j) => v === want[i][j]));
+      if (inputs.model === 'demo') check(same, `ours: the boxes transformers' greedy ids give (${JSON.stringify(want)}; ours ${JSON.stringify(r.boxes)})`);
+    }
+    delete r.text;
     ours.push(r);
     console.log(JSON.stringify({ ...r, run, first: run === 0, adapter }));
   }
 
+  const oursPeak = oursMemory();
   // The peer in the same browser (a fresh page: nothing of ours stays on the GPU).
+  await page.goto('about:blank');
+  await new Promise((r) => setTimeout(r, 3000));
+  const peerMemory = memoryWatch();
   await page.goto(`${PEER_URL}?model=${encodeURIComponent(PEER_MODEL_PATH)}`);
   await page.waitForFunction(() => typeof window.runPeer === 'function', null, { timeout: TIMEOUT });
   for (let run = 0; run < RUNS; run++) {
@@ -78,6 +147,7 @@ try {
     console.log(JSON.stringify({ ...r, run, first: run === 0, adapter }));
   }
 
+  const peerPeak = peerMemory();
   const warm = (rows, key) => median(rows.slice(1).map((r) => r[key]).filter((v) => Number.isFinite(v)));
   const summary = { adapter, model: inputs.model, runs_warm: RUNS - 1 };
   for (const key of ['wall_ms', 'vision_ms', 'encoder_ms', 'decode_ms']) {
@@ -87,6 +157,8 @@ try {
   summary.ours_first_wall_ms = ours[0].wall_ms;
   summary.peer_first_wall_ms = peer[0].wall_ms;
   summary.peer_load_ms = peer[0].load_ms;
+  summary.ours_memory = oursPeak;
+  summary.peer_memory = peerPeak;
   // Ours includes the UI (routing, tokenizing, preprocessing, parsing, drawing); the peer's wall is
   // generate() alone on ready tensors: the comparison leans towards the peer.
   summary.ratio_wall = Number((summary.ours_wall_ms / summary.peer_wall_ms).toFixed(3));

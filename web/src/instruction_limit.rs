@@ -58,3 +58,21 @@ pub fn paste_into(value: &str, start: u32, end: u32, pasted: &str, max_units: us
 pub fn cut_message(max_units: usize) -> String {
     format!("The instruction was cut to {max_units} characters, the limit. Shorten it if the end matters.")
 }
+
+/// The most new tokens one task call may decode; the model's positions cap it further.
+pub const MAX_NEW_TOKENS: usize = 1024;
+
+/// The answer length for this page: `max-new-tokens=N` in the page query (as `Init`'s
+/// `overrides`, e.g. `?no-f16&max-new-tokens=20`) lowers it, so that a benchmark can run a random
+/// model (which never says end-of-sequence) for a fixed number of tokens, as its peer does.
+/// Anything else (absent, not a number, 0, above the limit) leaves `MAX_NEW_TOKENS`.
+pub fn max_new_tokens(query: &str) -> usize {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|kv| kv.strip_prefix("max-new-tokens="))
+        .filter_map(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=MAX_NEW_TOKENS).contains(n))
+        .last()
+        .unwrap_or(MAX_NEW_TOKENS)
+}

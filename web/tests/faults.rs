@@ -7,7 +7,7 @@
 use visionllm_tasks::image_header::declared_size;
 use visionllm_tasks::MAX_INSTRUCTION_CHARS;
 use visionllm_web::image_limits::{check_dimensions, Rejection};
-use visionllm_web::instruction_limit::{clamp_units, cut_message, paste_into, Pasted};
+use visionllm_web::instruction_limit::{clamp_units, cut_message, max_new_tokens, paste_into, Pasted, MAX_NEW_TOKENS};
 use visionllm_web::messages::{decode, encode, FromWorker, ToWorker, PROTOCOL_VERSION};
 use visionllm_web::recovery::{crash_limit_message, crash_notice, device_notice, one_line, test_hooks_enabled, RestartBudget, MAX_RESTARTS, RESTART_WINDOW_MS};
 use wasm_bindgen_test::*;
@@ -51,6 +51,38 @@ fn test_hooks_need_the_exact_query_flag() {
     }
     for off in ["", "?", "?no-f16&no-subgroups", "?test-hooksx", "?x=test-hooks", "?my-test-hooks"] {
         assert!(!test_hooks_enabled(off), "{off}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_answer_length_comes_from_the_query_within_bounds() {
+    assert_eq!(max_new_tokens("?max-new-tokens=20"), 20);
+    assert_eq!(max_new_tokens("no-f16&max-new-tokens=1&x"), 1);
+    assert_eq!(max_new_tokens("?max-new-tokens=5&max-new-tokens=7"), 7, "the last one wins, as in a URL");
+    assert_eq!(max_new_tokens(&format!("?max-new-tokens={MAX_NEW_TOKENS}")), MAX_NEW_TOKENS);
+    for ignored in ["", "?", "?no-f16", "?max-new-tokens=", "?max-new-tokens=0", "?max-new-tokens=-3", "?max-new-tokens=2x",
+        "?max-new-tokens=1025", "?max-new-tokens=99999999999999999999999", "?xmax-new-tokens=5", "?max-new-tokens=５"] {
+        assert_eq!(max_new_tokens(ignored), MAX_NEW_TOKENS, "{ignored}");
+    }
+    // Any text (any Unicode, any number of `&` and `=`): never a panic, always within 1..=limit.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pieces = ["max-new-tokens=", "&", "=", "?", "1", "0", "9", "é", "😀", "\u{0}", "-"];
+    for _ in 0..2000 {
+        let len = (next() % 12) as usize;
+        let text: String = (0..len)
+            .map(|_| match next() % 3 {
+                0 => char::from_u32((next() % 0x11_0000) as u32).map(String::from).unwrap_or_default(),
+                _ => pieces[(next() % pieces.len() as u64) as usize].to_string(),
+            })
+            .collect();
+        let n = max_new_tokens(&text);
+        assert!((1..=MAX_NEW_TOKENS).contains(&n), "{text:?} -> {n}");
     }
 }
 

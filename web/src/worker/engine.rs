@@ -10,10 +10,9 @@ use visionllm_tasks::{parse, BoundingBox, ImageSize, Routed};
 
 use super::model_loader::LoadedModel;
 use super::{now_ms, post, progress, WorkerState};
+use crate::instruction_limit::max_new_tokens;
 use crate::messages::{DecodingMode, FromWorker, JobResult, JobStatus, Progress, Stage, TaskRun, Timings, UPDATE_INTERVAL_MS};
 
-/// The answer length limit; the model's positions cap it further (256 for the test model).
-const MAX_NEW_TOKENS: usize = 1024;
 
 pub struct JobInput {
     pub job: u64,
@@ -56,6 +55,8 @@ pub fn decoding_for(mode: DecodingMode) -> Decoding {
 /// What the job has shown so far, to build `JobUpdate`s from.
 struct Live {
     job: u64,
+    /// The page's answer length limit (the progress bar's total).
+    max_new_tokens: usize,
     input_text: String,
     size: ImageSize,
     decoding: DecodingMode,
@@ -99,12 +100,12 @@ impl Live {
             return;
         }
         self.last_update = t;
-        progress(Progress { job: Some(self.job), stage: Stage::Decode, done: new_tokens as u64, total: Some(MAX_NEW_TOKENS as u64), elapsed_ms });
+        progress(Progress { job: Some(self.job), stage: Stage::Decode, done: new_tokens as u64, total: Some(self.max_new_tokens as u64), elapsed_ms });
         let Ok(text) = loaded.tokenizer.decode(ids) else { return };
         let answer = parse(task_call.task, &text, self.size);
         let mut runs = self.runs.clone();
         runs.truncate(call);
-        runs.push(TaskRun { call: task_call.clone(), generated_text: text, answer, new_tokens, score: None });
+        runs.push(TaskRun { call: task_call.clone(), generated_text: text, answer, new_tokens, score: None, scored_boxes: Vec::new() });
         let mut timings = self.timings.clone();
         timings.decode_ms = self.finished_decode.0 + elapsed_ms;
         timings.decode_tokens = self.finished_decode.1 + new_tokens;
@@ -128,8 +129,10 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
     let rgb = rgba_to_rgb(&rgba);
     drop(rgba);
     let size = ImageSize::new(width, height);
+    let limit = max_new_tokens(&state.overrides.borrow());
     let mut live = Live {
         job,
+        max_new_tokens: limit,
         input_text: instruction.clone(),
         size,
         decoding,
@@ -140,7 +143,7 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
         last_update: f64::NEG_INFINITY,
         call_elapsed_ms: 0.0,
     };
-    let request = Instruction { text: &instruction, region, decoding: decoding_for(decoding), max_new_tokens: MAX_NEW_TOKENS };
+    let request = Instruction { text: &instruction, region, decoding: decoding_for(decoding), max_new_tokens: limit };
     let image = RgbImage { rgb: &rgb, width, height };
     let mut on_event = |event: JobEvent| {
         match event {
