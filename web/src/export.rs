@@ -25,15 +25,17 @@ pub fn transformers_document(result: &JobResult) -> Value {
 /// COCO results (`loadRes` format) plus the category table they refer to.
 pub fn coco_document(result: &JobResult, image_id: u64) -> Value {
     let size = ImageSize::new(result.image_width, result.image_height);
-    let mut categories = Categories::default();
+    let mut categories = Categories::coco();
     let mut detections = Vec::new();
     for run in &result.runs {
         // Florence-2 gives no confidences: every detection scores 1.
-        detections.extend(coco_results(image_id, &run.answer, size, &mut categories, 1.0));
+        detections.extend(coco_results(image_id, &run.answer, size, &mut categories, &[], 1.0));
     }
+    // The categories the annotations use (labels that are COCO classes keep COCO's ids).
+    let used: Vec<_> = categories.entries.iter().filter(|c| detections.iter().any(|d| d.category_id == c.id)).collect();
     json!({
         "images": [{ "id": image_id, "width": result.image_width, "height": result.image_height }],
-        "categories": categories.entries,
+        "categories": used,
         "annotations": detections,
     })
 }

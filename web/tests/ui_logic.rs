@@ -32,6 +32,7 @@ fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
                 answer: parse(*task, text, size),
                 new_tokens: 5,
                 score: None,
+                scored_boxes: Vec::new(),
             })
             .collect(),
         timings: Timings::default(),
@@ -152,6 +153,8 @@ fn exports_have_both_shapes() {
     let c = coco_document(&r, 1);
     assert_eq!(c["annotations"][0]["category_name"], "car");
     assert_eq!(c["categories"][0]["name"], "car");
+    assert_eq!(c["annotations"][0]["category_id"], 3, "COCO's own id for car");
+    assert_eq!(c["categories"].as_array().map(Vec::len), Some(1), "only the categories used");
 }
 
 #[wasm_bindgen_test]

@@ -46,6 +46,15 @@ impl Args {
         Some(self.rest.remove(i))
     }
 
+    /// Removes the first argument when it is `word` (a sub-subcommand: `label merge ...`).
+    pub fn leading(&mut self, word: &str) -> bool {
+        let found = self.rest.first().is_some_and(|a| a == word);
+        if found {
+            self.rest.remove(0);
+        }
+        found
+    }
+
     /// Whether `--name` (or `--name=...`) was given, without taking it.
     pub fn has(&self, name: &str) -> bool {
         let prefix = format!("{name}=");

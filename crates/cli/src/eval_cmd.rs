@@ -17,7 +17,7 @@ use visionllm_tasks::tokenizer::Florence2Tokenizer;
 use visionllm_tasks::{parse, BoundingBox, ImageSize, Mask, Task, TaskAnswer, TaskCall};
 
 use crate::args::Args;
-use crate::box_scores::{scores_for, walk, TokenKinds};
+use visionllm_tasks::box_scores::{scores_for, walk, TokenKinds};
 use crate::metrics::{ap_per_class, mean, one_to_one, Detection, Truth};
 use crate::scene_cmd::{parse_number, parse_shapes};
 

@@ -9,27 +9,11 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use visionllm_florence2::{Florence2, Instruction, JobEvent, JobStage, RgbImage};
 use visionllm_gpu::{DType, Gpu, Overrides};
-use visionllm_tasks::{apply, Instance, Shape};
+use visionllm_tasks::apply;
+use visionllm_tasks::label_record::instance_json;
 
 use crate::args::Args;
 use crate::run_cmd::{decoding, max_new_tokens, open_image, tokenizer};
-
-/// `{"label", "box": [x1, y1, x2, y2], "polygons"?, "quad"?, "score"?}` in image pixels.
-pub fn instance_json(instance: &Instance) -> Value {
-    let mut out = json!({ "label": instance.label });
-    if let Some(b) = instance.bounds() {
-        out["box"] = json!([b.x1, b.y1, b.x2, b.y2]);
-    }
-    match &instance.shape {
-        Shape::Box(_) => {}
-        Shape::Polygons(parts) => out["polygons"] = json!(parts.iter().map(|p| p.points.iter().map(|q| [q.x, q.y]).collect::<Vec<_>>()).collect::<Vec<_>>()),
-        Shape::Quad(q) => out["quad"] = json!(q.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()),
-    }
-    if let Some(score) = instance.score {
-        out["score"] = json!(score);
-    }
-    out
-}
 
 /// Submits and dispatches of the vision stage and per decoder step (between the first and the
 /// last step of the first call: the steady state of decoding).

@@ -3,10 +3,12 @@
 //! add one line to `SUBCOMMANDS`.
 
 mod args;
-mod box_scores;
 mod convert_cmd;
 mod eval_cmd;
 mod instruction_run;
+mod label_cmd;
+mod label_inputs;
+mod label_merge;
 mod metrics;
 mod parse_cmd;
 mod route_cmd;
@@ -19,6 +21,7 @@ type Run = fn(&mut args::Args) -> Result<(), String>;
 const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[
     ("convert", "convert a checkpoint to the quantized sharded format", convert_cmd::USAGE, convert_cmd::run),
     ("eval", "score a model on fresh synthetic scenes (mAP, grounding, RES mIoU, captions)", eval_cmd::USAGE, eval_cmd::run),
+    ("label", "label many images with one instruction (JSON Lines, COCO; resumable, shardable)", label_cmd::USAGE, label_cmd::run),
     ("parse", "parse generated text into boxes/masks JSON", parse_cmd::USAGE, parse_cmd::run),
     ("route", "show what an instruction does (task calls, options, explanation)", route_cmd::USAGE, route_cmd::run),
     ("run", "run a Florence-2 checkpoint on an image", run_cmd::USAGE, run_cmd::run),

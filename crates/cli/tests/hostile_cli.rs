@@ -1,6 +1,7 @@
 //! The CLI on hostile input: `visionllm route` on any text (JSON out, or a clear error and a
 //! non-zero exit), a tiny PNG declaring 60000 x 60000 pixels, absurd beam counts, non-UTF-8
-//! arguments, and a conversion whose output is its own source.
+//! arguments, a conversion whose output is its own source, and `label` with bad shards, a missing
+//! input and an output file holding a line no run wrote (refused, the file kept as it was).
 
 use std::process::Command;
 
@@ -128,4 +129,32 @@ fn convert_refuses_to_write_into_its_source() {
     }
     assert_eq!(std::fs::read(src.join("model.safetensors")).unwrap(), weights, "the source was touched");
     let _ = std::fs::remove_dir_all(&src);
+}
+
+#[test]
+fn label_refuses_bad_arguments_and_keeps_an_output_it_cannot_read() {
+    let dir = std::env::temp_dir().join(format!("visionllm-hostile-label-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("out.jsonl");
+    let out_s = out.to_str().unwrap();
+    let dir_s = dir.to_str().unwrap();
+    let model = fixture("tiny224");
+    let label = |extra: &[&str]| visionllm([&["label", "--model", &model, "--instruction", "find cars", "--input", dir_s, "--out", out_s], extra].concat());
+    for (shard, says) in [("4/4", "--shard"), ("x", "--shard"), ("1/0", "--shard")] {
+        let (code, _, err) = label(&["--shard", shard]);
+        assert!(code == 2 && err.contains(says), "{shard}: {err}");
+    }
+    let (code, _, err) = visionllm(["label", "--model", &model, "--instruction", "find &", "--input", "/nonexistent", "--out", out_s]);
+    assert!(code == 2 && err.contains("/nonexistent"), "{err}");
+    // A line that no run wrote (someone edited the file): a clear error, the file untouched.
+    let garbage = "{\"image\": \"a.png\", \"width\": 1, \"height\": 1, \"instances\": []}\nnot json at all\n";
+    std::fs::write(&out, garbage).unwrap();
+    let (code, _, err) = label(&[]);
+    assert!(code == 2 && err.contains("line 2") && err.contains("not JSON"), "{err}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), garbage, "nothing lost");
+    let (code, _, err) = visionllm(["label", "merge", out_s, "--coco", dir.join("c.json").to_str().unwrap()]);
+    assert!(code == 2 && err.contains("line 2"), "{err}");
+    let (code, _, err) = visionllm(["label", "merge", "--coco", dir.join("c.json").to_str().unwrap()]);
+    assert!(code == 2 && err.contains("name the outputs"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

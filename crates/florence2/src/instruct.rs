@@ -9,6 +9,7 @@
 use std::ops::ControlFlow;
 
 use visionllm_gpu::Recorder;
+use visionllm_tasks::box_scores::{walk, TokenKinds, WalkedBox};
 use visionllm_tasks::{parse, route, Florence2Tokenizer, ImageSize, Region, Routed, TaskAnswer, TaskCall};
 use web_time::Instant;
 
@@ -67,6 +68,11 @@ pub struct CallAnswer {
     pub new_tokens: usize,
     /// The beam search's sequence score, where beams ran.
     pub score: Option<f32>,
+    /// With `Decoding::GreedyWithScores`: every box the generated ids hold, with the model's own
+    /// confidence (exp of the mean log-probability of its label and location tokens; see
+    /// `visionllm_tasks::box_scores`), to give instances and COCO results their scores.
+    #[serde(default)]
+    pub scored_boxes: Vec<WalkedBox>,
 }
 
 /// Milliseconds per stage, summed over calls. Serializable: the worker sends it to the page as is.
@@ -160,7 +166,11 @@ impl Florence2 {
             }
             let generated_text = tokenizer.decode(&generated.ids).map_err(|e| ModelError::Input(e.to_string()))?;
             let answer = parse(call.task, &generated_text, size);
-            let answer = CallAnswer { call: call.clone(), generated_text, answer, new_tokens: generated.new_tokens(), score: generated.score };
+            let scored_boxes = match &generated.token_logprobs {
+                Some(logprobs) => walk(generated.ids.get(1..).unwrap_or_default(), logprobs, &TokenKinds::new(tokenizer)),
+                None => Vec::new(),
+            };
+            let answer = CallAnswer { call: call.clone(), generated_text, answer, new_tokens: generated.new_tokens(), score: generated.score, scored_boxes };
             let stop = on_event(JobEvent::Answered { call: i, answer: &answer });
             run.answers.push(answer);
             if stop.is_break() && i + 1 < calls.len() {

@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 
-use visionllm_tasks::quantize::dequantize;
-use visionllm_tasks::tokenizer::Florence2Tokenizer;
-use visionllm_tasks::{BoundingBox, ImageSize};
+use crate::instances::{Instance, Shape};
+use crate::quantize::dequantize;
+use crate::tokenizer::Florence2Tokenizer;
+use crate::{BoundingBox, ImageSize};
 
 /// The token classes the walk needs.
 pub struct TokenKinds {
@@ -27,7 +28,7 @@ impl TokenKinds {
 }
 
 /// A box found by the walk: its four bins and its score.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WalkedBox {
     pub bins: [u32; 4],
     pub score: f32,
@@ -67,6 +68,11 @@ pub fn walk(generated: &[u32], logprobs: &[f32], kinds: &TokenKinds) -> Vec<Walk
     out
 }
 
+/// A walked box in image pixels, as the parsers dequantize its bins.
+fn pixels(w: &WalkedBox, size: ImageSize) -> BoundingBox {
+    BoundingBox::new(dequantize(w.bins[0], size.width), dequantize(w.bins[1], size.height), dequantize(w.bins[2], size.width), dequantize(w.bins[3], size.height))
+}
+
 /// Scores for the parser's `boxes` (in its order): each is matched to the next walked box with
 /// the same pixel coordinates; `None` where there is none.
 pub fn scores_for(boxes: &[BoundingBox], walked: &[WalkedBox], size: ImageSize) -> Vec<Option<f32>> {
@@ -74,19 +80,24 @@ pub fn scores_for(boxes: &[BoundingBox], walked: &[WalkedBox], size: ImageSize) 
     boxes
         .iter()
         .map(|b| {
-            let coords = |w: &WalkedBox| {
-                BoundingBox::new(
-                    dequantize(w.bins[0], size.width),
-                    dequantize(w.bins[1], size.height),
-                    dequantize(w.bins[2], size.width),
-                    dequantize(w.bins[3], size.height),
-                )
-            };
-            let found = (next..walked.len()).find(|&i| coords(&walked[i]) == *b)?;
+            let found = (next..walked.len()).find(|&i| pixels(&walked[i], size) == *b)?;
             next = found + 1;
             Some(walked[found].score)
         })
         .collect()
+}
+
+/// The instances of one answer (`instances::apply`'s, in its order) get the scores of the walked
+/// boxes with their coordinates; polygons, quads and boxes the walk did not find keep theirs.
+pub fn score_instances(instances: &mut [Instance], walked: &[WalkedBox], size: ImageSize) {
+    let boxes: Vec<(usize, BoundingBox)> =
+        instances.iter().enumerate().filter_map(|(i, inst)| if let Shape::Box(b) = inst.shape { Some((i, b)) } else { None }).collect();
+    let just_boxes: Vec<BoundingBox> = boxes.iter().map(|b| b.1).collect();
+    for ((i, _), score) in boxes.iter().zip(scores_for(&just_boxes, walked, size)) {
+        if score.is_some() {
+            instances[*i].score = score;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -127,5 +138,20 @@ mod tests {
         // The parser dropped the first box: the second still gets its own score.
         assert_eq!(scores_for(&[b([5, 6, 7, 8])], &walked, size), vec![Some(0.4)]);
         assert_eq!(scores_for(&[b([1, 2, 3, 4]), b([9, 9, 9, 9])], &walked, size), vec![Some(0.9), None]);
+    }
+
+    #[test]
+    fn instances_take_the_scores_of_their_boxes() {
+        let size = ImageSize::new(1000, 1000);
+        let walked = vec![WalkedBox { bins: [1, 2, 3, 4], score: 0.9 }, WalkedBox { bins: [5, 6, 7, 8], score: 0.4 }];
+        let b = |k: [u32; 4]| BoundingBox::new(dequantize(k[0], 1000), dequantize(k[1], 1000), dequantize(k[2], 1000), dequantize(k[3], 1000));
+        let mut instances = vec![
+            Instance { label: "a".into(), shape: Shape::Box(b([5, 6, 7, 8])), score: None },
+            Instance { label: "mask".into(), shape: Shape::Polygons(vec![]), score: Some(0.7) },
+            Instance { label: "b".into(), shape: Shape::Box(b([9, 9, 9, 9])), score: None },
+        ];
+        score_instances(&mut instances, &walked, size);
+        let scores: Vec<Option<f32>> = instances.iter().map(|i| i.score).collect();
+        assert_eq!(scores, vec![Some(0.4), Some(0.7), None]);
     }
 }

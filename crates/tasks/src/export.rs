@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Category name -> COCO id. Known names keep their ids; new names get the next free id, so a
-/// run over many images yields one consistent table.
+/// run over many images yields one consistent table. `Categories::coco()` starts from COCO's own
+/// 80 classes (person=1 ... toothbrush=90), so that results score against COCO annotations.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Categories {
     pub entries: Vec<Category>,
@@ -18,21 +19,111 @@ pub struct Category {
     pub name: String,
 }
 
+/// Most categories a user's list may hold, and the longest name (characters).
+pub const MAX_CATEGORIES: usize = 100_000;
+pub const MAX_CATEGORY_NAME_CHARS: usize = 200;
+/// Largest category id accepted from a file (pycocotools keeps ids in numpy int64; JSON readers
+/// that use doubles are exact below 2^53).
+pub const MAX_CATEGORY_ID: u64 = (1 << 53) - 1;
+
+fn key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
 impl Categories {
     /// From `(id, name)` pairs, e.g. the COCO dataset's categories.
     pub fn from_pairs<S: Into<String>>(pairs: impl IntoIterator<Item = (u64, S)>) -> Self {
         Self { entries: pairs.into_iter().map(|(id, name)| Category { id, name: name.into() }).collect() }
     }
 
-    /// Id for `name` (case-insensitive, trimmed), adding it when new.
-    pub fn id_for(&mut self, name: &str) -> u64 {
-        let key = name.trim().to_lowercase();
-        if let Some(c) = self.entries.iter().find(|c| c.name.to_lowercase() == key) {
-            return c.id;
+    /// COCO's 80 detection classes with their ids.
+    pub fn coco() -> Self {
+        Self::from_pairs(crate::coco_classes::COCO_CATEGORIES)
+    }
+
+    /// A user's table (a dataset's categories) first, then COCO's classes whose name and id it
+    /// does not already use: a user's `person` with id 7 stays 7, and COCO's id 1 is not given to
+    /// a user's `cat`.
+    pub fn with_coco(user: Categories) -> Self {
+        let mut entries = user.entries;
+        for (id, name) in crate::coco_classes::COCO_CATEGORIES {
+            if !entries.iter().any(|c| c.id == id || key(&c.name) == name) {
+                entries.push(Category { id, name: name.to_string() });
+            }
         }
-        let id = self.entries.iter().map(|c| c.id).max().unwrap_or(0) + 1;
+        Self { entries }
+    }
+
+    /// A categories list from a file: a COCO dataset (`{"categories": [{"id", "name"}, ...], ...}`)
+    /// or the list itself. Ids are positive and unique, names non-empty, unique (ignoring case)
+    /// and at most `MAX_CATEGORY_NAME_CHARS` characters.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum File {
+            Dataset { categories: Vec<Entry> },
+            List(Vec<Entry>),
+        }
+        #[derive(Deserialize)]
+        struct Entry {
+            id: u64,
+            name: String,
+        }
+        let file: File = serde_json::from_str(text)
+            .map_err(|e| format!("not a categories list ([{{\"id\": 1, \"name\": \"person\"}}, ...]) or a COCO file with one: {e}"))?;
+        let list = match file {
+            File::Dataset { categories } | File::List(categories) => categories,
+        };
+        if list.len() > MAX_CATEGORIES {
+            return Err(format!("{} categories: at most {MAX_CATEGORIES}", list.len()));
+        }
+        let mut out = Categories::default();
+        for Entry { id, name } in list {
+            let shown: String = name.chars().take(40).collect();
+            if id == 0 || id > MAX_CATEGORY_ID {
+                return Err(format!("category {shown:?}: id {id} is not between 1 and {MAX_CATEGORY_ID}"));
+            }
+            if name.trim().is_empty() || name.chars().count() > MAX_CATEGORY_NAME_CHARS {
+                return Err(format!("category {id}: the name must be 1 to {MAX_CATEGORY_NAME_CHARS} characters"));
+            }
+            if out.entries.iter().any(|c| c.id == id) {
+                return Err(format!("category id {id} appears twice"));
+            }
+            if out.entries.iter().any(|c| key(&c.name) == key(&name)) {
+                return Err(format!("category {shown:?} appears twice"));
+            }
+            out.entries.push(Category { id, name: name.trim().to_string() });
+        }
+        Ok(out)
+    }
+
+    /// The id of the entry named `name`: case and surrounding spaces ignored, and a plural the
+    /// model wrote ("cars", "buses") finds its singular entry when no entry has the plural.
+    fn find(&self, name: &str) -> Option<u64> {
+        let k = key(name);
+        let exact = self.entries.iter().find(|c| key(&c.name) == k);
+        let plural = || {
+            self.entries.iter().find(|c| {
+                let c = key(&c.name);
+                [format!("{c}s"), format!("{c}es")].contains(&k)
+            })
+        };
+        exact.or_else(plural).map(|c| c.id)
+    }
+
+    /// Id for `name` (see `find`), adding it with the next free id when new.
+    pub fn id_for(&mut self, name: &str) -> u64 {
+        if let Some(id) = self.find(name) {
+            return id;
+        }
+        let id = self.entries.iter().map(|c| c.id).max().unwrap_or(0).saturating_add(1);
         self.entries.push(Category { id, name: name.trim().to_string() });
         id
+    }
+
+    /// The entry with `id`.
+    pub fn name_of(&self, id: u64) -> Option<&str> {
+        self.entries.iter().find(|c| c.id == id).map(|c| c.name.as_str())
     }
 }
 
@@ -61,7 +152,9 @@ fn union_box(polygons: &[Polygon]) -> Option<BoundingBox> {
         .reduce(|a, b| BoundingBox::new(a.x1.min(b.x1), a.y1.min(b.y1), a.x2.max(b.x2), a.y2.max(b.y2)))
 }
 
-/// COCO results for one image. Florence-2 gives no confidences, so every result gets `score`.
+/// COCO results for one image. `box_scores` are the model's own confidences for the answer's
+/// boxes, in the parser's order (`box_scores::scores_for`); a box without one, and every polygon,
+/// gets `score`.
 /// Boxes and polygons are clipped to the image; polygons with fewer than 3 points are left out
 /// of `segmentation` (pycocotools rejects them), and instances with none left are skipped.
 /// OCR lines become category "text" with their quad as the segmentation; plain text gives nothing.
@@ -70,10 +163,14 @@ pub fn coco_results(
     answer: &TaskAnswer,
     size: ImageSize,
     categories: &mut Categories,
+    box_scores: &[Option<f32>],
     score: f32,
 ) -> Vec<CocoResult> {
     let mut out = Vec::new();
+    let mut boxes_seen = 0;
     let mut push_box = |b: &LabelledBox, categories: &mut Categories| {
+        let own = box_scores.get(boxes_seen).copied().flatten();
+        boxes_seen += 1;
         let bbox = b.bbox.normalized().clipped(size);
         out.push(CocoResult {
             image_id,
@@ -81,7 +178,7 @@ pub fn coco_results(
             category_name: b.label.clone(),
             bbox: xywh(bbox),
             area: bbox.area(),
-            score,
+            score: own.unwrap_or(score),
             segmentation: None,
         });
     };
@@ -140,7 +237,7 @@ mod tests {
         let mut cats = Categories::from_pairs([(3, "car")]);
         let od =
             parse(Task::ObjectDetection, "car<loc_10><loc_20><loc_30><loc_40>dog<loc_0><loc_0><loc_1><loc_1>", size);
-        let res = coco_results(7, &od, size, &mut cats, 1.0);
+        let res = coco_results(7, &od, size, &mut cats, &[], 1.0);
         assert_eq!(res[0].category_id, 3);
         assert_eq!(res[0].bbox, [10.0, 20.0, 20.0, 20.0]);
         assert_eq!(res[1].category_id, 4);
@@ -149,12 +246,64 @@ mod tests {
             "<poly><loc_0><loc_0><loc_100><loc_0><loc_100><loc_100></poly>",
             size,
         );
-        let res = coco_results(7, &seg, size, &mut cats, 0.5);
+        let res = coco_results(7, &seg, size, &mut cats, &[], 0.5);
         assert_eq!(res.len(), 1);
         assert_eq!(res[0].segmentation.as_ref().unwrap()[0].len(), 6);
         assert_eq!(res[0].category_name, "");
         let json = serde_json::to_value(&res).unwrap();
         assert_eq!(json[0]["score"], 0.5);
+    }
+
+    #[test]
+    fn coco_classes_keep_cocos_ids_and_other_labels_follow() {
+        let mut cats = Categories::coco();
+        assert_eq!(cats.id_for("person"), 1);
+        assert_eq!(cats.id_for(" Car "), 3);
+        assert_eq!(cats.id_for("cars"), 3, "a plural finds its singular");
+        assert_eq!(cats.id_for("buses"), 6);
+        assert_eq!(cats.id_for("toothbrush"), 90);
+        assert_eq!(cats.id_for("red circle"), 91, "new labels get ids past COCO's");
+        assert_eq!(cats.id_for("red circles"), 91);
+        assert_eq!(cats.id_for("blue square"), 92);
+        assert_eq!(cats.name_of(91), Some("red circle"));
+    }
+
+    #[test]
+    fn a_users_categories_come_first_and_coco_fills_in() {
+        let user = Categories::from_json(r#"{"images": [], "categories": [{"id": 1, "name": "cat"}, {"id": 7, "name": "Person"}]}"#).unwrap();
+        let mut cats = Categories::with_coco(user);
+        assert_eq!(cats.id_for("cat"), 1, "the user's id, not COCO's 17");
+        assert_eq!(cats.id_for("person"), 7);
+        assert_eq!(cats.id_for("car"), 3, "COCO's id where the user's list says nothing");
+        assert_eq!(cats.name_of(17), None, "COCO's cat is the user's cat");
+        let list = Categories::from_json(r#"[{"id": 100, "name": "widget"}]"#).unwrap();
+        assert_eq!(list.entries, vec![Category { id: 100, name: "widget".into() }]);
+    }
+
+    #[test]
+    fn bad_categories_lists_say_what_is_wrong() {
+        for (text, says) in [
+            ("", "not a categories list"),
+            ("{}", "not a categories list"),
+            (r#"[{"id": 0, "name": "a"}]"#, "id 0"),
+            (r#"[{"id": -1, "name": "a"}]"#, "not a categories list"),
+            (r#"[{"id": 9007199254740992, "name": "a"}]"#, "not between"),
+            (r#"[{"id": 1, "name": " "}]"#, "1 to 200 characters"),
+            (r#"[{"id": 1, "name": "a"}, {"id": 1, "name": "b"}]"#, "appears twice"),
+            (r#"[{"id": 1, "name": "a"}, {"id": 2, "name": "A "}]"#, "appears twice"),
+        ] {
+            let e = Categories::from_json(text).expect_err(text);
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn model_scores_go_to_their_boxes() {
+        let size = ImageSize::new(1000, 1000);
+        let od = parse(Task::ObjectDetection, "car<loc_10><loc_20><loc_30><loc_40>dog<loc_0><loc_0><loc_1><loc_1>", size);
+        let res = coco_results(1, &od, size, &mut Categories::coco(), &[Some(0.25), None], 1.0);
+        assert_eq!((res[0].category_id, res[0].score), (3, 0.25));
+        assert_eq!((res[1].category_id, res[1].score), (18, 1.0), "no score of its own: the fallback");
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //! into the instances to draw under the routed options. Also masks and exports.
 //! Independent of the GPU; compiles natively and for wasm32.
 
+pub mod box_scores;
+pub mod coco_classes;
+pub mod coco_dataset;
 pub mod export;
 pub mod geometry;
 pub mod image_header;
 pub mod instances;
 pub mod instruction;
+pub mod label_record;
 pub mod mask;
 pub mod parse;
 pub mod prompts;
