@@ -68,11 +68,12 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     eprintln!("visionllm label: {} images{}, {} already in {}, {} to label", inputs.len(),
         shard.map(|(i, n)| format!(" in shard {i}/{n}")).unwrap_or_default(), inputs.len() - todo.len(), out_path.display(), todo.len());
 
+    // Opened (created) even with nothing to do: every shard has an output to merge.
+    let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
     if !todo.is_empty() {
         let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
         let tokenizer = tokenizer(&model_dir.join("tokenizer.json"))?;
         let model = Florence2::load_dir(gpu, &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
-        let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
         let started = Instant::now();
         for (k, item) in todo.iter().enumerate() {
             let t = Instant::now();
