@@ -237,12 +237,13 @@ try {
     check(await page.locator('.image-view .caption').innerText() === caption, `${file.name}: the current image is kept`);
   }
 
-  // Nothing left the origin; all data requests are the site's files or model files.
+  // Nothing left the origin; all data requests are the site's files (app shell, web manifest and icon,
+  // the service worker) or model files.
   const foreign = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
   check(foreign.length === 0, `no request left the page's origin (${requests.length} requests${foreign.length ? `; foreign: ${foreign.join(' ')}` : ''})`);
   const base = new URL(APP_URL).pathname;
   const unexpected = requests.filter((u) => u.startsWith(origin)).map((u) => new URL(u).pathname.slice(base.length))
-    .filter((p) => !/^(|index\.html|[\w-]+\.(js|wasm|css)|models\/.*|examples\/.*|favicon\.ico)$/.test(p));
+    .filter((p) => !/^(|index\.html|[\w-]+\.(js|wasm|css)|manifest\.webmanifest|icon\.svg|models\/.*|examples\/.*|favicon\.ico)$/.test(p));
   check(unexpected.length === 0, `only site files and model files were requested${unexpected.length ? `: ${unexpected.join(' ')}` : ''}`);
 } catch (e) {
   fail(e);

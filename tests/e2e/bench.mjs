@@ -83,9 +83,11 @@ function referenceBoxes(text, side) {
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : null; };
 
-const browser = await launch('bench');
+// No service worker: page.route must see the catalog request (a worker's fetch bypasses it).
+const browser = await launch('bench', { serviceWorkers: 'block' });
 const page = browser.context.pages()[0] || await browser.context.newPage();
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
+page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning' || process.env.BENCH_VERBOSE) console.log(`[console.${m.type()}] ${m.text()}`); });
 
 async function oursOnce() {
   const r = await runInstruction(page, { pngPath: SCENE, instruction: 'find the red circles', timeout: TIMEOUT });
@@ -123,7 +125,14 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const r = await oursOnce();
     if (run === 0) {
-      check(plainText(r.text) === plainText(inputs.reference_text), `ours: the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
+      const want = plainText(inputs.reference_text);
+      if (want) {
+        check(plainText(r.text) === want, `ours: the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
+      } else {
+        // A random model may answer with ids the small test tokenizer has no text for: then only
+        // the count can be compared here (ids equal to the reference are proven on the fixtures).
+        check(r.tokens === inputs.reference_ids.length - 1, `ours: ${r.tokens} tokens, as transformers' greedy ids (their text is empty: ids outside the tokenizer)`);
+      }
       const same = r.boxes.length === want.length && r.boxes.every((b, i) => b.every((v, j) => v === want[i][j]));
       if (inputs.model === 'demo') check(same, `ours: the boxes transformers' greedy ids give (${JSON.stringify(want)}; ours ${JSON.stringify(r.boxes)})`);
     }

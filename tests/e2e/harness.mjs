@@ -60,9 +60,17 @@ export async function runInstruction(page, { pngPath, name = 'scene.png', instru
   await dropFileOn(page, { name, type: 'image/png', base64: fs.readFileSync(pngPath).toString('base64') });
   await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith(n), name);
   await page.locator('[data-testid=instruction]').fill(instruction);
+  const errorBefore = await page.evaluate(() => document.querySelector('[data-testid=error]')?.innerText ?? null);
   const t = Date.now();
   await page.locator('[data-testid=instruction]').press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout, polling: 10 });
+  // The answer starts, or the app says why not (then fail now, not after the timeout).
+  const running = page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout, polling: 10 });
+  const refused = page.waitForFunction((before) => {
+    const text = document.querySelector('[data-testid=error]')?.innerText;
+    return text && text !== before ? text : null;
+  }, errorBefore, { timeout, polling: 50 }).then(async (h) => { throw new Error(`the app: ${await h.jsonValue()}`); });
+  await Promise.race([running, refused]);
+  refused.catch(() => {});
   await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout });
   const wall = Date.now() - t;
   const line = await page.locator('[data-testid=timings]').innerText();

@@ -40,7 +40,12 @@ def main(size, out):
                 f.write(chunk)
                 left -= len(chunk)
                 at = 0
-    shutil.copy(os.path.join(FIX, f"config_{size}.json"), os.path.join(out, "config.json"))
+    # The tokenizer is the small test one: the config's image token must be its `<image>` (the
+    # published 51289 is not in it, and a prompt would hold no image token).
+    config = json.load(open(os.path.join(FIX, f"config_{size}.json")))
+    tokenizer = json.load(open(os.path.join(FIX, "tiny768", "tokenizer.json")))
+    config["image_token_id"] = next(t["id"] for t in tokenizer["added_tokens"] if t["content"] == "<image>")
+    json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)
     for f in ("tokenizer.json", "preprocessor_config.json"):
         shutil.copy(os.path.join(FIX, "tiny768", f), os.path.join(out, f))
     print(f"{out}: {len(keys)} tensors, {offset / 1e9:.2f} GB")

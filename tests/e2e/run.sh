@@ -10,6 +10,8 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 source tests/e2e/serve.sh
 APP_URL="$APP_URL" node tests/e2e/app.e2e.mjs
+# Offline after one visit (service worker), and a new build offered for reload; own server.
+node tests/e2e/offline.e2e.mjs
 # Faults: non-ASCII and too-long instructions, a worker panic, a lost GPU device, an image
 # whose header declares 60000x60000 (the page must survive each without a reload).
 APP_URL="$APP_URL" node tests/e2e/faults.e2e.mjs
