@@ -14,7 +14,7 @@
 // of the same converted model (its Q8 weights dequantized to the values our engine multiplies
 // with) and the prompt ids and pixel values our router and preprocessor produce; generate() timed,
 // each ONNX session clocked. Both engines' answers are checked against transformers' own greedy
-// ids (written by the export). BENCH_RUNS runs each (default 4; BENCH_SIZE=base: 2); the first run
+// ids (written by the export). BENCH_RUNS runs each (default 4; 2 above a 384 input); the first run
 // of each includes pipeline/shader compilation and is reported apart. Prints one JSON line per run,
 // then the medians of the warm runs, the ratio, and each engine's peak memory: the resident size
 // of Chromium's processes (all of them, and the GPU process, where SwiftShader's buffers live)
@@ -125,9 +125,9 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const r = await oursOnce();
     if (run === 0) {
-      const want = plainText(inputs.reference_text);
-      if (want) {
-        check(plainText(r.text) === want, `ours: the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
+      const wantText = plainText(inputs.reference_text);
+      if (wantText) {
+        check(plainText(r.text) === wantText, `ours: the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
       } else {
         // A random model may answer with ids the small test tokenizer has no text for: then only
         // the count can be compared here (ids equal to the reference are proven on the fixtures).
