@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::export::{Categories, Category};
-use crate::geometry::{BoundingBox, ImageSize, Polygon};
+use crate::export::{box_geometry, polygon_geometry, Categories, Category, CocoGeometry};
+use crate::geometry::{ImageSize, Polygon};
 use crate::instances::{Instance, Shape};
 
 /// One image of the batch and what was found on it (`instances::apply`'s instances).
@@ -60,12 +60,12 @@ pub fn coco_dataset(images: &[LabelledImage], categories: &mut Categories, fallb
         out.images.push(CocoImage { id: image_id, file_name: image.file_name.clone(), width: image.width, height: image.height });
         let size = ImageSize::new(image.width, image.height);
         for instance in &image.instances {
-            let Some((bbox, area, segmentation)) = geometry(&instance.shape, size) else { continue };
+            let Some(CocoGeometry { bbox, area, segmentation }) = geometry(&instance.shape, size) else { continue };
             out.annotations.push(CocoAnnotation {
                 id: out.annotations.len() as u64 + 1,
                 image_id,
                 category_id: categories.id_for(&instance.label),
-                bbox: [bbox.x1, bbox.y1, bbox.width(), bbox.height()],
+                bbox,
                 area,
                 iscrowd: 0,
                 score: instance.score.unwrap_or(fallback_score),
@@ -79,28 +79,19 @@ pub fn coco_dataset(images: &[LabelledImage], categories: &mut Categories, fallb
     out
 }
 
-/// Box, area and polygons of one instance inside the image.
-fn geometry(shape: &Shape, size: ImageSize) -> Option<(BoundingBox, f32, Option<Vec<Vec<f32>>>)> {
-    let polygons = |parts: Vec<Polygon>| {
-        let parts: Vec<Polygon> = parts.into_iter().filter(|p| p.points.len() >= 3).map(|p| p.clipped(size)).collect();
-        let bbox = parts.iter().filter_map(Polygon::bounding_box).reduce(BoundingBox::union)?;
-        let area = parts.iter().map(Polygon::area).sum();
-        Some((bbox, area, Some(parts.iter().map(Polygon::to_flat).collect())))
-    };
+/// Where one instance lies, in COCO's terms (`export`'s rules, shared with `coco_results`).
+fn geometry(shape: &Shape, size: ImageSize) -> Option<CocoGeometry> {
     match shape {
-        Shape::Box(b) => {
-            let b = b.normalized().clipped(size);
-            Some((b, b.area(), None))
-        }
-        Shape::Polygons(parts) => polygons(parts.clone()),
-        Shape::Quad(q) => polygons(vec![Polygon { points: q.to_vec() }]),
+        Shape::Box(b) => Some(box_geometry(*b, size)),
+        Shape::Polygons(parts) => polygon_geometry(parts, size),
+        Shape::Quad(q) => polygon_geometry(&[Polygon { points: q.to_vec() }], size),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geometry::Point;
+    use crate::geometry::{BoundingBox, Point};
 
     fn boxed(label: &str, b: [f32; 4], score: Option<f32>) -> Instance {
         Instance { label: label.into(), shape: Shape::Box(BoundingBox::new(b[0], b[1], b[2], b[3])), score }

@@ -1,7 +1,7 @@
 //! Export: COCO "results" JSON (what pycocotools' `loadRes` reads) and the transformers-shaped JSON.
 
 use crate::geometry::{BoundingBox, ImageSize, Polygon};
-use crate::parse::{LabelledBox, LabelledPolygons, TaskAnswer};
+use crate::parse::{LabelledBox, TaskAnswer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -120,11 +120,6 @@ impl Categories {
         self.entries.push(Category { id, name: name.trim().to_string() });
         id
     }
-
-    /// The entry with `id`.
-    pub fn name_of(&self, id: u64) -> Option<&str> {
-        self.entries.iter().find(|c| c.id == id).map(|c| c.name.as_str())
-    }
 }
 
 /// One detection in COCO results format (`bbox` is `[x, y, width, height]`).
@@ -140,16 +135,31 @@ pub struct CocoResult {
     pub segmentation: Option<Vec<Vec<f32>>>,
 }
 
-fn xywh(b: BoundingBox) -> [f32; 4] {
-    let b = b.normalized();
-    [b.x1, b.y1, b.width(), b.height()]
+/// Where one detection lies in COCO's terms (shared by `coco_results` and
+/// `coco_dataset::coco_dataset`): `[x, y, width, height]` clipped to the image, its area, and for
+/// masks and quads the polygons, flat.
+pub(crate) struct CocoGeometry {
+    pub bbox: [f32; 4],
+    pub area: f32,
+    pub segmentation: Option<Vec<Vec<f32>>>,
 }
 
-fn union_box(polygons: &[Polygon]) -> Option<BoundingBox> {
-    polygons
-        .iter()
-        .filter_map(Polygon::bounding_box)
-        .reduce(|a, b| BoundingBox::new(a.x1.min(b.x1), a.y1.min(b.y1), a.x2.max(b.x2), a.y2.max(b.y2)))
+/// A box, corners put in order and clipped to the image.
+pub(crate) fn box_geometry(b: BoundingBox, size: ImageSize) -> CocoGeometry {
+    let b = b.normalized().clipped(size);
+    CocoGeometry { bbox: [b.x1, b.y1, b.width(), b.height()], area: b.area(), segmentation: None }
+}
+
+/// The parts of a mask (or a quad): those with at least 3 points (pycocotools rejects fewer),
+/// clipped to the image; `None` when none is left.
+pub(crate) fn polygon_geometry(parts: &[Polygon], size: ImageSize) -> Option<CocoGeometry> {
+    let parts: Vec<Polygon> = parts.iter().filter(|p| p.points.len() >= 3).map(|p| p.clipped(size)).collect();
+    let b = parts.iter().filter_map(Polygon::bounding_box).reduce(BoundingBox::union)?;
+    Some(CocoGeometry {
+        bbox: [b.x1, b.y1, b.width(), b.height()],
+        area: parts.iter().map(Polygon::area).sum(),
+        segmentation: Some(parts.iter().map(Polygon::to_flat).collect()),
+    })
 }
 
 /// COCO results for one image. `box_scores` are the model's own confidences for the answer's
@@ -171,32 +181,30 @@ pub fn coco_results(
     let mut push_box = |b: &LabelledBox, categories: &mut Categories| {
         let own = box_scores.get(boxes_seen).copied().flatten();
         boxes_seen += 1;
-        let bbox = b.bbox.normalized().clipped(size);
+        let g = box_geometry(b.bbox, size);
         out.push(CocoResult {
             image_id,
             category_id: categories.id_for(&b.label),
             category_name: b.label.clone(),
-            bbox: xywh(bbox),
-            area: bbox.area(),
+            bbox: g.bbox,
+            area: g.area,
             score: own.unwrap_or(score),
             segmentation: None,
         });
     };
     let mut polygon_results = Vec::new();
-    let mut push_polygons = |inst: &LabelledPolygons, categories: &mut Categories| {
-        let parts: Vec<Polygon> =
-            inst.polygons.iter().filter(|p| p.points.len() >= 3).map(|p| p.clipped(size)).collect();
-        let Some(bbox) = union_box(&parts) else {
+    let mut push_polygons = |label: &str, parts: &[Polygon], categories: &mut Categories| {
+        let Some(g) = polygon_geometry(parts, size) else {
             return;
         };
         polygon_results.push(CocoResult {
             image_id,
-            category_id: categories.id_for(&inst.label),
-            category_name: inst.label.clone(),
-            bbox: xywh(bbox),
-            area: parts.iter().map(Polygon::area).sum(),
+            category_id: categories.id_for(label),
+            category_name: label.to_string(),
+            bbox: g.bbox,
+            area: g.area,
             score,
-            segmentation: Some(parts.iter().map(Polygon::to_flat).collect()),
+            segmentation: g.segmentation,
         });
     };
     match answer {
@@ -204,14 +212,13 @@ pub fn coco_results(
         TaskAnswer::Boxes { boxes } => boxes.iter().for_each(|b| push_box(b, categories)),
         TaskAnswer::Ocr { lines } => {
             for line in lines {
-                let quad = Polygon { points: line.quad.to_vec() };
-                push_polygons(&LabelledPolygons { label: "text".into(), polygons: vec![quad] }, categories);
+                push_polygons("text", &[Polygon { points: line.quad.to_vec() }], categories);
             }
         }
-        TaskAnswer::Polygons { instances } => instances.iter().for_each(|i| push_polygons(i, categories)),
+        TaskAnswer::Polygons { instances } => instances.iter().for_each(|i| push_polygons(&i.label, &i.polygons, categories)),
         TaskAnswer::BoxesOrPolygons { boxes, instances } => {
             boxes.iter().for_each(|b| push_box(b, categories));
-            instances.iter().for_each(|i| push_polygons(i, categories));
+            instances.iter().for_each(|i| push_polygons(&i.label, &i.polygons, categories));
         }
     }
     out.extend(polygon_results);
@@ -265,7 +272,7 @@ mod tests {
         assert_eq!(cats.id_for("red circle"), 91, "new labels get ids past COCO's");
         assert_eq!(cats.id_for("red circles"), 91);
         assert_eq!(cats.id_for("blue square"), 92);
-        assert_eq!(cats.name_of(91), Some("red circle"));
+        assert!(cats.entries.contains(&Category { id: 91, name: "red circle".into() }));
     }
 
     #[test]
@@ -275,7 +282,7 @@ mod tests {
         assert_eq!(cats.id_for("cat"), 1, "the user's id, not COCO's 17");
         assert_eq!(cats.id_for("person"), 7);
         assert_eq!(cats.id_for("car"), 3, "COCO's id where the user's list says nothing");
-        assert_eq!(cats.name_of(17), None, "COCO's cat is the user's cat");
+        assert!(cats.entries.iter().all(|c| c.id != 17), "COCO's cat is the user's cat");
         let list = Categories::from_json(r#"[{"id": 100, "name": "widget"}]"#).unwrap();
         assert_eq!(list.entries, vec![Category { id: 100, name: "widget".into() }]);
     }
