@@ -19,7 +19,7 @@
 // then the medians of the warm runs, the ratio, and each engine's peak memory: the resident size
 // of Chromium's processes (all of them, and the GPU process, where SwiftShader's buffers live)
 // sampled every 200 ms while that engine loads and runs, less what they held before it started.
-import { check, fail, finish, launch, runInstruction } from './harness.mjs';
+import { check, chromiumRss, fail, finish, launch, runInstruction } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -33,27 +33,6 @@ const RUNS = Math.max(2, Number(process.env.BENCH_RUNS || (inputs.image_size > 3
 const SCENE = inputs.scene ? path.join(process.env.PEER_MODEL, inputs.scene) : path.join(ROOT, 'public/examples/scene-1000006005.png');
 /** Special tokens out, as the app shows its generated text. */
 const plainText = (t) => t.replace(/<\/s>|<s>|<pad>/g, '').trim();
-
-/** Resident memory of this script's Chromium (every process below this one), in bytes: all of it
- *  and the GPU process. Linux /proc; both null elsewhere. */
-function chromiumRss() {
-  let procs;
-  try { procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return { total: null, gpu: null }; }
-  const info = new Map();
-  for (const pid of procs) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] || 0) * 1024;
-      const gpu = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=gpu-process');
-      info.set(Number(pid), { ppid, rss, gpu });
-    } catch { /* the process ended meanwhile */ }
-  }
-  const below = (pid) => { for (let p = info.get(pid)?.ppid; p; p = info.get(p)?.ppid) if (p === process.pid) return true; return false; };
-  let total = 0, gpu = 0;
-  for (const [pid, p] of info) if (below(pid)) { total += p.rss; if (p.gpu) gpu += p.rss; }
-  return { total, gpu };
-}
 
 /** Sample chromiumRss() every 200 ms until `stop()`: the peaks above the first sample. */
 function memoryWatch() {

@@ -17,14 +17,15 @@ export const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what
 /** An exception that ended a script's checks early counts as a failure. */
 export const fail = (e) => { console.log(`FAIL ${e.stack || e}`); failures++; };
 
-/** Headless Chromium with WebGPU and a fresh profile under the temp dir (`tag` names it). */
-export async function launch(tag, options = {}) {
+/** Headless Chromium with WebGPU and a fresh profile under the temp dir (`tag` names it);
+ *  `extraArgs` are more Chromium flags (the fake camera's). */
+export async function launch(tag, { extraArgs = [], ...options } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `visionllm-${tag}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     ...options,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
   return { context, profile };
 }
@@ -77,4 +78,25 @@ export async function runInstruction(page, { pngPath, name = 'scene.png', instru
   const ms = (label) => Number(new RegExp(`${label} (\\d+) ms`).exec(line)?.[1]);
   const [, tokens, decode] = (/decode (\d+) tokens in (\d+) ms/.exec(line) || []).map(Number);
   return { wall_ms: wall, preprocess_ms: ms('preprocess'), vision_ms: ms('vision'), encoder_ms: ms('encoder'), decode_ms: decode, tokens };
+}
+
+/** Resident memory of this script's Chromium (every process below this one), in bytes: all of it
+ *  and the GPU process. Linux /proc; both null elsewhere. */
+export function chromiumRss() {
+  let procs;
+  try { procs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return { total: null, gpu: null }; }
+  const info = new Map();
+  for (const pid of procs) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] || 0) * 1024;
+      const gpu = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('--type=gpu-process');
+      info.set(Number(pid), { ppid, rss, gpu });
+    } catch { /* the process ended meanwhile */ }
+  }
+  const below = (pid) => { for (let p = info.get(pid)?.ppid; p; p = info.get(p)?.ppid) if (p === process.pid) return true; return false; };
+  let total = 0, gpu = 0;
+  for (const [pid, p] of info) if (below(pid)) { total += p.rss; if (p.gpu) gpu += p.rss; }
+  return { total, gpu };
 }

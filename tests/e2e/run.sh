@@ -15,7 +15,10 @@ node tests/e2e/offline.e2e.mjs
 # Faults: non-ASCII and too-long instructions, a worker panic, a lost GPU device, an image
 # whose header declares 60000x60000 (the page must survive each without a reload).
 APP_URL="$APP_URL" node tests/e2e/faults.e2e.mjs
+# The CLI: the batch test merges the page's JSON Lines with it, the weights test converts with it.
+cargo build -q --locked -p visionllm-cli
+# Many images (a folder, a reload mid-batch, resume, exports), a video, the fake camera.
+APP_URL="$APP_URL" VISIONLLM_BIN="$ROOT/target/debug/visionllm" node tests/e2e/batch.e2e.mjs
 # The weights path (OPFS cache, resume, faults, repositories, Cache API), with its own
 # fault-injecting server; it compares the browser's conversion with the CLI's.
-cargo build -q --locked -p visionllm-cli
 VISIONLLM_BIN="$ROOT/target/debug/visionllm" node tests/e2e/weights.e2e.mjs

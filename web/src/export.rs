@@ -1,8 +1,11 @@
-//! Export documents: the transformers-shaped answers (`{task: answer}` per task call, as
-//! `post_process_generation` returns them) and COCO results JSON.
+//! Export documents of one image: the transformers-shaped answers (`{task: answer}` per task
+//! call, as `post_process_generation` returns them) and a COCO dataset.
 
 use serde_json::{json, Value};
-use visionllm_tasks::export::{coco_results, transformers_json, Categories};
+use visionllm_florence2::label_line;
+use visionllm_tasks::coco_dataset::coco_text;
+use visionllm_tasks::export::{transformers_json, Categories};
+use visionllm_tasks::label_record::read_record;
 use visionllm_tasks::ImageSize;
 
 use crate::messages::JobResult;
@@ -22,20 +25,12 @@ pub fn transformers_document(result: &JobResult) -> Value {
     })
 }
 
-/// COCO results (`loadRes` format) plus the category table they refer to.
-pub fn coco_document(result: &JobResult, image_id: u64) -> Value {
+/// The COCO dataset of this one image (`images`, `annotations` with the model's scores where fast
+/// decoding gave them, `categories`): a batch of one, written as the batch export and `visionllm
+/// label --coco` write theirs.
+pub fn coco_document(result: &JobResult, name: &str) -> Result<String, String> {
     let size = ImageSize::new(result.image_width, result.image_height);
-    let mut categories = Categories::coco();
-    let mut detections = Vec::new();
-    for run in &result.runs {
-        // Florence-2 gives no confidences: every detection scores 1.
-        detections.extend(coco_results(image_id, &run.answer, size, &mut categories, &[], 1.0));
-    }
-    // The categories the annotations use (labels that are COCO classes keep COCO's ids).
-    let used: Vec<_> = categories.entries.iter().filter(|c| detections.iter().any(|d| d.category_id == c.id)).collect();
-    json!({
-        "images": [{ "id": image_id, "width": result.image_width, "height": result.image_height }],
-        "categories": used,
-        "annotations": detections,
-    })
+    let line = label_line(name, size, &result.options, &result.runs);
+    let record = read_record(&line.to_string())?;
+    coco_text(&[record], Categories::default()).map(|(text, _)| text)
 }

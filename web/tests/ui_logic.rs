@@ -3,40 +3,20 @@
 //! runner in Node: `cd web && cargo test --release --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use visionllm_tasks::{parse, route, ImageSize, Shape, Task, TaskCall};
+use visionllm_tasks::{ImageSize, Shape, Task, TaskCall};
 use visionllm_web::catalog::{eta_seconds, human_bytes, human_duration, percent, repository_files, Catalog};
 use visionllm_web::export::{coco_document, transformers_document};
 use visionllm_web::image_limits::{check_dimensions, check_file, Rejection, MAX_FILE_BYTES};
-use visionllm_web::messages::{decode, encode, DecodingMode, EnvelopeError, FromWorker, JobResult, JobStatus, TaskRun, Timings, ToWorker, PROTOCOL_VERSION};
+use visionllm_web::messages::{decode, encode, DecodingMode, EnvelopeError, FromWorker, JobResult, ToWorker, PROTOCOL_VERSION};
 use visionllm_web::palette::{classes_in_order, colour_for, PALETTE};
 use visionllm_web::results::display;
 use wasm_bindgen_test::*;
 
+mod common;
+
 fn job(instruction: &str, runs: &[(Task, Option<&str>, &str)]) -> JobResult {
-    let size = ImageSize::new(1000, 1000);
-    let routed = route(instruction, None).expect("the test instructions route");
-    JobResult {
-        instruction: instruction.into(),
-        explanation: routed.explanation,
-        fallback: routed.fallback,
-        options: routed.options,
-        image_width: size.width,
-        image_height: size.height,
-        decoding: DecodingMode::Fast,
-        status: JobStatus::Done,
-        runs: runs
-            .iter()
-            .map(|(task, input, text)| TaskRun {
-                call: TaskCall { task: *task, text_input: input.map(str::to_string) },
-                generated_text: text.to_string(),
-                answer: parse(*task, text, size),
-                new_tokens: 5,
-                score: None,
-                scored_boxes: Vec::new(),
-            })
-            .collect(),
-        timings: Timings::default(),
-    }
+    let calls = runs.iter().map(|(task, input, text)| (TaskCall { task: *task, text_input: input.map(str::to_string) }, *text, Vec::new())).collect();
+    common::job_of(instruction, ImageSize::new(1000, 1000), calls)
 }
 
 #[wasm_bindgen_test]
@@ -150,11 +130,12 @@ fn exports_have_both_shapes() {
     let r = job("find everything", &[(Task::ObjectDetection, None, "car<loc_10><loc_20><loc_30><loc_40>")]);
     let t = transformers_document(&r);
     assert_eq!(t["results"][0]["answer"]["<OD>"]["labels"][0], "car");
-    let c = coco_document(&r, 1);
-    assert_eq!(c["annotations"][0]["category_name"], "car");
+    let c: serde_json::Value = serde_json::from_str(&coco_document(&r, "street.jpg").unwrap()).unwrap();
+    assert_eq!(c["images"][0]["file_name"], "street.jpg");
     assert_eq!(c["categories"][0]["name"], "car");
     assert_eq!(c["annotations"][0]["category_id"], 3, "COCO's own id for car");
     assert_eq!(c["categories"].as_array().map(Vec::len), Some(1), "only the categories used");
+    assert_eq!(c["annotations"][0]["score"], 1.0, "no scores decoded: the fallback");
 }
 
 #[wasm_bindgen_test]

@@ -8,16 +8,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use visionllm_florence2::{Decoding, Florence2, Instruction, RgbImage};
+use visionllm_florence2::{label_line, Decoding, Florence2, Instruction, RgbImage};
 use visionllm_gpu::{DType, Gpu, Overrides};
-use visionllm_tasks::box_scores::score_instances;
-use visionllm_tasks::label_record::instance_json;
-use visionllm_tasks::export::transformers_json;
-use visionllm_tasks::{apply, Florence2Tokenizer, ImageSize};
+use visionllm_tasks::coco_dataset::coco_text;
+use visionllm_tasks::{Florence2Tokenizer, ImageSize};
 
 use crate::args::Args;
 use crate::label_inputs::{in_shard, list, parse_shard};
-use crate::label_merge::{coco_text, join, read_output, write_atomically};
+use crate::label_merge::{join, read_output, write_atomically};
 use crate::run_cmd::{max_new_tokens, open_image, tokenizer};
 
 pub const USAGE: &str = "\
@@ -123,13 +121,5 @@ fn label_one(model: &Florence2, tokenizer: &Florence2Tokenizer, path: &Path, nam
     let image = RgbImage { rgb: img.as_raw(), width, height };
     let request = Instruction { text: instruction, region: None, decoding: Decoding::GreedyWithScores, max_new_tokens };
     let run = pollster::block_on(model.run_instruction(tokenizer, image, &request, &mut |_| ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
-    let size = ImageSize::new(width, height);
-    let mut instances = Vec::new();
-    for answer in &run.answers {
-        let mut found = apply(&run.routed.options, &answer.call, &answer.answer);
-        score_instances(&mut found, &answer.scored_boxes, size);
-        instances.extend(found);
-    }
-    let calls: Vec<Value> = run.answers.iter().map(|a| json!({ "task": a.call.task_text(), "generated_text": a.generated_text, "answer": transformers_json(a.call.task.token(), &a.answer) })).collect();
-    Ok(json!({ "image": name, "width": width, "height": height, "instances": instances.iter().map(instance_json).collect::<Vec<_>>(), "calls": calls }))
+    Ok(label_line(name, ImageSize::new(width, height), &run.routed.options, &run.answers))
 }

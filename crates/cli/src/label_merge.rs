@@ -5,7 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
-use visionllm_tasks::coco_dataset::{coco_dataset, LabelledImage};
+use visionllm_tasks::coco_dataset::coco_text;
 use visionllm_tasks::export::Categories;
 use visionllm_tasks::label_record::{read_record, LabelRecord};
 
@@ -58,14 +58,6 @@ pub fn join(outputs: &[(String, Vec<LabelRecord>)]) -> Result<Vec<LabelRecord>, 
         }
     }
     Ok(out)
-}
-
-/// The COCO dataset of `records` (failed images left out), as JSON text.
-pub fn coco_text(records: &[LabelRecord], categories: Categories) -> Result<(String, usize), String> {
-    let images: Vec<LabelledImage> = records.iter().filter_map(|r| r.outcome.as_ref().ok().cloned()).collect();
-    let failed = records.len() - images.len();
-    let dataset = coco_dataset(&images, &mut Categories::with_coco(categories), 1.0);
-    Ok((serde_json::to_string(&dataset).map_err(|e| e.to_string())?, failed))
 }
 
 /// Write `text` to `path` whole or not at all (a temporary file renamed over it).

@@ -11,6 +11,7 @@ pub(crate) mod vision;
 mod load;
 pub mod generate;
 pub mod instruct;
+pub mod label_line;
 mod beam;
 
 pub use config::Florence2Config;
@@ -19,3 +20,4 @@ pub use generate::{Decoding, Generated, Step};
 pub use model::ModelError;
 pub use instruct::{CallAnswer, Instruction, InstructionRun, JobEvent, JobStage, JobTimings, RgbImage};
 pub use vision::Tap;
+pub use label_line::{label_line, scored_instances};

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::export::{box_geometry, polygon_geometry, Categories, Category, CocoGeometry};
 use crate::geometry::{ImageSize, Polygon};
 use crate::instances::{Instance, Shape};
+use crate::label_record::LabelRecord;
 
 /// One image of the batch and what was found on it (`instances::apply`'s instances).
 #[derive(Clone, Debug, PartialEq)]
@@ -77,6 +78,16 @@ pub fn coco_dataset(images: &[LabelledImage], categories: &mut Categories, fallb
     used.sort_by_key(|c| c.id);
     out.categories = used;
     out
+}
+
+/// The COCO dataset of `records` (failed images left out) as compact JSON text, and how many
+/// failed: `visionllm label --coco`, `label merge` and the app's batch export all write it here, so
+/// the same records give the same bytes. `categories` are the user's (COCO's own are added).
+pub fn coco_text(records: &[LabelRecord], categories: Categories) -> Result<(String, usize), String> {
+    let images: Vec<LabelledImage> = records.iter().filter_map(|r| r.outcome.as_ref().ok().cloned()).collect();
+    let failed = records.len() - images.len();
+    let dataset = coco_dataset(&images, &mut Categories::with_coco(categories), 1.0);
+    Ok((serde_json::to_string(&dataset).map_err(|e| e.to_string())?, failed))
 }
 
 /// Where one instance lies, in COCO's terms (`export`'s rules, shared with `coco_results`).

@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 
+use super::batch_panel::BatchPanel;
+use super::batch_runner::Batch;
+use super::camera::{Camera, CameraView};
 use super::capability_panel::{browser_has_webgpu, CapabilityPanel, NoWebGpu};
 use super::image_view::ImageView;
 use super::input_panel::{listen_for_paste, InputPanel};
@@ -39,6 +42,9 @@ fn App() -> impl IntoView {
     let worker = WorkerClient::spawn(state);
     fetch_catalog(state);
     listen_for_paste(state);
+    let batch = Batch::new();
+    batch.restore(state);
+    let camera = Camera::new();
 
     // The app opens ready to work: the default (embedded) model loads once, when both are ready.
     Effect::new(move |_| {
@@ -68,10 +74,13 @@ fn App() -> impl IntoView {
                 <MessageBar message=state.notice class="notice" role="status" testid="notice" />
                 <main>
                     <section class="work">
-                        <InputPanel state=state />
+                        <InputPanel state=state batch=batch camera=camera worker=worker />
                         <InstructionBox state=state worker=worker />
                         <ProgressBar state=state />
-                        <ImageView state=state />
+                        <BatchPanel state=state worker=worker batch=batch />
+                        <Show when=move || camera.on.get() fallback=move || view! { <ImageView state=state /> }>
+                            <CameraView state=state camera=camera />
+                        </Show>
                     </section>
                     <aside>
                         <ResultsPanel state=state />

@@ -28,18 +28,31 @@ pub fn draw(target: &HtmlCanvasElement, source: &HtmlCanvasElement, overlay: &Ov
     let scale = w / source.width().max(1) as f64;
     ctx.set_image_smoothing_enabled(true);
     let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(source, 0.0, 0.0, w, h);
+    draw_items(&ctx, w, h, scale, overlay);
+}
+
+/// Clear `target` and draw only the overlay, for an image `image_width` pixels wide shown beneath
+/// it by something else (the camera's live video).
+pub fn draw_over(target: &HtmlCanvasElement, image_width: u32, overlay: &Overlay) {
+    let Some(ctx) = super::image_input::context_2d(target) else { return };
+    let (w, h) = (target.width() as f64, target.height() as f64);
+    ctx.clear_rect(0.0, 0.0, w, h);
+    draw_items(&ctx, w, h, w / image_width.max(1) as f64, overlay);
+}
+
+fn draw_items(ctx: &CanvasRenderingContext2d, w: f64, h: f64, scale: f64, overlay: &Overlay) {
     let line = (w.min(h) / 250.0).max(2.0).round();
     for item in overlay.items.iter().filter(|i| !overlay.hidden.contains(&i.class)) {
         let hovered = overlay.hovered == Some(item.id);
         let rgb = colour_for(overlay.classes, &item.class);
         match &item.shape {
-            Shape::Box(b) => draw_box(&ctx, b.normalized(), scale, line, rgb, hovered, &item.label),
+            Shape::Box(b) => draw_box(ctx, b.normalized(), scale, line, rgb, hovered, &item.label),
             Shape::Polygons(parts) => {
                 for p in parts {
-                    draw_polygon(&ctx, &p.points, scale, rgb, hovered);
+                    draw_polygon(ctx, &p.points, scale, rgb, hovered);
                 }
             }
-            Shape::Quad(q) => draw_polygon(&ctx, q, scale, rgb, hovered),
+            Shape::Quad(q) => draw_polygon(ctx, q, scale, rgb, hovered),
         }
     }
     if let Some(r) = overlay.region {

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 use visionllm_tasks::MAX_INSTRUCTION_CHARS;
-use web_sys::{ClipboardEvent, HtmlInputElement, InputEvent, KeyboardEvent};
+use visionllm_tasks::BoundingBox;
+use web_sys::{ClipboardEvent, HtmlCanvasElement, HtmlInputElement, InputEvent, KeyboardEvent};
 
 use super::image_input::rgba_buffer;
 use super::state::AppState;
@@ -25,28 +26,36 @@ pub const SUGGESTIONS: [&str; 8] = [
 /// Send the current image and instruction to the worker as a new job.
 pub fn run(state: AppState, worker: WorkerClient) {
     let instruction = state.instruction.get_untracked().trim().to_string();
-    let Some(image) = state.image.get_untracked() else {
+    if state.image.get_untracked().is_none() {
         return state.error.set(Some("Add an image first.".into()));
-    };
+    }
     if instruction.is_empty() {
         return state.error.set(Some("Type an instruction or pick a suggestion.".into()));
     }
     if state.job.get_untracked().is_some() || !state.model_ready() {
         return;
     }
-    let pixels = state.source.with_value(|s| s.as_ref().map(rgba_buffer));
-    let pixels = match pixels {
-        Some(Ok(p)) => p,
-        Some(Err(e)) => return state.error.set(Some(e)),
-        None => return,
-    };
+    state.pinned_view.set(false);
+    let region = state.region.get_untracked();
+    let decoding = state.decoding_mode();
+    let sent = state.source.with_value(|s| s.as_ref().map(|canvas| start_job(state, worker, canvas, instruction, region, decoding)));
+    if let Some(Err(e)) = sent {
+        state.error.set(Some(e));
+    }
+}
+
+/// Send `canvas`'s pixels and `instruction` to the worker as a new job (the page's one running
+/// job): the job's id, or why the pixels could not be read. The batch and the camera start
+/// their jobs here too.
+pub fn start_job(state: AppState, worker: WorkerClient, canvas: &HtmlCanvasElement, instruction: String, region: Option<BoundingBox>, decoding: DecodingMode) -> Result<u64, String> {
+    let pixels = rgba_buffer(canvas)?;
     let job = state.next_job.get_value();
     state.next_job.set_value(job + 1);
     state.error.set(None);
     state.job.set(Some(job));
-    let region = state.region.get_untracked();
-    let decoding = state.decoding_mode();
-    worker.send(&ToWorker::Run { job, width: image.width, height: image.height, instruction, region, decoding }, Some(pixels));
+    let (width, height) = (canvas.width(), canvas.height());
+    worker.send(&ToWorker::Run { job, width, height, instruction, region, decoding }, Some(pixels));
+    Ok(job)
 }
 
 #[component]

@@ -2,13 +2,20 @@
 //! the worker (`worker_client`).
 
 mod app;
+mod batch_panel;
+mod batch_runner;
+mod batch_store;
+mod browser_async;
+mod camera;
 mod capability_panel;
 mod download;
 mod drawing;
+mod folder_drop;
 mod image_input;
 mod image_view;
 mod input_panel;
 mod instruction_box;
+mod media;
 mod model_panel;
 mod results_panel;
 mod state;

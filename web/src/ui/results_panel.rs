@@ -12,10 +12,14 @@ use crate::messages::{JobResult, JobStatus};
 use crate::palette::{colour_for, css};
 
 fn export_json(state: AppState, coco: bool) {
-    let doc = state.result.with_untracked(|r| r.as_ref().map(|r| if coco { coco_document(r, 1) } else { transformers_document(r) }));
-    if let Some(doc) = doc {
-        let name = if coco { "results.coco.json" } else { "results.json" };
-        download_text(name, &serde_json::to_string_pretty(&doc).unwrap_or_default(), "application/json");
+    let name = state.image.get_untracked().map(|i| i.name).unwrap_or_else(|| "image".into());
+    let doc = state.result.with_untracked(|r| {
+        r.as_ref().map(|r| if coco { coco_document(r, &name) } else { Ok(serde_json::to_string_pretty(&transformers_document(r)).unwrap_or_default()) })
+    });
+    match doc {
+        Some(Ok(text)) => download_text(if coco { "results.coco.json" } else { "results.json" }, &text, "application/json"),
+        Some(Err(e)) => state.error.set(Some(e)),
+        None => {}
     }
 }
 

@@ -1,6 +1,7 @@
 //! The page's state: plain signals (cheap to copy into views and handlers). Browser objects
 //! that are not `Send` (the worker, the decoded image) live in `StoredValue::new_local`.
 
+use futures_channel::oneshot;
 use leptos::prelude::*;
 use visionllm_tasks::BoundingBox;
 use web_sys::HtmlCanvasElement;
@@ -36,6 +37,14 @@ pub struct ImageInfo {
     pub serial: u64,
 }
 
+/// How a job ended, for whoever started it (the batch and the camera wait for their own).
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobEnd {
+    Done(JobResult),
+    Cancelled,
+    Failed(String),
+}
+
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub gpu: RwSignal<GpuStatus>,
@@ -56,6 +65,11 @@ pub struct AppState {
     pub job: RwSignal<Option<u64>>,
     pub next_job: StoredValue<u64>,
     pub result: RwSignal<Option<JobResult>>,
+    /// Who waits for the running job's end (the batch, the camera): told once, by `job_ended`.
+    waiter: StoredValue<Option<(u64, oneshot::Sender<JobEnd>)>, LocalStorage>,
+    /// The user is looking at something other than the running job (a finished image of the
+    /// batch): the job's answers then do not replace what is shown.
+    pub pinned_view: RwSignal<bool>,
     /// The last thing that went wrong, shown in the message bar.
     pub error: RwSignal<Option<String>>,
     /// Something the user should know that is not an error (the worker was restarted, the GPU
@@ -87,6 +101,8 @@ impl AppState {
             job: RwSignal::new(None),
             next_job: StoredValue::new(1),
             result: RwSignal::new(None),
+            waiter: StoredValue::new_local(None),
+            pinned_view: RwSignal::new(false),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             hovered: RwSignal::new(None),
@@ -111,6 +127,24 @@ impl AppState {
         self.decoding.set(Some(mode));
         if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
             let _ = storage.set_item(DECODING_KEY, mode.name());
+        }
+    }
+
+    /// A future that resolves when `job` ends (call right after starting it).
+    pub fn wait_for(&self, job: u64) -> oneshot::Receiver<JobEnd> {
+        let (tx, rx) = oneshot::channel();
+        self.waiter.set_value(Some((job, tx)));
+        rx
+    }
+
+    /// The worker client saw `job` end: tell whoever waits for it.
+    pub fn job_ended(&self, job: u64, end: JobEnd) {
+        if let Some((waiting, tx)) = self.waiter.try_update_value(|w| w.take()).flatten() {
+            if waiting == job {
+                let _ = tx.send(end);
+            } else {
+                self.waiter.set_value(Some((waiting, tx)));
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::state::{AppState, GpuStatus, ModelStatus};
+use super::state::{AppState, GpuStatus, JobEnd, ModelStatus};
 use crate::envelope;
 use crate::messages::{FromWorker, JobStatus, ModelFiles, ToWorker};
 use crate::recovery::{self, RestartBudget};
@@ -107,6 +107,9 @@ impl WorkerClient {
         }
         // The old worker's late events (its `error` after the panic) must not count again.
         self.generation.update_value(|g| *g += 1);
+        if let Some(job) = state.job.get_untracked() {
+            state.job_ended(job, JobEnd::Failed(format!("the engine stopped: {}", recovery::one_line(&reason, 200))));
+        }
         state.job.set(None);
         state.progress.set(None);
         keep_partial_answer(state);
@@ -175,7 +178,7 @@ impl WorkerClient {
             // The answer so far replaces what is shown (the previous result stays until the
             // new job has a first token).
             FromWorker::JobUpdate { job, result } => {
-                if state.job.get_untracked() == Some(job) {
+                if state.job.get_untracked() == Some(job) && !state.pinned_view.get_untracked() {
                     state.result.set(Some(result));
                 }
             }
@@ -183,8 +186,11 @@ impl WorkerClient {
                 if state.job.get_untracked() == Some(job) {
                     state.job.set(None);
                     state.progress.set(None);
-                    state.hovered.set(None);
-                    state.result.set(Some(result));
+                    if !state.pinned_view.get_untracked() {
+                        state.hovered.set(None);
+                        state.result.set(Some(result.clone()));
+                    }
+                    state.job_ended(job, JobEnd::Done(result));
                 }
             }
             FromWorker::Cache { models } => state.cached.set(models),
@@ -193,6 +199,7 @@ impl WorkerClient {
                     state.job.set(None);
                     state.progress.set(None);
                     keep_partial_answer(state);
+                    state.job_ended(job, JobEnd::Cancelled);
                 }
             }
             FromWorker::Error { job, message } => {
@@ -201,6 +208,7 @@ impl WorkerClient {
                     Some(j) if state.job.get_untracked() == Some(j) => {
                         state.job.set(None);
                         keep_partial_answer(state);
+                        state.job_ended(j, JobEnd::Failed(message.clone()));
                     }
                     Some(_) => return, // a job the page already gave up on
                     None => {

@@ -13,7 +13,6 @@ use super::{now_ms, post, progress, WorkerState};
 use crate::instruction_limit::max_new_tokens;
 use crate::messages::{DecodingMode, FromWorker, JobResult, JobStatus, Progress, Stage, TaskRun, Timings, UPDATE_INTERVAL_MS};
 
-
 pub struct JobInput {
     pub job: u64,
     pub width: u32,
@@ -31,26 +30,27 @@ fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
 /// One throwaway run right after a model loads, so that the first instruction a user types does
 /// not pay for compiling the pipelines: SwiftShader compiles each compute pipeline on its first
 /// use, which made the demo model's first answer after a page load 3.1 s against 1.85 s warm.
-/// A gray image, `<OD>`, greedy, two new tokens: the vision tower, the encoder, a first decoder
-/// step (it also projects the cross-attention keys and values) and a later one, i.e. every
-/// pipeline greedy decoding uses; beam search's few extra kernels compile on their first use.
+/// A gray image, `<OD>`, fast decoding, two new tokens: the vision tower, the encoder, a first
+/// decoder step (it also projects the cross-attention keys and values) and a later one, i.e. every
+/// pipeline fast decoding uses; beam search's few extra kernels compile on their first use.
 pub async fn warm_up(loaded: &LoadedModel) -> Result<(), String> {
     const SIDE: u32 = 64;
     let rgb = vec![128u8; (SIDE * SIDE * 3) as usize];
     let image = RgbImage { rgb: &rgb, width: SIDE, height: SIDE };
-    let request = Instruction { text: "<OD>", region: None, decoding: Decoding::Greedy, max_new_tokens: 2 };
+    let request = Instruction { text: "<OD>", region: None, decoding: decoding_for(DecodingMode::Fast), max_new_tokens: 2 };
     let mut ignore = |_: JobEvent| ControlFlow::Continue(());
     loaded.model.run_instruction(&loaded.tokenizer, image, &request, &mut ignore).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// Fast is greedy with each token's log-probability (the same ids as plain greedy, one more small
+/// readback per token), so that boxes carry the model's own score into the COCO exports, as
+/// `visionllm label` gives them.
 pub fn decoding_for(mode: DecodingMode) -> Decoding {
     match mode {
-        DecodingMode::Fast => Decoding::Greedy,
+        DecodingMode::Fast => Decoding::GreedyWithScores,
         DecodingMode::Accurate => Decoding::florence_beams(mode.beams()),
     }
 }
-
-
 
 /// What the job has shown so far, to build `JobUpdate`s from.
 struct Live {

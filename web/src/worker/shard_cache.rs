@@ -15,7 +15,7 @@ use js_sys::{AsyncIterator, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
-    FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions, FileSystemGetFileOptions,
+    FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetFileOptions,
     FileSystemRemoveOptions, StorageEstimate,
 };
 
@@ -28,36 +28,9 @@ pub use super::identity::dir_name;
 pub use super::shard_file::ShardFile;
 use super::tab_lock::{self, Lock};
 use super::{js_error as js, scope};
+use crate::opfs::{error_name, is_not_found, lookup, root as opfs_root, subdir};
 
 const ROOT: &str = "visionllm-models";
-
-async fn opfs_root() -> Option<FileSystemDirectoryHandle> {
-    let promise = scope().navigator().storage().get_directory();
-    JsFuture::from(promise).await.ok().map(|h| h.unchecked_into())
-}
-
-async fn subdir(parent: &FileSystemDirectoryHandle, name: &str, create: bool) -> Result<Option<FileSystemDirectoryHandle>, String> {
-    let opts = FileSystemGetDirectoryOptions::new();
-    opts.set_create(create);
-    Ok(lookup(parent.get_directory_handle_with_options(name, &opts), name).await?.map(JsCast::unchecked_into))
-}
-
-/// A handle lookup: the handle, `None` when there is no such entry, an error otherwise.
-async fn lookup(promise: js_sys::Promise, name: &str) -> Result<Option<JsValue>, String> {
-    match JsFuture::from(promise).await {
-        Ok(h) => Ok(Some(h)),
-        Err(e) if is_not_found(&e) => Ok(None),
-        Err(e) => Err(js(&format!("opening {name} in browser storage"), e)),
-    }
-}
-
-fn is_not_found(e: &JsValue) -> bool {
-    error_name(e).is_some_and(|n| n == "NotFoundError" || n == "TypeMismatchError")
-}
-
-fn error_name(e: &JsValue) -> Option<String> {
-    Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string())
-}
 
 /// A storage error as a message: another tab holding the file open (OPFS allows one sync access
 /// handle per file) says so in words rather than as a raw DOMException.
