@@ -6,10 +6,11 @@
 //   boxes and labels, scores within 0.01), and where the demo model is right (two of the scenes;
 //   on the third it misplaces a circle, issue #17) every true red circle is found (IoU >= 0.5
 //   against the scenes' ground truth); the COCO export loads in pycocotools with the expected
-//   counts and equals `visionllm label merge` of the page's own JSON Lines, byte for byte;
+//   counts, with a loaded dataset's category ids, and equals `visionllm label merge --categories`
+//   of the page's own JSON Lines, byte for byte;
 // - video: tests/e2e/fixtures/scenes.webm (3 s, one scene per second; make_video.sh) sampled at
 //   1 frame/s gives 3 frames with their times, each with its own scene's red circles (one, none,
-//   one elsewhere: a frame from the wrong second would show);
+//   one elsewhere: a frame from the wrong second would show); Cancel stops after the current frame;
 // - camera: Chromium's fake camera fed a Y4M of a scene shows boxes over the live video and
 //   answers per second; Stop ends the camera's tracks.
 // Takes the README screenshots of the batch view and the camera.
@@ -145,6 +146,11 @@ async function batch(page) {
       check(same, `${line.image}: the page's instances equal \`visionllm label\`'s (${JSON.stringify(line.instances.map((i) => i.box))})`);
     }
   }
+  // A dataset's categories ("categories…"): its ids in the COCO export, as `--categories` gives.
+  const cats = path.join(TMP, 'cats.json');
+  fs.writeFileSync(cats, JSON.stringify({ categories: [{ id: 7, name: 'red circle' }, { id: 8, name: 'blue square' }] }));
+  await page.locator('[data-testid=categories-input]').first().setInputFiles(cats);
+  await page.locator('[data-testid=categories]').first().waitFor({ timeout: 10000 });
   const cocoFile = await download(page, 'batch-coco');
   const coco = JSON.parse(fs.readFileSync(cocoFile, 'utf8'));
   const expected = lines.filter((l) => !l.error).reduce((n, l) => n + l.instances.length, 0);
@@ -154,12 +160,13 @@ from pycocotools.coco import COCO
 c = COCO(sys.argv[1])
 print(json.dumps({"images": len(c.getImgIds()), "annotations": len(c.getAnnIds()), "categories": [x["name"] for x in c.loadCats(c.getCatIds())]}))
 `, cocoFile], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop());
+  check(coco.categories.length === 1 && coco.categories[0].id === 7 && coco.annotations.every((a) => a.category_id === 7), 'labels get the loaded categories\' ids');
   check(counts.images === 3 && counts.annotations === expected && JSON.stringify(counts.categories) === '["red circle"]',
     `pycocotools loads the batch's COCO file: ${JSON.stringify(counts)} (expected 3 images, ${expected} annotations)`);
   check(coco.images.map((i) => i.file_name).join() === SCENES.map((s) => `photos/scene-${s}.png`).join(), 'COCO images are the scenes, by name');
   if (BIN) {
     const jsonlFile = path.join(TMP, 'batch.jsonl'), merged = path.join(TMP, 'merged.coco.json');
-    execFileSync(BIN, ['label', 'merge', jsonlFile, '--coco', merged], { stdio: 'ignore' });
+    execFileSync(BIN, ['label', 'merge', jsonlFile, '--coco', merged, '--categories', cats], { stdio: 'ignore' });
     check(fs.readFileSync(merged, 'utf8') === fs.readFileSync(cocoFile, 'utf8'), '`visionllm label merge` of the page\'s JSON Lines writes the same COCO file, byte for byte');
   } else {
     console.log('skip: VISIONLLM_BIN is not set, so the CLI merge comparison was not run');
@@ -172,6 +179,13 @@ async function video(page) {
   await page.locator('[data-testid=file-input]').setInputFiles(path.join(ROOT, 'tests/e2e/fixtures/scenes.webm'));
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=batch-items] li').length > 0, null, { timeout: 60000 });
   check(await total(page) === 3, `a 3 s video at 1 frame/s gives 3 frames (${await total(page)})`);
+  // Cancel while the first frame runs: the batch stops once it is stored; Label goes on.
+  await page.locator('[data-testid=batch-start]').click();
+  await page.locator('[data-testid=batch-cancel]').click();
+  await waitBatchEnd(page);
+  const afterCancel = await statuses(page);
+  check(await done(page) === 1 && Object.values(afterCancel).filter((x) => x === 'queued').length === 2,
+    `Cancel stopped after the current frame (${JSON.stringify(afterCancel)})`);
   await page.locator('[data-testid=batch-start]').click();
   await page.locator('[data-testid=batch][data-running=true]').waitFor({ timeout: 30000 }).catch(() => {});
   await waitBatchEnd(page);

@@ -246,10 +246,10 @@ pub fn jsonl<'a>(records: impl IntoIterator<Item = &'a StoredRecord>) -> String 
 
 /// The batch as one COCO dataset (`images`, `annotations` with the model's scores, and for masks
 /// polygons, `categories`: COCO's own ids for COCO classes). Images sorted by name, as `visionllm
-/// label merge` sorts them, so the same labels give the same file.
-pub fn coco(records: &[&StoredRecord]) -> Result<String, String> {
+/// label merge` sorts them, so the same labels (and `categories`, as `--categories`) give the same file.
+pub fn coco(records: &[&StoredRecord], categories: Categories) -> Result<String, String> {
     let mut read: Vec<LabelRecord> = records.iter().map(|r| read_record(&r.line.to_string())).collect::<Result<_, _>>()?;
     read.sort_by(|a, b| a.image.cmp(&b.image));
     read.dedup_by(|a, b| a.image == b.image);
-    coco_text(&read, Categories::default()).map(|(text, _)| text)
+    coco_text(&read, categories).map(|(text, _)| text)
 }

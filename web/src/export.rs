@@ -27,10 +27,10 @@ pub fn transformers_document(result: &JobResult) -> Value {
 
 /// The COCO dataset of this one image (`images`, `annotations` with the model's scores where fast
 /// decoding gave them, `categories`): a batch of one, written as the batch export and `visionllm
-/// label --coco` write theirs.
-pub fn coco_document(result: &JobResult, name: &str) -> Result<String, String> {
+/// label --coco` write theirs; `categories` are the user's (`--categories`), COCO's added.
+pub fn coco_document(result: &JobResult, name: &str, categories: Categories) -> Result<String, String> {
     let size = ImageSize::new(result.image_width, result.image_height);
     let line = label_line(name, size, &result.options, &result.runs);
     let record = read_record(&line.to_string())?;
-    coco_text(&[record], Categories::default()).map(|(text, _)| text)
+    coco_text(&[record], categories).map(|(text, _)| text)
 }

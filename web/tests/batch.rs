@@ -143,7 +143,7 @@ fn exports_are_one_line_per_item_and_one_coco_dataset() {
     assert_eq!(lines.iter().map(|l| l["image"].as_str().unwrap()).collect::<Vec<_>>(), ["b.png", "broken.png", "a.png", "clip.webm@1.000s"], "batch order");
     assert_eq!(lines[3]["time_s"], 1.0);
     assert!(lines[0].get("time_s").is_none());
-    let c: Value = serde_json::from_str(&coco(&[&b, &failed, &a, &frame]).unwrap()).unwrap();
+    let c: Value = serde_json::from_str(&coco(&[&b, &failed, &a, &frame], Default::default()).unwrap()).unwrap();
     let images: Vec<&str> = c["images"].as_array().unwrap().iter().map(|i| i["file_name"].as_str().unwrap()).collect();
     assert_eq!(images, ["a.png", "b.png", "clip.webm@1.000s"], "sorted by name, the failed one left out");
     assert_eq!(c["annotations"].as_array().unwrap().len(), 4);
@@ -152,4 +152,9 @@ fn exports_are_one_line_per_item_and_one_coco_dataset() {
     // COCO's [x, y, width, height] = [20, 20, 40, 20].
     assert_eq!(c["annotations"][0]["bbox"], json!([20.0, 20.0, 40.0, 20.0]));
     assert_eq!(c["categories"], json!([{ "id": 91, "name": "red circle" }]), "a label outside COCO's classes gets the next free id");
+    // A dataset's categories (the app's "categories…", the CLI's --categories): its id for its label.
+    let theirs = visionllm_tasks::export::Categories::from_json(r#"{"categories": [{"id": 7, "name": "red circle"}]}"#).unwrap();
+    let c: Value = serde_json::from_str(&coco(&[&b], theirs).unwrap()).unwrap();
+    assert_eq!(c["annotations"][0]["category_id"], 7);
+    assert_eq!(c["categories"], json!([{ "id": 7, "name": "red circle" }]));
 }

@@ -130,7 +130,7 @@ fn exports_have_both_shapes() {
     let r = job("find everything", &[(Task::ObjectDetection, None, "car<loc_10><loc_20><loc_30><loc_40>")]);
     let t = transformers_document(&r);
     assert_eq!(t["results"][0]["answer"]["<OD>"]["labels"][0], "car");
-    let c: serde_json::Value = serde_json::from_str(&coco_document(&r, "street.jpg").unwrap()).unwrap();
+    let c: serde_json::Value = serde_json::from_str(&coco_document(&r, "street.jpg", Default::default()).unwrap()).unwrap();
     assert_eq!(c["images"][0]["file_name"], "street.jpg");
     assert_eq!(c["categories"][0]["name"], "car");
     assert_eq!(c["annotations"][0]["category_id"], 3, "COCO's own id for car");

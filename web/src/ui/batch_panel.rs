@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::batch_runner::Batch;
+use super::categories_picker::CategoriesPicker;
 use super::download::download_text;
 use super::state::AppState;
 use super::worker_client::WorkerClient;
@@ -15,7 +16,7 @@ fn export(state: AppState, batch: Batch, as_coco: bool) {
         return state.error.set(Some("Nothing is labelled yet.".into()));
     }
     if as_coco {
-        match coco(&records.iter().collect::<Vec<_>>()) {
+        match coco(&records.iter().collect::<Vec<_>>(), state.export_categories()) {
             Ok(text) => download_text("batch.coco.json", &text, "application/json"),
             Err(e) => state.error.set(Some(e)),
         }
@@ -73,6 +74,7 @@ pub fn BatchPanel(state: AppState, worker: WorkerClient, batch: Batch) -> impl I
                     </Show>
                     <button data-testid="batch-jsonl" on:click=move |_| export(state, batch, false)>"JSON Lines"</button>
                     <button data-testid="batch-coco" on:click=move |_| export(state, batch, true)>"COCO dataset"</button>
+                    <CategoriesPicker state=state />
                     <button data-testid="batch-clear" disabled=move || batch.running.get() on:click=move |_| batch.clear(state)>"Clear"</button>
                     <label class="video-rate" title="How many frames per second of a dropped video are labelled">
                         "Video frames/s "

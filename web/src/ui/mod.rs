@@ -8,6 +8,7 @@ mod batch_store;
 mod browser_async;
 mod camera;
 mod capability_panel;
+mod categories_picker;
 mod download;
 mod drawing;
 mod folder_drop;

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::categories_picker::CategoriesPicker;
 use super::download::{download_canvas_png, download_text};
 use super::image_input::new_canvas;
 use super::image_view::{current_display, render};
@@ -14,7 +15,7 @@ use crate::palette::{colour_for, css};
 fn export_json(state: AppState, coco: bool) {
     let name = state.image.get_untracked().map(|i| i.name).unwrap_or_else(|| "image".into());
     let doc = state.result.with_untracked(|r| {
-        r.as_ref().map(|r| if coco { coco_document(r, &name) } else { Ok(serde_json::to_string_pretty(&transformers_document(r)).unwrap_or_default()) })
+        r.as_ref().map(|r| if coco { coco_document(r, &name, state.export_categories()) } else { Ok(serde_json::to_string_pretty(&transformers_document(r)).unwrap_or_default()) })
     });
     match doc {
         Some(Ok(text)) => download_text(if coco { "results.coco.json" } else { "results.json" }, &text, "application/json"),
@@ -125,6 +126,7 @@ pub fn ResultsPanel(state: AppState) -> impl IntoView {
                     <button on:click=move |_| export_json(state, false)>"JSON (transformers)"</button>
                     <button on:click=move |_| export_json(state, true)>"JSON (COCO)"</button>
                     <button on:click=move |_| export_png(state)>"Annotated PNG"</button>
+                    <CategoriesPicker state=state />
                 </div>
                 <details>
                     <summary>"Raw result"</summary>

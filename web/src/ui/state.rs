@@ -3,6 +3,7 @@
 
 use futures_channel::oneshot;
 use leptos::prelude::*;
+use visionllm_tasks::export::Categories;
 use visionllm_tasks::BoundingBox;
 use web_sys::HtmlCanvasElement;
 
@@ -75,6 +76,9 @@ pub struct AppState {
     /// Something the user should know that is not an error (the worker was restarted, the GPU
     /// device re-created), shown until dismissed.
     pub notice: RwSignal<Option<String>>,
+    /// A dataset's categories the user loaded (`--categories` of the CLI): labels that are theirs
+    /// get their ids in the COCO exports; COCO's own classes keep COCO's ids either way.
+    pub categories: RwSignal<Option<(String, Categories)>>,
     pub hovered: RwSignal<Option<usize>>,
     pub hidden_classes: RwSignal<Vec<String>>,
     /// Drawing a region with the mouse instead of hovering.
@@ -105,6 +109,7 @@ impl AppState {
             pinned_view: RwSignal::new(false),
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
+            categories: RwSignal::new(None),
             hovered: RwSignal::new(None),
             hidden_classes: RwSignal::new(Vec::new()),
             region_mode: RwSignal::new(false),
@@ -146,6 +151,11 @@ impl AppState {
                 self.waiter.set_value(Some((waiting, tx)));
             }
         }
+    }
+
+    /// The categories the COCO exports number labels with (empty: COCO's own, then new ids).
+    pub fn export_categories(&self) -> Categories {
+        self.categories.with_untracked(|c| c.as_ref().map(|(_, c)| c.clone()).unwrap_or_default())
     }
 
     pub fn model_ready(&self) -> bool {
