@@ -80,6 +80,16 @@ impl Batch {
         self.records.with_value(|r| keys.iter().filter_map(|k| r.get(k).cloned()).collect())
     }
 
+    /// Keep a finished item's record (stored or just made): the item's status and thumbnail.
+    fn keep(&self, key: &str, record: StoredRecord) -> (ItemStatus, Option<Arc<str>>) {
+        let status = record.failed().map_or(ItemStatus::Done, |e| ItemStatus::Failed(e.to_string()));
+        let thumb = Some(record.thumb.as_str()).filter(|t| !t.is_empty()).map(Arc::from);
+        self.records.update_value(|r| {
+            r.insert(key.to_string(), record);
+        });
+        (status, thumb)
+    }
+
     fn set_status(&self, key: &str, status: ItemStatus, thumb: Option<Arc<str>>) {
         self.items.update(|items| {
             if let Some(item) = items.iter_mut().find(|i| i.source.key == key) {
@@ -103,14 +113,7 @@ impl Batch {
             let mut damaged = 0;
             for source in meta.items {
                 let (status, thumb) = match batch_store::load_record(&record_file(&meta.instruction, &source.key)).await {
-                    Ok(Some(record)) => {
-                        let status = record.failed().map_or(ItemStatus::Done, |e| ItemStatus::Failed(e.to_string()));
-                        let thumb = Some(record.thumb.as_str()).filter(|t| !t.is_empty()).map(Arc::from);
-                        self.records.update_value(|r| {
-                            r.insert(source.key.clone(), record);
-                        });
-                        (status, thumb)
-                    }
+                    Ok(Some(record)) => self.keep(&source.key, record),
                     Ok(None) => (ItemStatus::Queued, None),
                     Err(_) => {
                         damaged += 1;
@@ -243,11 +246,7 @@ impl Batch {
                 continue;
             }
             if let Ok(Some(record)) = batch_store::load_record(&record_file(instruction, &source.key)).await {
-                let status = record.failed().map_or(ItemStatus::Done, |e| ItemStatus::Failed(e.to_string()));
-                let thumb = Some(record.thumb.as_str()).filter(|t| !t.is_empty()).map(Arc::from);
-                self.records.update_value(|r| {
-                    r.insert(source.key.clone(), record);
-                });
+                let (status, thumb) = self.keep(&source.key, record);
                 self.set_status(&source.key, status, thumb);
             }
         }
@@ -280,14 +279,10 @@ impl Batch {
                 }
                 Err(message) => StoredRecord::error(source.clone(), &message, String::new()),
             };
-            let status = record.failed().map_or(ItemStatus::Done, |e| ItemStatus::Failed(e.to_string()));
             if let Err(e) = batch_store::save_record(&record_file(instruction, &source.key), &record).await {
                 self.note.set(Some(format!("{e}: results are kept on this page only; export them before leaving.")));
             }
-            let thumb = Some(record.thumb.as_str()).filter(|t| !t.is_empty()).map(Arc::from);
-            self.records.update_value(|r| {
-                r.insert(source.key.clone(), record);
-            });
+            let (status, thumb) = self.keep(&source.key, record);
             self.set_status(&source.key, status, thumb);
             finished += 1;
             self.rate.set(Throughput { finished, elapsed_ms: js_sys::Date::now() - started });
