@@ -104,13 +104,7 @@ fn damaged_records_and_batches_are_refused() {
 
     // Any text, any Unicode, pieces of real records: an error or a record, never a panic.
     let pieces = [good.to_text(), meta.to_text(), "{".into(), "}".into(), "\"".into(), "[".into(), ",".into(), "null".into(), "1e999".into(), "é😀\u{0}".into()];
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = common::xorshift(0x2545_f491_4f6c_dd1d);
     for _ in 0..1500 {
         let mut text = String::new();
         for _ in 0..(next() % 6) {

@@ -12,6 +12,8 @@ use visionllm_web::messages::{decode, encode, FromWorker, ToWorker, PROTOCOL_VER
 use visionllm_web::recovery::{crash_limit_message, crash_notice, device_notice, one_line, test_hooks_enabled, RestartBudget, MAX_RESTARTS, RESTART_WINDOW_MS};
 use wasm_bindgen_test::*;
 
+mod common;
+
 #[wasm_bindgen_test]
 fn restarts_are_limited_per_window() {
     let mut budget = RestartBudget::default();
@@ -65,13 +67,7 @@ fn the_answer_length_comes_from_the_query_within_bounds() {
         assert_eq!(max_new_tokens(ignored), MAX_NEW_TOKENS, "{ignored}");
     }
     // Any text (any Unicode, any number of `&` and `=`): never a panic, always within 1..=limit.
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = common::xorshift(0x9e37_79b9_7f4a_7c15);
     let pieces = ["max-new-tokens=", "&", "=", "?", "1", "0", "9", "é", "😀", "\u{0}", "-"];
     for _ in 0..2000 {
         let len = (next() % 12) as usize;

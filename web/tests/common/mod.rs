@@ -1,4 +1,6 @@
-//! Shared by the page-logic tests: a finished job as the worker sends it.
+//! Shared by the page-logic tests: a finished job as the worker sends it, and the random
+//! source of the property tests over arbitrary text.
+#![allow(dead_code)] // each test file uses part of it
 
 use visionllm_tasks::box_scores::WalkedBox;
 use visionllm_tasks::{parse, route, ImageSize, TaskCall};
@@ -22,5 +24,15 @@ pub fn job_of(instruction: &str, size: ImageSize, runs: Vec<(TaskCall, &str, Vec
             .map(|(call, text, scored_boxes)| TaskRun { answer: parse(call.task, text, size), call, generated_text: text.into(), new_tokens: 5, score: None, scored_boxes })
             .collect(),
         timings: Timings::default(),
+    }
+}
+
+/// xorshift64: a fixed, seedable stream for the property tests (the same cases every run).
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
     }
 }
