@@ -9,13 +9,15 @@
 // window's top-left token plus (i / win) grid rows and (i % win) columns.
 // Element (row r, head h, dim d) of X in {q, k, v, o} sits at x_off + r * x_rs + h * hd + d.
 // CAUSAL: query i may see key j only when j <= i + causal_off.
+// Grouped-query attention: query head h reads key/value head h / kv_group (kv_group = 1 for
+// multi-head attention), so k and v rows hold heads / kv_group heads.
 
 struct Params {
     nq: u32, nk: u32, hd: u32, heads: u32,
     groups: u32, win: u32, grid_w: u32, nwx: u32,
     q_off: u32, q_rs: u32, k_off: u32, k_rs: u32,
     v_off: u32, v_rs: u32, o_off: u32, o_rs: u32,
-    scale: f32, causal_off: u32, _p0: u32, _p1: u32,
+    scale: f32, causal_off: u32, kv_group: u32, _p1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -53,6 +55,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     let i = cid % p.nq;
     let h = (cid / p.nq) % p.heads;
     let w = cid / (p.nq * p.heads);
+    let kh = h / p.kv_group;
     let qrow = p.q_off + token(w, i) * p.q_rs + h * p.hd;
     for (var d = lid; d < p.hd; d += RWG) { qv[d] = f32(q[qrow + d]); }
     workgroupBarrier();
@@ -63,7 +66,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 #endif
     var local_max = -3.0e38;
     for (var j = lid; j < last; j += RWG) {
-        let krow = p.k_off + token(w, j) * p.k_rs + h * p.hd;
+        let krow = p.k_off + token(w, j) * p.k_rs + kh * p.hd;
         var s = 0.0;
         for (var d = 0u; d < p.hd; d++) { s += qv[d] * f32(k[krow + d]); }
         s *= p.scale;
@@ -84,7 +87,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     for (var d = lid; d < p.hd; d += RWG) {
         var acc = 0.0;
         for (var j = 0u; j < last; j++) {
-            acc += sc[j] * f32(v[p.v_off + token(w, j) * p.v_rs + h * p.hd + d]);
+            acc += sc[j] * f32(v[p.v_off + token(w, j) * p.v_rs + kh * p.hd + d]);
         }
         o[orow + d] = T(acc / l);
     }
@@ -126,6 +129,7 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = id % p.nq;
     let h = (id / p.nq) % p.heads;
     let w = id / (p.nq * p.heads);
+    let kh = h / p.kv_group;
     let qrow = p.q_off + token(w, i) * p.q_rs + h * HD;
     var qv: array<vec4<f32>, HD4>;
     for (var d = 0u; d < HD4; d++) { qv[d] = qkv4(0u, qrow, 4u * d); }
@@ -143,8 +147,8 @@ fn rows(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     var tok = window_base(w);
     var col = 0u;
     for (var j = 0u; j < last; j++) {
-        let krow = p.k_off + tok * p.k_rs + h * HD;
-        let vrow = p.v_off + tok * p.v_rs + h * HD;
+        let krow = p.k_off + tok * p.k_rs + kh * HD;
+        let vrow = p.v_off + tok * p.v_rs + kh * HD;
         tok += 1u;
         col += 1u;
         if (p.win != 0u && col == p.win) {

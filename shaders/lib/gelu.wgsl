@@ -15,3 +15,18 @@ fn gelu(x: f32) -> f32 {
     // erfc(-x / sqrt 2) is e for x <= 0 and 2 - e for x > 0.
     return 0.5 * x * select(e, 2.0 - e, x > 0.0);
 }
+
+// The logistic function, with exp taken of -|z| only, so it never overflows and keeps the
+// relative precision of its tiny values for very negative z.
+fn sigmoid(z: f32) -> f32 {
+    let e = exp(-abs(z));
+    return select(1.0 / (1.0 + e), e / (1.0 + e), z < 0.0);
+}
+
+// GELU with the tanh approximation (PyTorch's approximate="tanh", Qwen3-VL's ViT MLP):
+// 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), computed as x * sigmoid(2u), the
+// same value without the cancellation of 1 + tanh(u) when u is very negative.
+fn gelu_tanh(x: f32) -> f32 {
+    let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+    return x * sigmoid(2.0 * u);
+}

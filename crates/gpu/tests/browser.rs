@@ -50,6 +50,8 @@ async fn every_other_kernel_in_browser() {
     n += conformance::elementwise::check_elementwise(g, 25).await.unwrap();
     n += conformance::embedding::check_embedding(g, 26).await.unwrap();
     n += conformance::norm::check_layernorm(g, 27).await.unwrap();
+    n += conformance::norm::check_rmsnorm(g, 33).await.unwrap();
+    n += conformance::rope::check_rope(g, 34).await.unwrap();
     n += conformance::pool::check_mean_pool(g, 28).await.unwrap();
     n += conformance::softmax::check_softmax(g, 29).await.unwrap();
     n += conformance::topk::check_topk(g, 30).await.unwrap();
@@ -67,5 +69,6 @@ async fn workgroup_kernels_in_browser() {
     n += conformance::attention::check_window_attention(g, 43).await.unwrap();
     n += conformance::attention::check_causal_attention(g, 44).await.unwrap();
     n += conformance::norm::check_layernorm(g, 45).await.unwrap();
+    n += conformance::norm::check_rmsnorm(g, 46).await.unwrap();
     console_log!("workgroup kernels: {n} cases match the CPU twins");
 }

@@ -45,6 +45,8 @@ conformance_test!(attention, conformance::attention::check_attention);
 conformance_test!(causal_attention, conformance::attention::check_causal_attention);
 conformance_test!(conv, conformance::conv::check_conv);
 conformance_test!(layernorm, conformance::norm::check_layernorm);
+conformance_test!(rmsnorm, conformance::norm::check_rmsnorm);
+conformance_test!(rope, conformance::rope::check_rope);
 conformance_test!(elementwise, conformance::elementwise::check_elementwise);
 conformance_test!(softmax, conformance::softmax::check_softmax);
 conformance_test!(mean_pool, conformance::pool::check_mean_pool);

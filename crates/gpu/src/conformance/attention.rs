@@ -1,10 +1,11 @@
 //! Attention kernels against their twins: windows on a padded grid (several windows, one window,
 //! head dims from 1 up), plain and cross attention (queries != keys), causal self-attention over a
-//! KV cache filled in two appends (prefill then a one-token step).
+//! KV cache filled in two appends (prefill then a one-token step), multi-head and grouped-query
+//! (2 and 4 query heads per k/v head, one k/v head for all).
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
 use crate::context::Gpu;
-use crate::ops::attention::{attention, causal_self_attention, kv_cache_append, window_attention};
+use crate::ops::attention::{attention, causal_grouped_attention, kv_cache_append, window_attention};
 use crate::recorder::Recorder;
 use crate::tensor::Tensor;
 use crate::twin;
@@ -60,33 +61,43 @@ pub async fn check_causal_attention(gpu: &Gpu, seed: u64) -> Result<usize, Strin
     let mut rng = Rng::new(seed);
     let mut cases = 0;
     for dtype in float_dtypes(gpu) {
-        for &(prefill, heads, hd, max_len) in &[(1, 1, 4, 4), (6, 2, 8, 16), (13, 3, 5, 40)] {
-            let c = heads * hd;
+        // (prefill, query heads, k/v heads, head dim, cache rows)
+        for &(prefill, heads, kv_heads, hd, max_len) in &[(1, 1, 1, 4, 4), (6, 2, 2, 8, 16), (13, 3, 3, 5, 40), (7, 4, 2, 16, 9), (11, 8, 2, 6, 30), (1, 3, 1, 64, 2), (40, 16, 8, 128, 41)] {
+            let (c, kvc) = (heads * hd, kv_heads * hd);
             let total = prefill + 1;
-            let (q, k, v) = (round_to(dtype, &rng.vec(total * c)), round_to(dtype, &rng.vec(total * c)), round_to(dtype, &rng.vec(total * c)));
+            let (q, k, v) = (round_to(dtype, &rng.vec(total * c)), round_to(dtype, &rng.vec(total * kvc)), round_to(dtype, &rng.vec(total * kvc)));
             // Expected: causal attention over the whole sequence at once.
-            let want = round_to(dtype, &twin::attention::attention(&q, &k, &v, total, total, heads, c, Some(0)));
+            let want = round_to(dtype, &twin::attention::grouped_attention(&q, &k, &v, total, total, heads, kv_heads, hd, Some(0)));
             let mut rec = Recorder::new(gpu);
-            let kc = rec.zeros(&[max_len, c], dtype);
-            let vc = rec.zeros(&[max_len, c], dtype);
-            let rows = |x: &[f32], a: usize, b: usize| x[a * c..b * c].to_vec();
+            let kc = rec.zeros(&[max_len, kvc], dtype);
+            let vc = rec.zeros(&[max_len, kvc], dtype);
+            let rows = |x: &[f32], w: usize, a: usize, b: usize| x[a * w..b * w].to_vec();
             // Prefill the first `prefill` positions, then one decoding step.
-            let (q0, k0, v0) = (rec.upload_as(&[prefill, c], &rows(&q, 0, prefill), dtype), rec.upload_as(&[prefill, c], &rows(&k, 0, prefill), dtype), rec.upload_as(&[prefill, c], &rows(&v, 0, prefill), dtype));
+            let q0 = rec.upload_as(&[prefill, c], &rows(&q, c, 0, prefill), dtype);
+            let (k0, v0) = (rec.upload_as(&[prefill, kvc], &rows(&k, kvc, 0, prefill), dtype), rec.upload_as(&[prefill, kvc], &rows(&v, kvc, 0, prefill), dtype));
             kv_cache_append(&mut rec, &kc, &k0, 0).map_err(|e| e.to_string())?;
             kv_cache_append(&mut rec, &vc, &v0, 0).map_err(|e| e.to_string())?;
-            let o0 = causal_self_attention(&mut rec, &q0, &kc, &vc, prefill, heads).map_err(|e| e.to_string())?;
-            let (q1, k1, v1) = (rec.upload_as(&[1, c], &rows(&q, prefill, total), dtype), rec.upload_as(&[1, c], &rows(&k, prefill, total), dtype), rec.upload_as(&[1, c], &rows(&v, prefill, total), dtype));
+            let o0 = causal_grouped_attention(&mut rec, &q0, &kc, &vc, prefill, heads, kv_heads).map_err(|e| e.to_string())?;
+            let q1 = rec.upload_as(&[1, c], &rows(&q, c, prefill, total), dtype);
+            let (k1, v1) = (rec.upload_as(&[1, kvc], &rows(&k, kvc, prefill, total), dtype), rec.upload_as(&[1, kvc], &rows(&v, kvc, prefill, total), dtype));
             kv_cache_append(&mut rec, &kc, &k1, prefill).map_err(|e| e.to_string())?;
             kv_cache_append(&mut rec, &vc, &v1, prefill).map_err(|e| e.to_string())?;
-            let o1 = causal_self_attention(&mut rec, &q1, &kc, &vc, total, heads).map_err(|e| e.to_string())?;
+            let o1 = causal_grouped_attention(&mut rec, &q1, &kc, &vc, total, heads, kv_heads).map_err(|e| e.to_string())?;
             let s0 = rec.stage_read(&o0);
             let s1 = rec.stage_read(&o1);
             rec.submit();
             let mut got = s0.read_f32(gpu).await.map_err(|e| e.to_string())?;
             got.extend(s1.read_f32(gpu).await.map_err(|e| e.to_string())?);
-            compare(&got, &want, tolerance(dtype), &format!("causal attention {dtype:?} prefill {prefill} h{heads} d{hd}"))?;
+            compare(&got, &want, tolerance(dtype), &format!("causal attention {dtype:?} prefill {prefill} h{heads}/{kv_heads} d{hd}"))?;
             cases += 1;
         }
+    }
+    // Head counts that do not group are refused.
+    let mut rec = Recorder::new(gpu);
+    let q = rec.zeros(&[1, 6 * 4], crate::DType::F32);
+    let cache = rec.zeros(&[4, 4 * 4], crate::DType::F32);
+    if causal_grouped_attention(&mut rec, &q, &cache, &cache, 1, 6, 4).is_ok() {
+        return Err("6 query heads over 4 k/v heads was accepted".into());
     }
     Ok(cases)
 }

@@ -1,11 +1,12 @@
 //! Elementwise ops against the twin: GELU over [-8, 8] plus a relative check of its negative
 //! tail (f32), scale, add and mul with same-shape and broadcast-row operands, sizes 1, odd and
 //! past one workgroup, one size past 65535 workgroups (the 2-D grid), and refused shapes.
+//! Tanh GELU and SwiGLU's silu(gate) * up over the same shapes, plus their far tails.
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
 use crate::context::Gpu;
 use crate::dtype::DType;
-use crate::ops::elementwise::{add, gelu, mul, scale};
+use crate::ops::elementwise::{add, gelu, gelu_tanh, mul, scale, silu_mul};
 use crate::recorder::{run_and_read, Recorder};
 use crate::twin;
 
@@ -28,6 +29,21 @@ pub async fn check_elementwise(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             .await
             .map_err(|e| e.to_string())?;
             compare(&got, &round_to(dtype, &twin::elementwise::gelu(&a)), tolerance(dtype), &what("gelu"))?;
+            let got = run_and_read(gpu, |rec| {
+                let t = rec.upload_as(&[rows, cols], &a, dtype);
+                gelu_tanh(rec, &t)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            compare(&got, &round_to(dtype, &twin::elementwise::gelu_tanh(&a)), tolerance(dtype), &what("gelu_tanh"))?;
+            let up = round_to(dtype, &rng.vec(n));
+            let got = run_and_read(gpu, |rec| {
+                let (tg, tu) = (rec.upload_as(&[rows, cols], &a, dtype), rec.upload_as(&[rows, cols], &up, dtype));
+                silu_mul(rec, &tg, &tu)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            compare(&got, &round_to(dtype, &twin::elementwise::silu_mul(&a, &up)), tolerance(dtype), &what("silu_mul"))?;
             let s = 0.125 + rng.unit();
             let got = run_and_read(gpu, |rec| {
                 let t = rec.upload_as(&[rows, cols], &a, dtype);
@@ -52,7 +68,7 @@ pub async fn check_elementwise(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                     compare(&got, &round_to(dtype, &want), tolerance(dtype), &what(&op))?;
                 }
             }
-            cases += 6;
+            cases += 8;
         }
     }
     // The negative tail on its own, where values are tiny; an erf-based 1 - erf(..) formula would lose all digits here.
@@ -68,6 +84,30 @@ pub async fn check_elementwise(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         compare(&[*g], &[w], tolerance(DType::F32), &format!("gelu tail at x = {}", tail[i]))?;
     }
     cases += 1;
+    // Far tails of tanh GELU and silu, where a naive exp(-x) overflows (past |x| ~ 88): values
+    // whose results are normal floats or exact zeros (not the subnormal band, which adapters that
+    // flush subnormals to zero would answer with 0).
+    let far: Vec<f32> = vec![-200.0, -80.0, -30.0, -10.0, 10.0, 30.0, 90.0, 200.0];
+    let ones = vec![1.0f32; far.len()];
+    let got = run_and_read(gpu, |rec| {
+        let t = rec.upload_f32(&[far.len()], &far);
+        gelu_tanh(rec, &t)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    for (i, (g, w)) in got.iter().zip(twin::elementwise::gelu_tanh(&far)).enumerate() {
+        compare(&[*g], &[w], tolerance(DType::F32), &format!("gelu_tanh at x = {}", far[i]))?;
+    }
+    let got = run_and_read(gpu, |rec| {
+        let (tg, tu) = (rec.upload_f32(&[far.len()], &far), rec.upload_f32(&[far.len()], &ones));
+        silu_mul(rec, &tg, &tu)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    for (i, (g, w)) in got.iter().zip(twin::elementwise::silu_mul(&far, &ones)).enumerate() {
+        compare(&[*g], &[w], tolerance(DType::F32), &format!("silu at x = {}", far[i]))?;
+    }
+    cases += 2;
     // More than 65535 workgroups of 256: the launch spreads over y and the kernel must rebuild
     // the linear index.
     let n = 65536 * 256 + 3;
@@ -88,6 +128,11 @@ pub async fn check_elementwise(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         if add(&mut rec, &a, &b).is_ok() {
             return Err(format!("add accepted a [4, 6] with b {bad:?}"));
         }
+    }
+    // SwiGLU's operands share one shape: a broadcast row is a mistake there.
+    let row = rec.zeros(&[6], DType::F32);
+    if silu_mul(&mut rec, &a, &row).is_ok() {
+        return Err("silu_mul accepted a [6] row for a [4, 6] gate".into());
     }
     Ok(cases)
 }

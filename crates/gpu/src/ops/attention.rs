@@ -1,5 +1,6 @@
 //! Launchers over `shaders/attention.wgsl`: window attention (DaViT), plain multi-head attention
-//! (encoder self-attention, cross-attention) and causal self-attention over a KV cache (decoder).
+//! (encoder self-attention, cross-attention, Qwen3-VL's ViT) and causal self-attention over a KV
+//! cache (decoders), multi-head or grouped-query (Qwen3: several query heads share one k/v head).
 
 use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
@@ -33,6 +34,8 @@ pub struct AttentionSpec {
     pub nk: usize,
     pub head_dim: usize,
     pub heads: usize,
+    /// Query heads per key/value head (1: multi-head attention; heads / kv_heads for GQA).
+    pub kv_group: usize,
     /// Number of windows (1 for plain attention).
     pub groups: usize,
     /// Window side (0 for plain attention), padded grid width, windows per grid row.
@@ -51,11 +54,17 @@ pub struct AttentionSpec {
 impl AttentionSpec {
     /// Contiguous q [nq, C], k and v [nk, C], o [nq, C] with C = heads * head_dim.
     pub fn plain(nq: usize, nk: usize, heads: usize, head_dim: usize, causal_offset: Option<usize>) -> Self {
-        let c = heads * head_dim;
-        let rows = Rows { off: 0, rs: c };
+        Self::grouped(nq, nk, heads, heads, head_dim, causal_offset)
+    }
+
+    /// Contiguous q and o [nq, heads * head_dim], k and v [nk, kv_heads * head_dim]; kv_heads
+    /// divides heads.
+    pub fn grouped(nq: usize, nk: usize, heads: usize, kv_heads: usize, head_dim: usize, causal_offset: Option<usize>) -> Self {
+        let qo = Rows { off: 0, rs: heads * head_dim };
+        let kv = Rows { off: 0, rs: kv_heads * head_dim };
         AttentionSpec {
-            nq, nk, head_dim, heads, groups: 1, win: 0, grid_w: 0, nwx: 1,
-            q: rows, k: rows, v: rows, o: rows,
+            nq, nk, head_dim, heads, kv_group: heads / kv_heads.max(1), groups: 1, win: 0, grid_w: 0, nwx: 1,
+            q: qo, k: kv, v: kv, o: qo,
             scale: (head_dim as f32).powf(-0.5), causal_offset,
         }
     }
@@ -75,7 +84,7 @@ impl AttentionSpec {
         .iter()
         .map(|&x| x as u32)
         .collect();
-        v.extend([self.scale.to_bits(), self.causal_offset.unwrap_or(0) as u32, 0, 0]);
+        v.extend([self.scale.to_bits(), self.causal_offset.unwrap_or(0) as u32, self.kv_group as u32, 0]);
         v
     }
 }
@@ -85,6 +94,9 @@ pub fn attention_into(rec: &mut Recorder, q: &Tensor, k: &Tensor, v: &Tensor, o:
     let dtype = float_dtype(rec.gpu, "attention", &[q, k, v, o])?;
     if spec.nk > MAX_KEYS || spec.head_dim > MAX_HEAD_DIM || spec.nk == 0 {
         return Err(shape_err("attention", format!("{} keys, head dim {} (limits 1..={MAX_KEYS}, {MAX_HEAD_DIM})", spec.nk, spec.head_dim)));
+    }
+    if spec.kv_group == 0 || spec.heads % spec.kv_group != 0 {
+        return Err(shape_err("attention", format!("{} query heads cannot share k/v heads in groups of {}", spec.heads, spec.kv_group)));
     }
     let n = spec.groups * spec.heads * spec.nq;
     if n == 0 {
@@ -132,6 +144,7 @@ pub fn window_attention(rec: &mut Recorder, qkv: &Tensor, heads: usize, window: 
         nk: window * window,
         head_dim: c / heads,
         heads,
+        kv_group: 1,
         groups: (hp / window) * nwx,
         win: window,
         grid_w: wp,
@@ -169,12 +182,19 @@ pub fn kv_cache_append(rec: &mut Recorder, cache: &Tensor, new: &Tensor, at: usi
 /// Decoder self-attention: queries q [L, C] are the newest L positions; the caches hold
 /// `cache_len` rows (including these L). Query i sees keys 0 ..= cache_len - L + i.
 pub fn causal_self_attention(rec: &mut Recorder, q: &Tensor, k_cache: &Tensor, v_cache: &Tensor, cache_len: usize, heads: usize) -> Result<Tensor> {
+    causal_grouped_attention(rec, q, k_cache, v_cache, cache_len, heads, heads)
+}
+
+/// [`causal_self_attention`] with grouped queries: q [L, heads * hd], caches [max_len, kv_heads * hd].
+pub fn causal_grouped_attention(rec: &mut Recorder, q: &Tensor, k_cache: &Tensor, v_cache: &Tensor, cache_len: usize, heads: usize, kv_heads: usize) -> Result<Tensor> {
     let (l, c) = q.dims2();
-    if cache_len < l || cache_len > k_cache.dims2().0 || k_cache.dims2().1 != c || v_cache.dims2() != k_cache.dims2() || c % heads != 0 {
-        return Err(shape_err("causal_self_attention", format!("q {:?}, cache {:?} with {cache_len} rows", q.shape, k_cache.shape)));
+    let (max_len, kc) = k_cache.dims2();
+    let bad = heads == 0 || kv_heads == 0 || heads % kv_heads != 0 || c % heads != 0 || kc * heads != c * kv_heads;
+    if bad || cache_len < l || cache_len > max_len || v_cache.dims2() != k_cache.dims2() {
+        return Err(shape_err("causal_self_attention", format!("q {:?}, cache {:?} with {cache_len} rows, {heads}/{kv_heads} heads", q.shape, k_cache.shape)));
     }
     let o = rec.alloc(&q.shape, q.dtype);
-    let spec = AttentionSpec::plain(l, cache_len, heads, c / heads, Some(cache_len - l));
+    let spec = AttentionSpec::grouped(l, cache_len, heads, kv_heads, c / heads, Some(cache_len - l));
     attention_into(rec, q, k_cache, v_cache, &o, &spec)?;
     Ok(o)
 }

@@ -1,4 +1,5 @@
-//! Elementwise ops: exact GELU (DaViT's and BART's MLPs), residual add, mul, and scale by a
+//! Elementwise ops: exact GELU (DaViT's and BART's MLPs, Qwen3-VL's patch merger), tanh GELU
+//! (Qwen3-VL's ViT MLP), SwiGLU's silu(gate) * up (Qwen3's MLP), residual add, mul, and scale by a
 //! constant; binary ops take b of a's shape, or a row [C] broadcast over a [.., C] (a bias).
 
 use crate::error::{shape_err, Result};
@@ -14,6 +15,20 @@ const ELEMENTWISE: Kernel = kernel!("elementwise");
 /// gelu(x) = x * Phi(x) with the exact (erf) Phi, as PyTorch's default `nn.GELU()`.
 pub fn gelu(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     unary(rec, "gelu", "OP_GELU", x, 1.0)
+}
+
+/// gelu with the tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), as
+/// PyTorch's `gelu(approximate="tanh")` (transformers' "gelu_pytorch_tanh").
+pub fn gelu_tanh(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
+    unary(rec, "gelu_tanh", "OP_GELU_TANH", x, 1.0)
+}
+
+/// silu(gate) * up = gate * sigmoid(gate) * up, both of one shape (SwiGLU).
+pub fn silu_mul(rec: &mut Recorder, gate: &Tensor, up: &Tensor) -> Result<Tensor> {
+    if gate.shape != up.shape {
+        return Err(shape_err("silu_mul", format!("gate {:?} and up {:?} must have one shape", gate.shape, up.shape)));
+    }
+    binary(rec, "silu_mul", "OP_SILU_MUL", gate, up)
 }
 
 /// x * s.

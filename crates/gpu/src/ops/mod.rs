@@ -9,6 +9,7 @@ pub mod logprobs;
 pub mod qmatmul;
 pub mod conv;
 pub mod norm;
+pub mod rope;
 pub mod elementwise;
 pub mod softmax;
 pub mod pool;

@@ -36,6 +36,25 @@ pub fn gelu(x: &[f32]) -> Vec<f32> {
     x.iter().map(|&v| (0.5 * v as f64 * erfc(-(v as f64) / 2f64.sqrt())) as f32).collect()
 }
 
+/// 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), the formula as PyTorch writes it. For
+/// u < 0, 1 + tanh(u) cancels (to exactly 0 in f64 once u < -19), so there the twin uses the
+/// equal 2 e^(2u) / (1 + e^(2u)), which keeps the tiny tail values exact.
+pub fn gelu_tanh(x: &[f32]) -> Vec<f32> {
+    x.iter()
+        .map(|&v| {
+            let v = v as f64;
+            let u = (2.0 / PI).sqrt() * (v + 0.044715 * v * v * v);
+            let one_plus_tanh = if u >= 0.0 { 1.0 + u.tanh() } else { 2.0 * (2.0 * u).exp() / (1.0 + (2.0 * u).exp()) };
+            (0.5 * v * one_plus_tanh) as f32
+        })
+        .collect()
+}
+
+/// silu(a) * b = a / (1 + exp(-a)) * b.
+pub fn silu_mul(a: &[f32], b: &[f32]) -> Vec<f32> {
+    a.iter().zip(b).map(|(&x, &y)| (x as f64 / (1.0 + (-(x as f64)).exp()) * y as f64) as f32).collect()
+}
+
 pub fn scale(x: &[f32], s: f32) -> Vec<f32> {
     x.iter().map(|&v| (v as f64 * s as f64) as f32).collect()
 }
