@@ -10,7 +10,7 @@ use visionllm_gpu::ops::linear::Epilogue;
 use visionllm_gpu::{DType, Recorder, Tensor};
 
 use crate::config::TextConfig;
-use crate::load::{Linear, Loader, Norm};
+use crate::load::{norm, Linear, Loader, Norm};
 use crate::model::{ModelError, Result};
 use crate::vision::Tap;
 
@@ -110,9 +110,9 @@ impl LanguageModel {
             let q = format!("{p}.encoder.layers.{i}");
             enc_layers.push(EncoderLayer {
                 attn: Attn::load(l, &format!("{q}.self_attn"), d)?,
-                attn_norm: Norm::load(l, &format!("{q}.self_attn_layer_norm"), d)?,
+                attn_norm: norm(l, &format!("{q}.self_attn_layer_norm"), d)?,
                 ffn: Ffn::load(l, &q, d, cfg.encoder_ffn_dim)?,
-                ffn_norm: Norm::load(l, &format!("{q}.final_layer_norm"), d)?,
+                ffn_norm: norm(l, &format!("{q}.final_layer_norm"), d)?,
             });
         }
         let mut dec_layers = Vec::new();
@@ -120,11 +120,11 @@ impl LanguageModel {
             let q = format!("{p}.decoder.layers.{i}");
             dec_layers.push(DecoderLayer {
                 attn: Attn::load(l, &format!("{q}.self_attn"), d)?,
-                attn_norm: Norm::load(l, &format!("{q}.self_attn_layer_norm"), d)?,
+                attn_norm: norm(l, &format!("{q}.self_attn_layer_norm"), d)?,
                 cross: Attn::load(l, &format!("{q}.encoder_attn"), d)?,
-                cross_norm: Norm::load(l, &format!("{q}.encoder_attn_layer_norm"), d)?,
+                cross_norm: norm(l, &format!("{q}.encoder_attn_layer_norm"), d)?,
                 ffn: Ffn::load(l, &q, d, cfg.decoder_ffn_dim)?,
-                ffn_norm: Norm::load(l, &format!("{q}.final_layer_norm"), d)?,
+                ffn_norm: norm(l, &format!("{q}.final_layer_norm"), d)?,
             });
         }
         let shared_name = format!("{p}.shared.weight");
@@ -133,10 +133,10 @@ impl LanguageModel {
             cfg: cfg.clone(),
             shared,
             enc_pos: l.tensor(&format!("{p}.encoder.embed_positions.weight"), &[positions, d])?,
-            enc_norm: Norm::load(l, &format!("{p}.encoder.layernorm_embedding"), d)?,
+            enc_norm: norm(l, &format!("{p}.encoder.layernorm_embedding"), d)?,
             enc_layers,
             dec_pos: l.tensor(&format!("{p}.decoder.embed_positions.weight"), &[positions, d])?,
-            dec_norm: Norm::load(l, &format!("{p}.decoder.layernorm_embedding"), d)?,
+            dec_norm: norm(l, &format!("{p}.decoder.layernorm_embedding"), d)?,
             dec_layers,
             dtype: l.dtype,
         })

@@ -7,10 +7,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use thiserror::Error;
 use visionllm_gpu::ops::copy;
-use visionllm_gpu::{DType, Gpu, GpuError, Recorder, Tensor};
-use visionllm_weights::{Checkpoint, WeightsError};
+use visionllm_gpu::{DType, Gpu, Recorder, Tensor};
+use visionllm_weights::Checkpoint;
 
 use crate::config::Florence2Config;
 use crate::language::LanguageModel;
@@ -19,21 +18,7 @@ use crate::preprocess;
 use crate::projector::Projector;
 use crate::vision::{Tap, VisionTower};
 
-#[derive(Debug, Error)]
-pub enum ModelError {
-    #[error("model configuration: {0}")]
-    Config(String),
-    #[error("input: {0}")]
-    Input(String),
-    #[error("numerics: {0}")]
-    Numerics(String),
-    #[error(transparent)]
-    Weights(#[from] WeightsError),
-    #[error(transparent)]
-    Gpu(#[from] GpuError),
-}
-
-pub type Result<T> = std::result::Result<T, ModelError>;
+pub use visionllm_modelkit::{ModelError, Result};
 
 pub struct Florence2 {
     pub(crate) gpu: Arc<Gpu>,

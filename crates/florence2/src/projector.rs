@@ -11,7 +11,7 @@ use visionllm_gpu::ops::{copy, elementwise, pool};
 use visionllm_gpu::{Recorder, Tensor};
 
 use crate::config::Florence2Config;
-use crate::load::{Linear, Loader, Norm};
+use crate::load::{norm, Linear, Loader, Norm};
 use crate::model::{ModelError, Result};
 
 pub struct Projector {
@@ -43,7 +43,7 @@ impl Projector {
             max_pos: n,
             dim: c,
             projection: Linear::load(l, &format!("{p}.image_projection"), cfg.vision_config.projection_dim, c, false)?,
-            norm: Norm::load(l, &format!("{p}.image_proj_norm"), cfg.vision_config.projection_dim)?,
+            norm: norm(l, &format!("{p}.image_proj_norm"), cfg.vision_config.projection_dim)?,
             tables: Mutex::new(HashMap::new()),
             dtype: l.dtype,
         })

@@ -6,11 +6,11 @@ use visionllm_gpu::ops::{attention, channel_attention, conv, copy};
 use visionllm_gpu::{Recorder, Tensor};
 
 use crate::config::VisionConfig;
-use crate::load::{Linear, Loader, Norm};
+use crate::load::{norm, Linear, Loader, Norm};
 use crate::model::Result;
 
 /// A callback that sees named intermediate tensors (tests compare them with the reference).
-pub type Tap<'t> = &'t mut dyn FnMut(&str, &Tensor);
+pub use visionllm_modelkit::Tap;
 
 struct ConvEmbed {
     w: Tensor,
@@ -52,11 +52,11 @@ impl SubBlock {
         };
         Ok(SubBlock {
             conv1: dw("conv1")?,
-            norm1: Norm::load(l, &format!("{p}.norm1"), dim)?,
+            norm1: norm(l, &format!("{p}.norm1"), dim)?,
             qkv: Linear::load(l, &format!("{p}.{attn}.qkv"), 3 * dim, dim, true)?,
             proj: Linear::load(l, &format!("{p}.{attn}.proj"), dim, dim, true)?,
             conv2: dw("conv2")?,
-            norm2: Norm::load(l, &format!("{p}.norm2"), dim)?,
+            norm2: norm(l, &format!("{p}.norm2"), dim)?,
             fc1: Linear::load(l, &format!("{p}.ffn.fc1"), hidden, dim, true)?,
             fc2: Linear::load(l, &format!("{p}.ffn.fc2"), dim, hidden, true)?,
         })
@@ -90,7 +90,7 @@ impl VisionTower {
             convs.push(ConvEmbed {
                 w: l.tensor(&format!("{p}.conv.weight"), &[dim, cin, k, k])?,
                 b: l.tensor(&format!("{p}.conv.bias"), &[dim])?,
-                norm: Norm::load(l, &format!("{p}.norm"), if cfg.patch_prenorm[s] { cin } else { dim })?,
+                norm: norm(l, &format!("{p}.norm"), if cfg.patch_prenorm[s] { cin } else { dim })?,
                 pre_norm: cfg.patch_prenorm[s],
                 stride: cfg.patch_stride[s],
                 pad: cfg.patch_padding[s],

@@ -23,6 +23,11 @@ pub enum FileKind {
     /// A safetensors header: 8 length bytes + JSON (Florence-2-large: ~90 kB; the safetensors
     /// format itself caps headers at 100 MB).
     SafetensorsHeader,
+    /// `chat_template.jinja` (Qwen3-VL: ~5 kB).
+    ChatTemplate,
+    /// `tokenizer_config.json` (Qwen3-VL: ~10 kB with its chat template; some list every added
+    /// token and reach a few MB).
+    TokenizerConfig,
 }
 
 impl FileKind {
@@ -32,6 +37,8 @@ impl FileKind {
             FileKind::Tokenizer => 64 << 20,
             FileKind::Manifest | FileKind::Index => 16 << 20,
             FileKind::SafetensorsHeader => 100 << 20,
+            FileKind::ChatTemplate => 1 << 20,
+            FileKind::TokenizerConfig => 16 << 20,
         }
     }
 
@@ -43,6 +50,8 @@ impl FileKind {
             FileKind::Manifest => "manifest",
             FileKind::Index => "weights index",
             FileKind::SafetensorsHeader => "safetensors header",
+            FileKind::ChatTemplate => "chat template",
+            FileKind::TokenizerConfig => "tokenizer config",
         }
     }
 }

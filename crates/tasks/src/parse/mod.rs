@@ -6,6 +6,7 @@
 //! backtrack exponentially: they are hand-written scanners over the reference's regexes.
 
 mod boxes;
+pub mod grounding_json;
 mod json;
 mod ocr;
 mod polygons;

@@ -1,0 +1,34 @@
+//! What every model family on the runtime shares (layering floor 3's common ground, so a second
+//! family does not copy the first): the error type, a loader that reads weights by name and
+//! uploads them (quantized matmul weights stay quantized), and the small layers built from them.
+
+pub mod layers;
+pub mod loader;
+pub mod pillow_resize;
+
+use thiserror::Error;
+use visionllm_gpu::GpuError;
+use visionllm_weights::WeightsError;
+
+pub use layers::{LayerNorm, Linear, RmsNorm};
+pub use loader::Loader;
+
+/// A tap sees every named intermediate tensor a forward pass records (the reference tests compare
+/// them with the reference's activations; `--dump` writes them); pass `&mut |_, _| {}` to ignore.
+pub type Tap<'t> = &'t mut dyn FnMut(&str, &visionllm_gpu::Tensor);
+
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("model configuration: {0}")]
+    Config(String),
+    #[error("input: {0}")]
+    Input(String),
+    #[error("numerics: {0}")]
+    Numerics(String),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
+
+pub type Result<T> = std::result::Result<T, ModelError>;

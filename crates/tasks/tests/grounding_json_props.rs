@@ -1,0 +1,88 @@
+//! Qwen3-VL's JSON grounding parser: never panics on any text (JSON soups, cut-off answers,
+//! arbitrary Unicode), every coordinate it returns is finite and inside the image, and a list of
+//! well-formed objects inside any prose comes back whole, in order.
+#![cfg(not(target_arch = "wasm32"))]
+
+use proptest::prelude::*;
+use visionllm_tasks::parse::grounding_json::{parse_grounding, Grounded};
+use visionllm_tasks::ImageSize;
+
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(vec!["{", "}", "[", "]", "\"", "\\", ",", ":", "```json", "```", "\"bbox_2d\"", "\"point_2d\"", "\"label\"", "null", "\n"]).prop_map(String::from),
+        2 => any::<i64>().prop_map(|v| v.to_string()),
+        2 => (0u32..1200).prop_map(|v| v.to_string()),
+        1 => "\\PC{1,8}",
+        1 => any::<String>(),
+    ]
+}
+
+fn size() -> impl Strategy<Value = ImageSize> {
+    (1u32..5000, 1u32..5000).prop_map(|(w, h)| ImageSize::new(w, h))
+}
+
+fn inside(g: &Grounded, size: ImageSize) -> bool {
+    let (w, h) = (size.width as f32, size.height as f32);
+    let ok = |x: f32, y: f32| x.is_finite() && y.is_finite() && (0.0..=w).contains(&x) && (0.0..=h).contains(&y);
+    match g {
+        Grounded::Box { bbox, .. } => ok(bbox.x1, bbox.y1) && ok(bbox.x2, bbox.y2) && bbox.x1 <= bbox.x2 && bbox.y1 <= bbox.y2,
+        Grounded::Point { point, .. } => ok(point.x, point.y),
+    }
+}
+
+proptest! {
+    #[test]
+    fn soups_never_panic_and_stay_inside(parts in prop::collection::vec(fragment(), 0..120), size in size()) {
+        for g in parse_grounding(&parts.concat(), size) {
+            prop_assert!(inside(&g, size), "{g:?}");
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in any::<String>(), size in size()) {
+        for g in parse_grounding(&text, size) {
+            prop_assert!(inside(&g, size), "{g:?}");
+        }
+    }
+
+    #[test]
+    fn well_formed_lists_come_back_whole(objects in prop::collection::vec((0u32..=1000, 0u32..=1000, 0u32..=1000, 0u32..=1000, "[a-z ]{1,10}", any::<bool>()), 1..8), before in "[^{}\"]{0,30}", after in "\\PC{0,30}") {
+        let size = ImageSize::new(1000, 1000);
+        let items: Vec<String> = objects.iter().map(|(a, b, c, d, label, is_box)| {
+            let label = serde_json::to_string(label).unwrap();
+            if *is_box { format!("{{\"bbox_2d\": [{a}, {b}, {c}, {d}], \"label\": {label}}}") } else { format!("{{\"point_2d\": [{a}, {b}], \"label\": {label}}}") }
+        }).collect();
+        let text = format!("{before}```json\n[{}]\n```{after}", items.join(", "));
+        let got = parse_grounding(&text, size);
+        // Prose after the answer may add objects of its own only if it contains braces.
+        prop_assert!(got.len() >= objects.len());
+        for ((a, b, c, d, label, is_box), g) in objects.iter().zip(&got) {
+            let want_label = if label.trim().is_empty() { "object" } else { label.trim() };
+            match g {
+                Grounded::Box { label: l, bbox } => {
+                    prop_assert!(*is_box);
+                    prop_assert_eq!(l.as_str(), want_label);
+                    prop_assert_eq!((bbox.x1, bbox.x2), ((*a).min(*c) as f32, (*a).max(*c) as f32));
+                    prop_assert_eq!((bbox.y1, bbox.y2), ((*b).min(*d) as f32, (*b).max(*d) as f32));
+                }
+                Grounded::Point { label: l, point } => {
+                    prop_assert!(!*is_box);
+                    prop_assert_eq!(l.as_str(), want_label);
+                    prop_assert_eq!((point.x, point.y), (*a as f32, *b as f32));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn long_and_deeply_nested_inputs_stay_fast() {
+    let size = ImageSize::new(640, 480);
+    let started = std::time::Instant::now();
+    let nested = "{".repeat(200_000) + &"}".repeat(200_000);
+    assert!(parse_grounding(&nested, size).is_empty());
+    let many = "{\"bbox_2d\": [1, 2, 3, 4], \"label\": \"x\"}, ".repeat(5000);
+    assert_eq!(parse_grounding(&many, size).len(), 1000, "capped at MAX_OBJECTS");
+    // Generous: the point is linear work, not a benchmark.
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
