@@ -61,6 +61,16 @@ impl Args {
         self.rest.iter().any(|a| a == name || a.starts_with(&prefix))
     }
 
+    /// The value of `--name value` or `--name=value`, without taking it.
+    pub fn peek(&self, name: &str) -> Option<&str> {
+        let prefix = format!("{name}=");
+        let i = self.rest.iter().position(|a| a == name || a.starts_with(&prefix))?;
+        match self.rest[i].strip_prefix(&prefix) {
+            Some(v) => Some(v),
+            None => self.rest.get(i + 1).map(String::as_str),
+        }
+    }
+
     pub fn required(&mut self, name: &str) -> Result<String, String> {
         self.value(name)?.ok_or_else(|| format!("missing {name}"))
     }

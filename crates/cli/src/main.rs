@@ -11,6 +11,7 @@ mod label_inputs;
 mod label_merge;
 mod metrics;
 mod parse_cmd;
+mod qwen_run;
 mod route_cmd;
 mod run_cmd;
 mod scene_cmd;
@@ -24,13 +25,13 @@ const SUBCOMMANDS: &[(&str, &str, &str, Run)] = &[
     ("label", "label many images with one instruction (JSON Lines, COCO; resumable, shardable)", label_cmd::USAGE, label_cmd::run),
     ("parse", "parse generated text into boxes/masks JSON", parse_cmd::USAGE, parse_cmd::run),
     ("route", "show what an instruction does (task calls, options, explanation)", route_cmd::USAGE, route_cmd::run),
-    ("run", "run a Florence-2 checkpoint on an image", run_cmd::USAGE, run_cmd::run),
+    ("run", "run a checkpoint (Florence-2 or Qwen3-VL) on an image", run_cmd::USAGE, run_cmd::run),
     ("scene", "write a synthetic scene (PNG + JSON with shapes and texts)", scene_cmd::USAGE, scene_cmd::run),
 ];
 
 fn print_help() {
     println!(
-        "visionllm: Florence-2 tools\n\nUSAGE: visionllm <SUBCOMMAND> [OPTIONS]\n\nSUBCOMMANDS:"
+        "visionllm: Florence-2 and Qwen3-VL tools\n\nUSAGE: visionllm <SUBCOMMAND> [OPTIONS]\n\nSUBCOMMANDS:"
     );
     for (name, summary, _, _) in SUBCOMMANDS {
         println!("  {name:<10} {summary}");

@@ -21,6 +21,8 @@ USAGE: visionllm run --model DIR --image FILE --task TASK [--text INPUT] [--toke
                      [--greedy | --beams N] [--max-new-tokens N] [--dump DIR] [--json] [--f16]
        visionllm run --model DIR --image FILE --instruction \"TEXT\" [--region x1,y1,x2,y2]
                      [--tokenizer FILE] [--greedy | --beams N] [--max-new-tokens N] [--json] [--f16]
+       visionllm run --model QWEN3VL_DIR --image FILE --prompt \"TEXT\" [--system \"TEXT\"]
+                     [--greedy] [--max-new-tokens N] [--dump DIR] [--json] [--f16]
 
 Runs a Florence-2 checkpoint (native transformers layout: config.json + model.safetensors) on the
 GPU (WebGPU/Vulkan/Metal/DX12 through wgpu) and prints the parsed answer.
@@ -46,7 +48,13 @@ task, the options applied) and prints the instances the app draws:
   --max-new-tokens  default 1024 (capped by the model's positions)
   --dump DIR        write DIR/activations.safetensors (image features, encoder output, step-0 logits)
   --json            one JSON object: token_ids, text, result, timings_ms
-  --f16             f16 activations (needs shader-f16)";
+  --f16             f16 activations (needs shader-f16)
+
+A Qwen3-VL checkpoint (config.json model_type \"qwen3_vl\") takes --prompt as it is: the user
+message, laid out by the checkpoint's chat template with the image; greedy decoding (default 256
+new tokens). --json prints token_ids (generated only), text and result (the JSON grounding answer's
+boxes and points in image pixels); --dump writes vision.image_embeds, prefill.last_hidden_state and
+prefill.last_logits.";
 
 struct Timer(Instant, BTreeMap<&'static str, f64>);
 
@@ -93,6 +101,13 @@ pub(crate) fn open_image(path: &str) -> Result<image::RgbImage, String> {
 }
 
 pub fn run(args: &mut Args) -> Result<(), String> {
+    if let Some(dir) = args.peek("--model") {
+        let dir = PathBuf::from(dir);
+        if crate::qwen_run::model_type(&dir).as_deref() == Some("qwen3_vl") {
+            let _ = args.value("--model")?;
+            return crate::qwen_run::run(args, &dir);
+        }
+    }
     if args.has("--instruction") {
         return crate::instruction_run::run(args);
     }
@@ -194,13 +209,17 @@ fn write_dump(model: &Florence2, features: &Tensor, ids: &[u32], mut taps: Vec<(
     let mut tensors = Vec::new();
     for (name, (rows, cols), s) in staged {
         let values = pollster::block_on(s.read_f32(gpu)).map_err(|e| e.to_string())?;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        tensors.push((name, vec![1, rows, cols], bytes));
+        tensors.push((name, vec![1, rows, cols], values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
     }
-    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+    write_safetensors(dir, &tensors)
+}
+
+/// DIR/activations.safetensors from (name, shape, little-endian f32 bytes).
+pub(crate) fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) -> Result<(), String> {
+    let views = tensors
         .iter()
-        .map(|(n, shape, b)| (n.clone(), safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b).unwrap()))
-        .collect();
+        .map(|(n, shape, b)| safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
+        .collect::<Result<Vec<_>, String>>()?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("activations.safetensors");
     safetensors::serialize_to_file(views, None, &path).map_err(|e| format!("{}: {e}", path.display()))?;

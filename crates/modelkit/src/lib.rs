@@ -5,6 +5,7 @@
 pub mod layers;
 pub mod loader;
 pub mod pillow_resize;
+pub mod table;
 
 use thiserror::Error;
 use visionllm_gpu::GpuError;
@@ -12,6 +13,7 @@ use visionllm_weights::WeightsError;
 
 pub use layers::{LayerNorm, Linear, RmsNorm};
 pub use loader::Loader;
+pub use table::RowSplitTable;
 
 /// A tap sees every named intermediate tensor a forward pass records (the reference tests compare
 /// them with the reference's activations; `--dump` writes them); pass `&mut |_, _| {}` to ignore.

@@ -176,8 +176,8 @@ impl Qwen3Vl {
 fn eos_ids(generation_config: Option<&str>, cfg: &Qwen3VlConfig, chat: &ChatPrompt) -> Vec<u32> {
     let ids = |v: &serde_json::Value| -> Vec<u32> {
         match v {
-            serde_json::Value::Number(n) => n.as_u64().map(|n| vec![n as u32]).unwrap_or_default(),
-            serde_json::Value::Array(a) => a.iter().filter_map(|n| n.as_u64()).map(|n| n as u32).collect(),
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()).into_iter().collect(),
+            serde_json::Value::Array(a) => a.iter().filter_map(|n| n.as_u64()).filter_map(|n| u32::try_from(n).ok()).collect(),
             _ => Vec::new(),
         }
     };

@@ -1,4 +1,5 @@
-//! Which Florence-2 tensors are which (native key names), and how each class is stored.
+//! Which tensors are which (native key names of Florence-2 and Qwen3-VL), and how each class is
+//! stored.
 //!
 //! Only the weights that go through `linear` (qkv, proj, fc1, fc2, q/k/v/out_proj,
 //! image_projection) are quantized: they are ~80% of the parameters and the quantized kernels read
@@ -40,16 +41,25 @@ impl Class {
 /// The native name of the tied word embedding / lm_head table.
 pub const SHARED: &str = "model.language_model.shared.weight";
 
-/// Aliases of `SHARED` that `save_pretrained` leaves out and the converter drops if present.
+/// Aliases of `SHARED` that `save_pretrained` leaves out and the converter drops if present
+/// (`lm_head.weight` only beside `SHARED`: a Qwen3-VL checkpoint with untied embeddings needs its own).
 pub const TIED_ALIASES: [&str; 3] = ["lm_head.weight", "model.language_model.encoder.embed_tokens.weight", "model.language_model.decoder.embed_tokens.weight"];
 
-const MATMUL_MODULES: [&str; 9] = ["qkv", "proj", "fc1", "fc2", "q_proj", "k_proj", "v_proj", "out_proj", "image_projection"];
+/// Qwen3-VL's token embedding (tied to its lm_head in the 2B model), and an untied lm_head.
+pub const QWEN_EMBEDDING: [&str; 2] = ["model.language_model.embed_tokens.weight", "lm_head.weight"];
+
+const MATMUL_MODULES: [&str; 15] = [
+    // Florence-2
+    "qkv", "proj", "fc1", "fc2", "q_proj", "k_proj", "v_proj", "out_proj", "image_projection",
+    // Qwen3-VL (its ViT shares qkv and proj)
+    "o_proj", "gate_proj", "up_proj", "down_proj", "linear_fc1", "linear_fc2",
+];
 
 pub fn classify(name: &str, shape: &[usize]) -> Class {
-    if name == SHARED {
+    if name == SHARED || QWEN_EMBEDDING.contains(&name) {
         return Class::Embedding;
     }
-    if name.contains("embed_positions") || name.contains("image_position_embed") || name.contains("pos_idx_to_embed") {
+    if name.contains("embed_positions") || name.contains("image_position_embed") || name.contains("pos_idx_to_embed") || name.ends_with("visual.pos_embed.weight") {
         return Class::Position;
     }
     let (module, leaf) = name.rsplit_once('.').unwrap_or(("", name));
@@ -60,7 +70,8 @@ pub fn classify(name: &str, shape: &[usize]) -> Class {
     if leaf == "bias" {
         return Class::Bias;
     }
-    if leaf == "weight" && shape.len() == 4 {
+    // Florence-2's Conv2d [out, in, kh, kw]; Qwen3-VL's Conv3d patch embedding [out, in, t, kh, kw].
+    if leaf == "weight" && shape.len() >= 4 {
         return Class::Conv;
     }
     if leaf == "weight" && shape.len() == 2 && MATMUL_MODULES.contains(&last) {

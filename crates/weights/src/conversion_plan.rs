@@ -11,8 +11,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::classify::{classify, Plan, TIED_ALIASES};
-use crate::limits::{shown, MAX_TENSOR_BYTES};
+use crate::classify::{classify, Class, Plan, SHARED, TIED_ALIASES};
+use crate::limits::{shown, MAX_TABLE_BYTES, MAX_TENSOR_BYTES};
 use crate::manifest::{Manifest, ShardInfo, Stored, TensorEntry, FORMAT, VERSION};
 use crate::msft::{self, Mapped};
 use crate::shards::{self, Planned};
@@ -22,32 +22,76 @@ use crate::source_header::{SourceDtype, SourceFile};
 pub struct Options {
     pub plan: Plan,
     pub max_shard_bytes: u64,
+    /// A token table (class embedding) larger than this stored is written as row parts
+    /// (`NAME.part000`, ..) of at most this size each: see [`MAX_PART_BYTES`].
+    pub max_part_bytes: u64,
 }
+
+/// WebGPU guarantees every adapter binds 128 MiB at once (`maxStorageBufferBindingSize`'s
+/// default), so a table stored in parts of at most that uploads and binds anywhere. Qwen3-VL-2B's
+/// 151,936 x 2,048 embedding is 175 MB at Q4: two parts.
+pub const MAX_PART_BYTES: u64 = 128 << 20;
 
 impl Options {
     pub fn quant(quant: Stored) -> Options {
-        Options { plan: Plan::for_quant(quant), max_shard_bytes: shards::MAX_SHARD_BYTES }
+        Options { plan: Plan::for_quant(quant), max_shard_bytes: shards::MAX_SHARD_BYTES, max_part_bytes: MAX_PART_BYTES }
     }
+}
+
+/// The name of row part `i` of a matrix stored in parts.
+pub fn part_name(name: &str, i: usize) -> String {
+    format!("{name}.part{i:03}")
+}
+
+/// How a matrix of `shape` stored as `stored` is cut into row parts of at most `max_part_bytes`
+/// each: the first row of each part (one part, starting at 0, when it fits). Parts are as even
+/// as the rows allow, so none is a sliver.
+pub fn row_parts(shape: &[usize], stored: Stored, max_part_bytes: u64) -> Option<Vec<usize>> {
+    let total = stored.byte_len(shape)?;
+    let &[rows, cols] = shape else { return Some(vec![0]) };
+    if total <= max_part_bytes || rows < 2 {
+        return Some(vec![0]);
+    }
+    let row_bytes = stored.byte_len(&[1, cols])?.max(1);
+    // Quantized scales are packed two per word, so a part's size is not exactly rows x
+    // row_bytes; one row of slack keeps every part under the limit.
+    let per_part = (max_part_bytes / row_bytes).saturating_sub(1).max(1) as usize;
+    let count = rows.div_ceil(per_part);
+    // Part i starts at floor(i * rows / count): sizes differ by at most one row, none above
+    // ceil(rows / count) <= per_part.
+    Some((0..count).map(|i| (i as u64 * rows as u64 / count as u64) as usize).collect())
 }
 
 /// Storage plan for tensors given by native name and shape (what the converter writes, before any
 /// value is read; the size table in the README is computed from this). Shapes come from source
 /// headers, so sizes are checked: a tensor that would exceed `MAX_TENSOR_BYTES` stored is refused
 /// here, before the converter makes a buffer for it.
-pub fn plan_tensors<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>, plan: &Plan) -> Result<Vec<Planned>, String> {
-    let mut out: Vec<Planned> = tensors
-        .map(|(name, shape)| {
-            let class = classify(name, shape);
-            let mut stored = plan.stored(class);
-            if stored.is_quantized() && shape.len() != 2 {
-                stored = plan.rest;
-            }
-            let length = stored.byte_len(shape).filter(|&l| l <= MAX_TENSOR_BYTES).ok_or_else(|| {
-                format!("tensor {} of shape {shape:?} would be more than {MAX_TENSOR_BYTES} bytes stored as {}: too large for one GPU buffer", shown(name), stored.name())
-            })?;
-            Ok(Planned { name: name.to_string(), class: class.name().to_string(), stored, shape: shape.to_vec(), length })
-        })
-        .collect::<Result<_, String>>()?;
+pub fn plan_tensors<'a>(tensors: impl Iterator<Item = (&'a str, &'a [usize])>, plan: &Plan, max_part_bytes: u64) -> Result<Vec<Planned>, String> {
+    let mut out = Vec::new();
+    for (name, shape) in tensors {
+        let class = classify(name, shape);
+        let mut stored = plan.stored(class);
+        if stored.is_quantized() && shape.len() != 2 {
+            stored = plan.rest;
+        }
+        let too_large = || format!("tensor {} of shape {shape:?} would be more than {MAX_TENSOR_BYTES} bytes stored as {}: too large for one GPU buffer", shown(name), stored.name());
+        // Only the token table is read through `RowSplitTable`; every other tensor is whole.
+        let limit = if class == Class::Embedding { max_part_bytes.min(MAX_TENSOR_BYTES) } else { u64::MAX };
+        if class == Class::Embedding && stored.byte_len(shape).is_none_or(|b| b > MAX_TABLE_BYTES) {
+            return Err(format!("tensor {} of shape {shape:?} would be more than {MAX_TABLE_BYTES} bytes stored as {}: too large a table", shown(name), stored.name()));
+        }
+        let starts = row_parts(shape, stored, limit).ok_or_else(too_large)?;
+        for (i, &first) in starts.iter().enumerate() {
+            let (part, part_shape) = if starts.len() == 1 {
+                (name.to_string(), shape.to_vec())
+            } else {
+                let end = starts.get(i + 1).copied().unwrap_or(shape[0]);
+                (part_name(name, i), vec![end - first, shape[1]])
+            };
+            let length = stored.byte_len(&part_shape).filter(|&l| l <= MAX_TENSOR_BYTES).ok_or_else(too_large)?;
+            out.push(Planned { name: part, class: class.name().to_string(), stored, shape: part_shape, length, source_rows: (starts.len() > 1).then_some(first) });
+        }
+    }
     // Name order groups language model, projector, vision tower; deterministic across runs.
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
@@ -100,6 +144,9 @@ pub struct ConversionPlan {
 impl ConversionPlan {
     pub fn new(files: Vec<SourceFile>, options: Options) -> Result<ConversionPlan, String> {
         let microsoft = msft::is_microsoft_layout(files.iter().flat_map(|f| f.tensors.iter().map(|t| t.name.as_str())));
+        // Florence-2 ties lm_head to `SHARED` (Microsoft's layout names it otherwise; such a source
+        // is Florence-2 too). Without either, an lm_head is a model's own (untied Qwen3-VL).
+        let has_shared = microsoft || files.iter().flat_map(|f| &f.tensors).any(|t| t.name == SHARED);
         // native name -> (file, index in file, transpose)
         let mut sources: BTreeMap<String, (usize, usize, bool)> = BTreeMap::new();
         let mut checks = Vec::new();
@@ -108,7 +155,7 @@ impl ConversionPlan {
             for (ti, t) in f.tensors.iter().enumerate() {
                 let mapped = if microsoft { msft::to_native(&t.name) } else { Mapped::Name(t.name.clone()) };
                 let (native, transpose) = match mapped {
-                    Mapped::Name(n) if TIED_ALIASES.contains(&n.as_str()) => {
+                    Mapped::Name(n) if TIED_ALIASES.contains(&n.as_str()) && (n != "lm_head.weight" || has_shared) => {
                         dropped.push(t.name.clone());
                         continue;
                     }
@@ -145,7 +192,7 @@ impl ConversionPlan {
             shape
         };
         let shapes: BTreeMap<&str, Vec<usize>> = sources.iter().map(|(n, s)| (n.as_str(), native_shape(s))).collect();
-        let planned = plan_tensors(shapes.iter().map(|(n, s)| (*n, s.as_slice())), &options.plan)?;
+        let planned = plan_tensors(shapes.iter().map(|(n, s)| (*n, s.as_slice())), &options.plan, options.max_part_bytes)?;
         let packs = shards::pack(&planned, options.max_shard_bytes);
 
         let mut shard_plans = Vec::new();
@@ -156,12 +203,25 @@ impl ConversionPlan {
             let mut at = 8 + header.len() as u64;
             let mut entries = Vec::new();
             for p in order {
-                let (fi, ti, transpose) = sources[&p.name];
+                let source = p.source_name();
+                let (fi, ti, transpose) = sources[source];
                 let t = &files[fi].tensors[ti];
+                // A row part reads its rows' bytes of the source (rows are contiguous there).
+                let (start, end) = match p.source_rows {
+                    None => (t.start, t.end),
+                    Some(first) => {
+                        if transpose {
+                            return Err(format!("tensor {} is stored transposed and too large for one buffer", t.name));
+                        }
+                        let row = t.dtype.size().unwrap_or(1) as u64 * p.shape[1] as u64;
+                        let start = t.start + first as u64 * row;
+                        (start, start + p.shape[0] as u64 * row)
+                    }
+                };
                 items.push(Item {
                     file: fi,
-                    start: t.start,
-                    end: t.end,
+                    start,
+                    end,
                     source: t.name.clone(),
                     dtype: t.dtype.clone(),
                     kind: ItemKind::Convert { shard: si, offset: at, planned: p.clone(), transpose },
@@ -184,6 +244,7 @@ impl ConversionPlan {
                 "version": VERSION,
                 "quantization": options.plan.table(),
                 "max_shard_bytes": options.max_shard_bytes,
+                "max_part_bytes": options.max_part_bytes,
                 "sources": files.iter().map(|f| [&f.name, &f.header_sha256]).collect::<Vec<_>>(),
             })
             .to_string()
@@ -208,6 +269,40 @@ impl ConversionPlan {
             total_bytes: shards.iter().map(|s| s.bytes).sum(),
             shards,
             tensors: self.shards.iter().flat_map(|s| s.entries.iter().cloned()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every split covers the rows in order, each part within the limit (when one row fits),
+    /// parts as few as the slack allows and never a sliver.
+    #[test]
+    fn row_parts_cover_the_rows_within_the_limit() {
+        for stored in [Stored::F32, Stored::F16, Stored::Q8, Stored::Q4] {
+            for rows in 1..70 {
+                for cols in [1, 31, 32, 33, 100] {
+                    let row_bytes = stored.byte_len(&[1, cols]).unwrap();
+                    for limit in [row_bytes * 2 + 3, row_bytes * 5, 1000, 4096, u64::MAX] {
+                        let starts = row_parts(&[rows, cols], stored, limit).unwrap();
+                        assert_eq!(starts[0], 0);
+                        assert!(starts.windows(2).all(|w| w[0] < w[1]) && *starts.last().unwrap() < rows);
+                        let ends: Vec<usize> = starts.iter().skip(1).copied().chain([rows]).collect();
+                        for (&s, &e) in starts.iter().zip(&ends) {
+                            if starts.len() > 1 {
+                                assert!(stored.byte_len(&[e - s, cols]).unwrap() <= limit, "{stored:?} {rows}x{cols} limit {limit}: part {s}..{e}");
+                            }
+                        }
+                        if stored.byte_len(&[rows, cols]).unwrap() <= limit {
+                            assert_eq!(starts, [0]);
+                        }
+                        let sizes: Vec<usize> = starts.iter().zip(&ends).map(|(s, e)| e - s).collect();
+                        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1 || sizes.len() == 1, "uneven {sizes:?}");
+                    }
+                }
+            }
         }
     }
 }

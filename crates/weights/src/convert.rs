@@ -9,13 +9,13 @@ use std::path::Path;
 use crate::checkpoint::{safetensors_files, Result, WeightsError};
 use crate::classify::{Class, CLASSES};
 use crate::conversion_plan::ConversionPlan;
-pub use crate::conversion_plan::{plan_tensors, Options};
+pub use crate::conversion_plan::{part_name, plan_tensors, Options, MAX_PART_BYTES};
 use crate::manifest::{Manifest, Stored, MANIFEST_FILE};
 use crate::source_header::{self, SourceFile};
 use crate::stream_convert::StreamConverter;
 
 /// Files copied next to the shards when the source has them (config.json is required).
-const COPIED: [&str; 5] = ["config.json", "tokenizer.json", "preprocessor_config.json", "processor_config.json", "generation_config.json"];
+const COPIED: [&str; 7] = ["config.json", "tokenizer.json", "preprocessor_config.json", "processor_config.json", "generation_config.json", "chat_template.jinja", "tokenizer_config.json"];
 
 /// Per tensor class: how much, how stored, and how far the stored values are from the source.
 #[derive(Clone, Debug, Default)]
@@ -126,7 +126,7 @@ fn resolve(path: &Path) -> std::io::Result<std::path::PathBuf> {
 pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     let bad = |path: &Path, detail: String| WeightsError::Bad { path: path.to_path_buf(), detail };
     if !from.join("config.json").exists() {
-        return Err(bad(from, "no config.json: point --from at a Florence-2 checkpoint directory".into()));
+        return Err(bad(from, "no config.json: point --from at a checkpoint directory (Florence-2 or Qwen3-VL)".into()));
     }
     let mut maps = Vec::new();
     let mut headers: Vec<SourceFile> = Vec::new();
@@ -193,7 +193,7 @@ pub fn convert_dir(from: &Path, to: &Path, opts: &Options) -> Result<Report> {
     }
     let mut notes = Vec::new();
     let config: serde_json::Value = std::fs::read_to_string(from.join("config.json")).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
-    if config["vision_config"]["embed_dim"].is_null() {
+    if config["model_type"] != "qwen3_vl" && config["vision_config"]["embed_dim"].is_null() {
         // The original remote-code config (`dim_embed`, no `<image>` token) is not what the model
         // loader reads; translating it (and the tokenizer) is not done here.
         notes.push(format!(

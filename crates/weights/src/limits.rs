@@ -61,6 +61,10 @@ impl FileKind {
 /// one 210 MB); past this a source header is refused before any buffer is made for it.
 pub const MAX_TENSOR_BYTES: u64 = 256 << 20;
 
+/// Largest token table stored in row parts, all parts together (Qwen3-VL-2B's 151,936 x 2,048
+/// table is 1.24 GB in f32); a header declaring more is refused before any part is planned.
+pub const MAX_TABLE_BYTES: u64 = 2 << 30;
+
 /// Largest shard file: one tensor at the limit plus a generous header.
 pub const MAX_SHARD_FILE_BYTES: u64 = MAX_TENSOR_BYTES + (16 << 20);
 

@@ -18,6 +18,18 @@ pub struct Planned {
     pub stored: Stored,
     pub shape: Vec<usize>,
     pub length: u64,
+    /// For a row part of a larger source matrix: its first row there.
+    pub source_rows: Option<usize>,
+}
+
+impl Planned {
+    /// The source tensor's name (a row part's name without its `.partNNN`).
+    pub fn source_name(&self) -> &str {
+        match self.source_rows {
+            Some(_) => self.name.rsplit_once(".part").map(|(n, _)| n).unwrap_or(&self.name),
+            None => &self.name,
+        }
+    }
 }
 
 /// Split `tensors` (in the given order) into shards of at most `max_bytes` of data each. A tensor

@@ -10,7 +10,7 @@ use std::io::Write;
 
 use common::{fixture, TempDir};
 use visionllm_weights::classify::{classify, Class, Plan};
-use visionllm_weights::convert::{convert_dir, plan_tensors, Options};
+use visionllm_weights::convert::{convert_dir, plan_tensors, Options, MAX_PART_BYTES};
 use visionllm_weights::shards::{pack, predicted_bytes, MAX_SHARD_BYTES};
 use visionllm_weights::{Checkpoint, Stored};
 
@@ -98,7 +98,7 @@ fn full_size_base_checkpoint_converts_with_every_tensor_accounted_for() {
         let data: u64 = in_shard.iter().map(|t| t.length).sum();
         assert!(data <= MAX_SHARD_BYTES || in_shard.len() == 1, "{}: {data} bytes in {} tensors", s.file, in_shard.len());
     }
-    let planned = plan_tensors(tensors.iter().map(|(n, s)| (n.as_str(), s.as_slice())), &Plan::for_quant(Stored::Q4)).unwrap();
+    let planned = plan_tensors(tensors.iter().map(|(n, s)| (n.as_str(), s.as_slice())), &Plan::for_quant(Stored::Q4), MAX_PART_BYTES).unwrap();
     assert_eq!(m.total_bytes, predicted_bytes(&planned, &pack(&planned, MAX_SHARD_BYTES)), "the size table's prediction");
     let written: u64 = m.shards.iter().map(|s| std::fs::metadata(out.path().join(&s.file)).unwrap().len()).sum();
     assert_eq!(written, m.total_bytes);

@@ -116,7 +116,7 @@ async fn remove_other_revisions(model_id: &str, host: &str, current: &ShardCache
 }
 
 async fn convert(cache: &ShardCache, base: &str, sources: Vec<Source>, quant: Stored, model_id: &str, commit: Option<&str>, on_bytes: &mut dyn FnMut(u64, u64)) -> Result<Manifest, String> {
-    let options = Options { plan: Plan::for_quant(quant), max_shard_bytes: MAX_SHARD_BYTES };
+    let options = Options { max_shard_bytes: MAX_SHARD_BYTES, ..Options::quant(quant) };
     let headers = sources.iter().map(|s| s.header.clone()).collect();
     let plan = ConversionPlan::new(headers, options).map_err(|e| format!("this checkpoint cannot be converted: {e}"))?;
 

@@ -1,0 +1,116 @@
+//! `visionllm run` on a Qwen3-VL checkpoint (config.json `model_type` "qwen3_vl"): the user's
+//! prompt goes to the model as it is, laid out by the checkpoint's chat template; the answer is
+//! parsed as JSON grounding (boxes and points in image pixels).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_qwen3vl::generate::MAX_NEW_TOKENS;
+use visionllm_qwen3vl::{Grid, Prompt, Qwen3Vl};
+use visionllm_tasks::parse::grounding_json::parse_grounding;
+use visionllm_tasks::ImageSize;
+
+use crate::args::Args;
+use crate::run_cmd::open_image;
+use crate::scene_cmd::parse_number;
+
+/// The `model_type` of config.json in `dir`, when it has one (a missing or unreadable config is
+/// reported by the model's own loader with its path).
+pub fn model_type(dir: &Path) -> Option<String> {
+    use visionllm_weights::limits::{read_text, FileKind};
+    let text = read_text(&dir.join("config.json"), FileKind::Config).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("model_type")?.as_str().map(str::to_owned)
+}
+
+pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
+    let image_path = args.required("--image")?;
+    let prompt_text = args.required("--prompt")?;
+    let system = args.value("--system")?;
+    // Greedy is the only decoding this family has; the flag is accepted so one command line
+    // works for both families.
+    let _ = args.flag("--greedy");
+    let max_new = parse_number("--max-new-tokens", args.value("--max-new-tokens")?, 256)?;
+    if max_new == 0 || max_new > MAX_NEW_TOKENS {
+        return Err(format!("--max-new-tokens {max_new}: must be 1..={MAX_NEW_TOKENS}"));
+    }
+    let dump = args.value("--dump")?.map(std::path::PathBuf::from);
+    let json = args.flag("--json");
+    let f16 = args.flag("--f16");
+    std::mem::take(args).finish()?;
+
+    let mut timings = BTreeMap::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &'static str, gpu: &Gpu| {
+        let _ = gpu.device.poll(visionllm_gpu::wgpu::PollType::wait_indefinitely());
+        timings.insert(name, clock.elapsed().as_secs_f64() * 1000.0);
+        clock = Instant::now();
+    };
+    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
+    let model = Qwen3Vl::load_dir(gpu.clone(), model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
+    lap("load", &gpu);
+
+    let img = open_image(&image_path)?;
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let (patches, grid) = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
+    let prompt = model.prompt(system.as_deref(), &prompt_text, grid).map_err(|e| e.to_string())?;
+    lap("preprocess", &gpu);
+
+    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |_| {})).map_err(|e| e.to_string())?;
+    lap("generate", &gpu);
+    let text = model.chat.decode(&generated.ids).map_err(|e| e.to_string())?;
+    let result = parse_grounding(&text, ImageSize { width: w as u32, height: h as u32 });
+
+    if let Some(dir) = dump {
+        write_dump(&model, &patches, grid, &prompt, &dir)?;
+    }
+    let decode_s = timings["generate"] / 1000.0;
+    if json {
+        let out = serde_json::json!({
+            "model_type": "qwen3_vl",
+            "token_ids": generated.ids,
+            "prompt_len": generated.prompt_len,
+            "text": text,
+            "result": result,
+            "timings_ms": timings,
+            "tokens_per_s": generated.ids.len() as f64 / decode_s.max(1e-9),
+            "device": gpu.caps.describe(),
+        });
+        println!("{out}");
+    } else {
+        println!("{text}");
+        eprintln!("parsed: {}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
+        eprintln!("device: {}", gpu.caps.describe());
+        eprintln!("timings (ms): {timings:?}");
+    }
+    Ok(())
+}
+
+/// activations.safetensors with f32 tensors: `vision.image_embeds` [image tokens, d] (after the
+/// merger), `prefill.last_hidden_state` [prompt length, d] (after the final norm) and
+/// `prefill.last_logits` [vocab]; the vision tower and prefill run again here, only for the dump.
+fn write_dump(model: &Qwen3Vl, patches: &[f32], grid: Grid, prompt: &Prompt, dir: &Path) -> Result<(), String> {
+    let gpu = model.gpu();
+    let mut rec = Recorder::new(gpu);
+    let mut taps: Vec<(String, Tensor)> = Vec::new();
+    let mut keep = |name: &str, t: &Tensor| {
+        if name == "vision.image_embeds" || name == "prefill.last_hidden_state" {
+            taps.push((name.to_owned(), t.clone()));
+        }
+    };
+    let image = model.image_features(&mut rec, patches, grid, &mut keep).map_err(|e| e.to_string())?;
+    let mut state = model.start(&mut rec, prompt, 1);
+    let logits = model.prefill(&mut rec, &mut state, prompt, &image, &mut keep).map_err(|e| e.to_string())?;
+    taps.push(("prefill.last_logits".into(), logits));
+    let staged: Vec<_> = taps.iter().map(|(n, t)| (n.clone(), t.dims2(), rec.stage_read(t))).collect();
+    rec.submit();
+    let mut tensors = Vec::new();
+    for (name, (rows, cols), s) in staged {
+        let values = pollster::block_on(s.read_f32(gpu)).map_err(|e| e.to_string())?;
+        let shape = if name == "prefill.last_logits" { vec![rows * cols] } else { vec![rows, cols] };
+        tensors.push((name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
+    }
+    crate::run_cmd::write_safetensors(dir, &tensors)
+}

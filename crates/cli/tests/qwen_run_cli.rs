@@ -1,0 +1,70 @@
+//! `visionllm run` on a Qwen3-VL checkpoint (the tiny random fixture from
+//! tests/reference/qwen3vl): the model type comes from config.json, the generated ids equal the
+//! reference's greedy ids, and `--dump` writes the three tensors the issue names, each within
+//! 1e-4 of the reference's activations.
+
+use std::process::Command;
+
+use visionllm_gpu::conformance::compare;
+
+fn fixture(case: &str) -> String {
+    format!("{}/../../tests/fixtures/qwen3vl/{case}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn f32s(st: &safetensors::SafeTensors, name: &str) -> (Vec<usize>, Vec<f32>) {
+    let t = st.tensor(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let values = t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    (t.shape().to_vec(), values)
+}
+
+#[test]
+fn qwen_run_greedy_json_and_dump_match_the_reference() {
+    let dir = fixture("tiny");
+    let case: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(format!("{dir}/case.json")).unwrap()).unwrap();
+    let greedy = case["greedy_ids"].as_array().unwrap();
+    let dump = std::env::temp_dir().join(format!("visionllm-qwen-dump-{}", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_visionllm"))
+        .args(["run", "--model", &dir, "--image", &format!("{dir}/image.png"), "--prompt", case["prompt_text"].as_str().unwrap(), "--greedy", "--json"])
+        .args(["--max-new-tokens", &greedy.len().to_string(), "--dump"])
+        .arg(&dump)
+        .env("XDG_RUNTIME_DIR", std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["model_type"], "qwen3_vl");
+    assert_eq!(&json["token_ids"], &case["greedy_ids"], "generated ids (prompt excluded)");
+    assert_eq!(json["prompt_len"], case["input_len"]);
+    assert!(json["text"].is_string() && json["result"].is_array(), "{json}");
+
+    let bytes = std::fs::read(dump.join("activations.safetensors")).unwrap();
+    let ours = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let expected_bytes = std::fs::read(format!("{dir}/expected.safetensors")).unwrap();
+    let expected = safetensors::SafeTensors::deserialize(&expected_bytes).unwrap();
+    for name in ["vision.image_embeds", "prefill.last_hidden_state", "prefill.last_logits"] {
+        let (shape, got) = f32s(&ours, name);
+        let (want_shape, want) = f32s(&expected, name);
+        assert_eq!(shape, want_shape, "{name}: shape");
+        compare(&got, &want, 1e-4, name).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(dump);
+}
+
+#[test]
+fn qwen_run_refuses_bad_arguments_before_loading() {
+    let dir = fixture("tiny");
+    for (extra, says) in [
+        (vec!["--prompt", "hi", "--max-new-tokens", "0"], "--max-new-tokens 0"),
+        (vec!["--prompt", "hi", "--beams", "3"], "unexpected arguments"),
+        (vec![], "missing --prompt"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_visionllm"))
+            .args(["run", "--model", &dir, "--image", &format!("{dir}/image.png")])
+            .args(&extra)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{extra:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
+}
