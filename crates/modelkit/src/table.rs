@@ -13,7 +13,7 @@ use visionllm_gpu::ops::copy::concat;
 use visionllm_gpu::ops::embedding::embedding_as;
 use visionllm_gpu::ops::linear::linear;
 use visionllm_gpu::{DType, Recorder, Tensor};
-use visionllm_weights::convert::part_name;
+use visionllm_weights::conversion_plan::part_name;
 
 use crate::{Loader, ModelError, Result};
 

@@ -13,7 +13,8 @@ use common::{Case, CASES};
 use visionllm_gpu::{conformance, DType, Gpu, Overrides, Recorder};
 use visionllm_qwen3vl::positions::Grid;
 use visionllm_qwen3vl::Qwen3Vl;
-use visionllm_weights::convert::{convert_dir, part_name, Options};
+use visionllm_weights::conversion_plan::part_name;
+use visionllm_weights::convert::{convert_dir, Options};
 use visionllm_weights::{Checkpoint, Stored};
 
 const EMBED: &str = "model.language_model.embed_tokens.weight";

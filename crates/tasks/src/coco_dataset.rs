@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::export::{box_geometry, polygon_geometry, Categories, Category, CocoGeometry};
-use crate::geometry::{ImageSize, Polygon};
+use crate::geometry::{BoundingBox, ImageSize, Polygon};
 use crate::instances::{Instance, Shape};
 use crate::label_record::LabelRecord;
 
@@ -96,6 +96,9 @@ fn geometry(shape: &Shape, size: ImageSize) -> Option<CocoGeometry> {
         Shape::Box(b) => Some(box_geometry(*b, size)),
         Shape::Polygons(parts) => polygon_geometry(parts, size),
         Shape::Quad(q) => polygon_geometry(&[Polygon { points: q.to_vec() }], size),
+        // COCO has no point annotation outside keypoint datasets: a zero-size box at the point
+        // keeps where it is.
+        Shape::Point(p) => Some(box_geometry(BoundingBox::new(p.x, p.y, p.x, p.y), size)),
     }
 }
 

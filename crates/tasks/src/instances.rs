@@ -17,6 +17,8 @@ pub enum Shape {
     Polygons(Vec<Polygon>),
     /// An OCR line's four corners, in the order the model wrote them.
     Quad([Point; 4]),
+    /// A pointed-at place (Qwen3-VL's `point_2d`), drawn as a marker.
+    Point(Point),
 }
 
 impl Shape {
@@ -26,6 +28,7 @@ impl Shape {
             Shape::Box(b) => Some(b.normalized()),
             Shape::Polygons(parts) => parts.iter().filter_map(Polygon::bounding_box).reduce(BoundingBox::union),
             Shape::Quad(q) => Polygon { points: q.to_vec() }.bounding_box(),
+            Shape::Point(p) => Some(BoundingBox::new(p.x, p.y, p.x, p.y)),
         }
     }
 }

@@ -23,7 +23,8 @@ pub const MAX_POLYGONS: usize = 1000;
 pub const MAX_POINTS: usize = 100_000;
 pub const MAX_SIDE: u32 = 1 << 16;
 
-/// `{"label", "box": [x1, y1, x2, y2], "polygons"?, "quad"?, "score"?}` in image pixels.
+/// `{"label", "box": [x1, y1, x2, y2], "polygons"?, "quad"?, "point"?, "score"?}` in image pixels
+/// (a point's box is the point itself).
 pub fn instance_json(instance: &Instance) -> Value {
     let mut out = json!({ "label": instance.label });
     if let Some(b) = instance.bounds() {
@@ -33,6 +34,7 @@ pub fn instance_json(instance: &Instance) -> Value {
         Shape::Box(_) => {}
         Shape::Polygons(parts) => out["polygons"] = json!(parts.iter().map(|p| p.points.iter().map(|q| [q.x, q.y]).collect::<Vec<_>>()).collect::<Vec<_>>()),
         Shape::Quad(q) => out["quad"] = json!(q.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>()),
+        Shape::Point(p) => out["point"] = json!([p.x, p.y]),
     }
     if let Some(score) = instance.score {
         out["score"] = json!(score);
@@ -120,6 +122,8 @@ pub fn instance_from_json(v: &Value) -> Result<Instance, String> {
             polygons.push(Polygon { points: points.iter().map(point).collect::<Result<_, _>>()? });
         }
         Shape::Polygons(polygons)
+    } else if let Some(p) = o.get("point") {
+        Shape::Point(point(p)?)
     } else if let Some(quad) = o.get("quad") {
         match quad.as_array().map(Vec::as_slice) {
             Some([a, b, c, d]) => Shape::Quad([point(a)?, point(b)?, point(c)?, point(d)?]),
@@ -128,7 +132,7 @@ pub fn instance_from_json(v: &Value) -> Result<Instance, String> {
     } else {
         match o.get("box").and_then(Value::as_array).map(Vec::as_slice) {
             Some([x1, y1, x2, y2]) => Shape::Box(BoundingBox::new(number(x1)?, number(y1)?, number(x2)?, number(y2)?)),
-            _ => return Err("no \"box\" [x1, y1, x2, y2], \"polygons\" or \"quad\"".into()),
+            _ => return Err("no \"box\" [x1, y1, x2, y2], \"polygons\", \"quad\" or \"point\"".into()),
         }
     };
     Ok(Instance { label: label.to_string(), shape, score })

@@ -5,6 +5,7 @@
 //! Independent of the GPU; compiles natively and for wasm32.
 
 pub mod box_scores;
+pub mod chat_request;
 pub mod coco_classes;
 pub mod coco_dataset;
 pub mod export;

@@ -14,7 +14,7 @@ fn soup() -> impl Strategy<Value = String> {
     let piece = prop_oneof![
         3 => prop::sample::select(vec!["[", "]", "{", "}", ",", ":", "\"id\"", "\"name\"", "\"categories\"", "\"\"", "null", "-1", "0", "1",
             "2", "9007199254740991", "9007199254740992", "18446744073709551616", "1e3", "\"car\"", "\"Car \"", "\"cars\"", "\" \"", "\"\\u0000\"", "\"image\"", "\"width\"", "\"height\"",
-            "\"instances\"", "\"label\"", "\"box\"", "\"polygons\"", "\"quad\"", "\"score\"", "\"error\"", "0.5", "1e39", "[1,2]", "[1,2,3,4]"]).prop_map(String::from),
+            "\"instances\"", "\"label\"", "\"box\"", "\"polygons\"", "\"quad\"", "\"point\"", "\"score\"", "\"error\"", "0.5", "1e39", "[1,2]", "[1,2,3,4]"]).prop_map(String::from),
         1 => any::<String>(),
         1 => "\\PC{1,8}".prop_map(|s| format!("{s:?}")),
     ];
@@ -48,6 +48,7 @@ proptest! {
                         Shape::Box(b) => vec![(b.x1, b.y1), (b.x2, b.y2)],
                         Shape::Polygons(parts) => parts.iter().flat_map(|p| p.points.iter().map(|q| (q.x, q.y))).collect(),
                         Shape::Quad(q) => q.iter().map(|p| (p.x, p.y)).collect(),
+                        Shape::Point(p) => vec![(p.x, p.y)],
                     };
                     prop_assert!(points.iter().all(|(x, y)| x.is_finite() && y.is_finite()));
                 }

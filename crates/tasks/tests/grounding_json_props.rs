@@ -86,3 +86,38 @@ fn long_and_deeply_nested_inputs_stay_fast() {
     // Generous: the point is linear work, not a benchmark.
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Family #2's request for any instruction: an error, or the instruction itself (trimmed) as
+    /// the user message, with a system message exactly when it asks for places.
+    #[test]
+    fn any_instruction_is_a_chat_request_or_an_error(text in prop_oneof![any::<String>(), "\\PC{0,40}", "(find|point at|segment|what) \\PC{0,20}"]) {
+        use visionllm_tasks::chat_request::{chat_request, ChatAnswer};
+        if let Ok(r) = chat_request(&text) {
+            prop_assert_eq!(r.user.as_str(), text.trim());
+            prop_assert_eq!(r.system.is_some(), r.answer != ChatAnswer::Text);
+        }
+    }
+
+    /// Parsed points and boxes become instances that survive the JSON Lines record and back.
+    #[test]
+    fn grounded_instances_round_trip_through_records(objects in prop::collection::vec((0u32..1000, 0u32..1000, 0u32..1000, 0u32..1000, "\\PC{0,6}", any::<bool>()), 1..8), size in size()) {
+        use visionllm_tasks::chat_request::grounded_instances;
+        use visionllm_tasks::label_record::{instance_from_json, instance_json};
+        let list: Vec<serde_json::Value> = objects.iter().map(|(a, b, c, d, label, point)| if *point {
+            serde_json::json!({ "point_2d": [a, b], "label": label })
+        } else {
+            serde_json::json!({ "bbox_2d": [a, b, c, d], "label": label })
+        }).collect();
+        let grounded = parse_grounding(&serde_json::to_string(&list).unwrap(), size);
+        prop_assert_eq!(grounded.len(), objects.len());
+        for (g, inst) in grounded.iter().zip(grounded_instances(&grounded)) {
+            let back = instance_from_json(&instance_json(&inst)).unwrap();
+            prop_assert_eq!(&back, &inst);
+            let label = match g { Grounded::Box { label, .. } | Grounded::Point { label, .. } => label };
+            prop_assert_eq!(&inst.label, label);
+        }
+    }
+}

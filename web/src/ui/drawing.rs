@@ -53,6 +53,7 @@ fn draw_items(ctx: &CanvasRenderingContext2d, w: f64, h: f64, scale: f64, overla
                 }
             }
             Shape::Quad(q) => draw_polygon(ctx, q, scale, rgb, hovered),
+            Shape::Point(p) => draw_marker(ctx, *p, scale, line, rgb, hovered, &item.label),
         }
     }
     if let Some(r) = overlay.region {
@@ -115,6 +116,30 @@ fn draw_polygon(ctx: &CanvasRenderingContext2d, points: &[Point], scale: f64, rg
     ctx.set_line_width(if hovered { 4.0 } else { 2.0 });
     ctx.set_stroke_style_str(&css(rgb, 1.0));
     ctx.stroke();
+    ctx.restore();
+}
+
+/// A pointed-at place: a filled dot ringed in white (visible on any colour), its label beside it.
+fn draw_marker(ctx: &CanvasRenderingContext2d, p: Point, scale: f64, line: f64, rgb: (u8, u8, u8), hovered: bool, label: &str) {
+    let (x, y) = (p.x as f64 * scale, p.y as f64 * scale);
+    let r = line * if hovered { 4.0 } else { 3.0 };
+    ctx.save();
+    ctx.begin_path();
+    let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+    ctx.set_fill_style_str(&css(rgb, 1.0));
+    ctx.fill();
+    ctx.set_line_width(line.max(2.0));
+    ctx.set_stroke_style_str("#ffffff");
+    ctx.stroke();
+    if !label.is_empty() {
+        let font = (line * 6.0).clamp(11.0, 28.0);
+        ctx.set_font(&format!("600 {font}px system-ui, sans-serif"));
+        let text_w = ctx.measure_text(label).map(|m| m.width()).unwrap_or(0.0);
+        ctx.set_fill_style_str(&css(rgb, 0.85));
+        ctx.fill_rect(x + r + 2.0, y - font / 2.0 - 3.0, text_w + 8.0, font + 6.0);
+        ctx.set_fill_style_str("#ffffff");
+        let _ = ctx.fill_text(label, x + r + 6.0, y + font / 2.0 - 1.0);
+    }
     ctx.restore();
 }
 

@@ -19,7 +19,6 @@
 //! byte still needed; a cut connection inside a session continues at the exact byte with a Range
 //! request (with `If-Range`). A changed plan starts over.
 
-use visionllm_weights::classify::Plan;
 use visionllm_weights::conversion_plan::{ConversionPlan, Options};
 use visionllm_weights::shards::MAX_SHARD_BYTES;
 use visionllm_weights::stream_convert::StreamConverter;
