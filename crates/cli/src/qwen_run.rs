@@ -9,6 +9,8 @@ use std::time::Instant;
 use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
 use visionllm_qwen3vl::generate::MAX_NEW_TOKENS;
 use visionllm_qwen3vl::{Grid, Prompt, Qwen3Vl};
+use visionllm_tasks::chat_request::{chat_request, grounded_instances, ChatAnswer};
+use visionllm_tasks::label_record::instance_json;
 use visionllm_tasks::parse::grounding_json::parse_grounding;
 use visionllm_tasks::ImageSize;
 
@@ -27,8 +29,20 @@ pub fn model_type(dir: &Path) -> Option<String> {
 
 pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
     let image_path = args.required("--image")?;
-    let prompt_text = args.required("--prompt")?;
-    let system = args.value("--system")?;
+    // --instruction: what the app asks (`tasks::chat_request`: the instruction as the user
+    // message, a system message asking for JSON boxes or points when it asks for places) and
+    // prints the instances the app draws; --prompt: the user message alone, as given.
+    let instruction = args.value("--instruction")?;
+    let (prompt_text, system, request) = match instruction {
+        Some(text) => {
+            if args.has("--prompt") || args.has("--system") {
+                return Err("--instruction chooses the messages: it cannot be combined with --prompt or --system".into());
+            }
+            let request = chat_request(&text)?;
+            (request.user.clone(), request.system.map(str::to_owned), Some(request))
+        }
+        None => (args.required("--prompt")?, args.value("--system")?, None),
+    };
     // Greedy is the only decoding this family has; the flag is accepted so one command line
     // works for both families.
     let _ = args.flag("--greedy");
@@ -67,6 +81,28 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
         write_dump(&model, &patches, grid, &prompt, &dir)?;
     }
     let decode_s = timings["generate"] / 1000.0;
+    if let Some(request) = request {
+        let (explanation, text_answer) = match request.answer {
+            ChatAnswer::Boxes { segment: false } => ("asked Qwen3-VL as written, for JSON boxes", false),
+            ChatAnswer::Boxes { segment: true } => ("asked Qwen3-VL as written, for JSON boxes (masks need Florence-2's region-to-segmentation, which the app links when both models are stored; boxes only here)", false),
+            ChatAnswer::Points => ("asked Qwen3-VL as written, for JSON points", false),
+            ChatAnswer::Text => ("asked Qwen3-VL as written, for a text answer", true),
+        };
+        let instances: Vec<serde_json::Value> = grounded_instances(&result).iter().map(instance_json).collect();
+        let out = serde_json::json!({
+            "instruction": request.user,
+            "explanation": explanation,
+            "system": request.system,
+            "instances": instances,
+            "text": if text_answer { serde_json::json!(text) } else { serde_json::Value::Null },
+            "generated_text": text,
+            "token_ids": generated.ids,
+            "timings_ms": timings,
+            "device": gpu.caps.describe(),
+        });
+        println!("{}", if json { out.to_string() } else { serde_json::to_string_pretty(&out).map_err(|e| e.to_string())? });
+        return Ok(());
+    }
     if json {
         let out = serde_json::json!({
             "model_type": "qwen3_vl",

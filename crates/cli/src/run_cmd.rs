@@ -23,6 +23,7 @@ USAGE: visionllm run --model DIR --image FILE --task TASK [--text INPUT] [--toke
                      [--tokenizer FILE] [--greedy | --beams N] [--max-new-tokens N] [--json] [--f16]
        visionllm run --model QWEN3VL_DIR --image FILE --prompt \"TEXT\" [--system \"TEXT\"]
                      [--greedy] [--max-new-tokens N] [--dump DIR] [--json] [--f16]
+       visionllm run --model QWEN3VL_DIR --image FILE --instruction \"TEXT\" [--max-new-tokens N] [--json]
 
 Runs a Florence-2 checkpoint (native transformers layout: config.json + model.safetensors) on the
 GPU (WebGPU/Vulkan/Metal/DX12 through wgpu) and prints the parsed answer.
@@ -54,7 +55,9 @@ A Qwen3-VL checkpoint (config.json model_type \"qwen3_vl\") takes --prompt as it
 message, laid out by the checkpoint's chat template with the image; greedy decoding (default 256
 new tokens). --json prints token_ids (generated only), text and result (the JSON grounding answer's
 boxes and points in image pixels); --dump writes vision.image_embeds, prefill.last_hidden_state and
-prefill.last_logits.";
+prefill.last_logits. With --instruction it asks what the app asks (the instruction as written; a
+system message asking for JSON boxes or points when it asks to find, locate, count, segment or
+point) and prints {\"instruction\", \"explanation\", \"instances\", \"text\"} like Florence-2's.";
 
 struct Timer(Instant, BTreeMap<&'static str, f64>);
 

@@ -68,3 +68,32 @@ fn qwen_run_refuses_bad_arguments_before_loading() {
         assert!(err.contains(says), "{extra:?}: {err}");
     }
 }
+
+/// `--instruction` asks what the app asks: the same ids as `--prompt` with the instruction and
+/// `--system` the grounding system message written out; the output has the app's fields.
+#[test]
+fn qwen_instruction_is_the_prompt_with_the_grounding_system_message() {
+    let dir = fixture("tiny");
+    let run = |extra: &[&str]| -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_visionllm"))
+            .args(["run", "--model", &dir, "--image", &format!("{dir}/image.png"), "--max-new-tokens", "6", "--json"])
+            .args(extra)
+            .env("XDG_RUNTIME_DIR", std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let asked = run(&["--instruction", "  find the red circle "]);
+    assert_eq!(asked["instruction"], "find the red circle");
+    assert!(asked["explanation"].as_str().unwrap().contains("JSON boxes"), "{asked}");
+    assert!(asked["instances"].is_array() && asked["text"].is_null(), "{asked}");
+    let system = visionllm_tasks::chat_request::BOXES_SYSTEM;
+    let spelled = run(&["--prompt", "find the red circle", "--system", system]);
+    assert_eq!(asked["token_ids"], spelled["token_ids"]);
+    let plain = run(&["--prompt", "find the red circle"]);
+    assert_ne!(plain["prompt_len"], spelled["prompt_len"], "the system message is in the prompt");
+
+    let text = run(&["--instruction", "what does the sign say?"]);
+    assert!(text["text"].is_string(), "{text}");
+}
