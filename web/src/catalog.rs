@@ -46,6 +46,9 @@ pub struct CatalogFiles {
     /// Quantize `weights` while downloading (`q4`, `q8`, `f16`); see `ModelFiles::quantize`.
     #[serde(default)]
     pub quantize: Option<String>,
+    /// See `ModelFiles::chat_files`.
+    #[serde(default)]
+    pub chat_files: Vec<String>,
 }
 
 impl CatalogModel {
@@ -61,6 +64,7 @@ impl CatalogModel {
             manifest: self.files.manifest.clone(),
             quantize: self.files.quantize.clone(),
             total_bytes: self.size_bytes,
+            chat_files: self.files.chat_files.clone(),
         }
     }
 }
@@ -86,6 +90,7 @@ pub fn repository_files(repo: &str, quantize: &str, host: &str) -> Result<ModelF
         manifest: None,
         quantize: Some(quantize.into()),
         total_bytes: None,
+        chat_files: Vec::new(),
     })
 }
 

@@ -11,8 +11,9 @@ use visionllm_tasks::{BoundingBox, RouteOptions};
 
 /// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`; 3: `Run::decoding`,
 /// `JobUpdate`, structured `TaskRun`, `JobResult::status`; 4: `TaskRun` and `Timings` are the model's
-/// own `CallAnswer` (with the beam score) and `JobTimings`).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// own `CallAnswer` (with the beam score) and `JobTimings`; 6: `JobResult::chat` and
+/// `ModelFiles::chat_files` for model family #2).
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Least time between two `JobUpdate`s of a job: a fast GPU makes ~100 tokens a second, and the
 /// page need not redraw for each.
@@ -68,6 +69,10 @@ pub struct ModelFiles {
     pub quantize: Option<String>,
     /// Total bytes when known (from the catalog), for progress before Content-Length arrives.
     pub total_bytes: Option<u64>,
+    /// Text files an LLM-based family also reads (Qwen3-VL: `chat_template.jinja`,
+    /// `tokenizer_config.json`, `generation_config.json`), each fetched when listed.
+    #[serde(default)]
+    pub chat_files: Vec<String>,
 }
 
 /// Worker -> page.
@@ -237,6 +242,23 @@ pub struct JobResult {
     pub status: JobStatus,
     pub runs: Vec<TaskRun>,
     pub timings: Timings,
+    /// Model family #2's answer (Qwen3-VL: the instruction as written, no task calls): `runs`
+    /// is empty then.
+    #[serde(default)]
+    pub chat: Option<ChatRun>,
+}
+
+/// What family #2 answered: the generated text (so far, while decoding), what was asked for,
+/// and the instances parsed from its JSON grounding answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatRun {
+    pub system: Option<String>,
+    pub answer: visionllm_tasks::chat_request::ChatAnswer,
+    pub generated_text: String,
+    pub instances: Vec<visionllm_tasks::Instance>,
+    pub new_tokens: usize,
+    /// Something the user should know about this answer (masks asked of a box-only model).
+    pub note: Option<String>,
 }
 
 /// Milliseconds per stage: the model's own record, sent as is.

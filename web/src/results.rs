@@ -3,6 +3,7 @@
 //! get an id for hover and list links and a class for colour and toggles, and the text answers
 //! (captions, OCR) are collected.
 
+use visionllm_tasks::chat_request::ChatAnswer;
 use visionllm_tasks::{apply, BoundingBox, Instance, Shape};
 
 use crate::messages::JobResult;
@@ -50,6 +51,19 @@ pub fn display(result: &JobResult) -> Display {
         }
         for Instance { label, shape, .. } in apply(&result.options, &run.call, &run.answer) {
             out.items.push(Item { id: out.items.len(), class: class_of(&label), label, shape });
+        }
+    }
+    if let Some(chat) = &result.chat {
+        for Instance { label, shape, .. } in chat.instances.iter().cloned() {
+            out.items.push(Item { id: out.items.len(), class: class_of(&label), label, shape });
+        }
+        // A text answer, or a grounding answer that found nothing to draw: show what it said.
+        let text_answer = chat.answer == ChatAnswer::Text || chat.instances.is_empty();
+        if text_answer && !chat.generated_text.trim().is_empty() {
+            out.texts.push(TextAnswer { task: "Qwen3-VL".into(), text: chat.generated_text.trim().to_string() });
+        }
+        if let Some(note) = &chat.note {
+            out.texts.push(TextAnswer { task: "note".into(), text: note.clone() });
         }
     }
     out

@@ -157,3 +157,48 @@ fn a_partial_answer_draws_the_boxes_whose_four_locations_exist() {
     assert_eq!(d.items.len(), 1, "{:?}", d.items);
     assert_eq!(d.items[0].label, "car");
 }
+
+/// A family #2 answer: its grounding instances become items (points included), a text answer
+/// is shown as text, a segmentation request shows why it got boxes only, and the record line
+/// written for batches and exports reads back with the same instances.
+#[wasm_bindgen_test]
+fn chat_answers_become_items_texts_and_records() {
+    use visionllm_tasks::chat_request::{chat_request, grounded_instances, ChatAnswer};
+    use visionllm_tasks::label_record::read_record;
+    use visionllm_tasks::parse::grounding_json::parse_grounding;
+    use visionllm_web::messages::ChatRun;
+    let size = ImageSize::new(200, 100);
+    let chat = |instruction: &str, text: &str| {
+        let request = chat_request(instruction).unwrap();
+        let mut r = common::job_of(instruction, size, Vec::new());
+        r.chat = Some(ChatRun {
+            system: request.system.map(str::to_owned),
+            answer: request.answer,
+            generated_text: text.into(),
+            instances: grounded_instances(&parse_grounding(text, size)),
+            new_tokens: 9,
+            note: matches!(request.answer, ChatAnswer::Boxes { segment: true }).then(|| "boxes only".to_string()),
+        });
+        r
+    };
+    let answer = r#"```json
+[{"bbox_2d": [100, 200, 500, 1000], "label": "Dog"}, {"point_2d": [500, 500], "label": "apple"}]
+```"#;
+    let r = chat("find the dog and point at the apple", answer);
+    let d = display(&r);
+    assert_eq!(d.items.iter().map(|i| i.class.as_str()).collect::<Vec<_>>(), ["dog", "apple"]);
+    assert!(matches!(d.items[0].shape, Shape::Box(b) if b == visionllm_tasks::BoundingBox::new(20.0, 20.0, 100.0, 100.0)), "{:?}", d.items[0]);
+    assert!(matches!(d.items[1].shape, Shape::Point(p) if p.x == 100.0 && p.y == 50.0), "{:?}", d.items[1]);
+    assert!(d.texts.is_empty(), "{:?}", d.texts);
+    let line = visionllm_web::export::result_label_line("a.png", &r);
+    let back = read_record(&line.to_string()).unwrap().outcome.unwrap();
+    assert_eq!(back.instances, r.chat.as_ref().unwrap().instances);
+
+    let d = display(&chat("what does the sign say?", " STOP "));
+    assert!(d.items.is_empty());
+    assert_eq!(d.texts.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), ["STOP"]);
+
+    let d = display(&chat("segment the dog", r#"[{"bbox_2d": [0, 0, 10, 10], "label": "dog"}]"#));
+    assert_eq!(d.items.len(), 1);
+    assert_eq!(d.texts.iter().map(|t| t.task.as_str()).collect::<Vec<_>>(), ["note"]);
+}

@@ -72,7 +72,7 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
     let prompt = model.prompt(system.as_deref(), &prompt_text, grid).map_err(|e| e.to_string())?;
     lap("preprocess", &gpu);
 
-    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |_| {})).map_err(|e| e.to_string())?;
+    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |_, _| std::ops::ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
     lap("generate", &gpu);
     let text = model.chat.decode(&generated.ids).map_err(|e| e.to_string())?;
     let result = parse_grounding(&text, ImageSize { width: w as u32, height: h as u32 });

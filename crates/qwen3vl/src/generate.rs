@@ -1,6 +1,8 @@
 //! Greedy generation: prefill, then one decode step per token, the argmax read back each step
 //! (the next step needs it), stopping at an end-of-sequence id or the token budget.
 
+use std::ops::ControlFlow;
+
 use visionllm_gpu::ops::topk::argmax;
 use visionllm_gpu::Recorder;
 use visionllm_modelkit::{ModelError, Result};
@@ -15,12 +17,18 @@ pub struct Generated {
     /// Generated ids only (the prompt excluded), the end-of-sequence id included when reached.
     pub ids: Vec<u32>,
     pub prompt_len: usize,
+    /// The callback asked to stop (a cancelled job): `ids` are those made until then.
+    pub stopped: bool,
 }
+
+/// Sees each generated id as it comes (a streaming answer) with all ids so far; `Break` stops
+/// generation after that token (the worker's Cancel).
+pub type OnToken<'a> = &'a mut dyn FnMut(u32, &[u32]) -> ControlFlow<()>;
 
 impl Qwen3Vl {
     /// Greedy ids for an instruction about the image's patches; `on_token` sees each id as it
-    /// comes (a streaming answer).
-    pub async fn generate_greedy(&self, patches: &[f32], grid: Grid, system: Option<&str>, instruction: &str, max_new_tokens: usize, on_token: &mut dyn FnMut(u32)) -> Result<Generated> {
+    /// comes (a streaming answer) and may stop generation.
+    pub async fn generate_greedy(&self, patches: &[f32], grid: Grid, system: Option<&str>, instruction: &str, max_new_tokens: usize, on_token: OnToken<'_>) -> Result<Generated> {
         if max_new_tokens == 0 || max_new_tokens > MAX_NEW_TOKENS {
             return Err(ModelError::Input(format!("max new tokens {max_new_tokens}: must be 1..={MAX_NEW_TOKENS}")));
         }
@@ -29,7 +37,10 @@ impl Qwen3Vl {
     }
 
     /// [`Self::generate_greedy`] for a prompt already made.
-    pub async fn generate_from_prompt(&self, patches: &[f32], prompt: &Prompt, max_new_tokens: usize, on_token: &mut dyn FnMut(u32)) -> Result<Generated> {
+    pub async fn generate_from_prompt(&self, patches: &[f32], prompt: &Prompt, max_new_tokens: usize, on_token: OnToken<'_>) -> Result<Generated> {
+        if max_new_tokens == 0 || max_new_tokens > MAX_NEW_TOKENS {
+            return Err(ModelError::Input(format!("max new tokens {max_new_tokens}: must be 1..={MAX_NEW_TOKENS}")));
+        }
         let gpu = self.gpu().clone();
         let mut rec = Recorder::new(&gpu);
         let image = self.image_features(&mut rec, patches, prompt.grid, &mut |_, _| {})?;
@@ -37,9 +48,13 @@ impl Qwen3Vl {
         let logits = self.prefill(&mut rec, &mut state, prompt, &image, &mut |_, _| {})?;
         let mut next = read_argmax(rec, &logits).await?;
         let mut ids = Vec::new();
+        let mut stopped = false;
         loop {
             ids.push(next);
-            on_token(next);
+            if on_token(next, &ids).is_break() {
+                stopped = true;
+                break;
+            }
             if self.eos_ids().contains(&next) || ids.len() == max_new_tokens {
                 break;
             }
@@ -47,7 +62,7 @@ impl Qwen3Vl {
             let logits = self.decode_step(&mut rec, &mut state, prompt, ids.len() - 1, next)?;
             next = read_argmax(rec, &logits).await?;
         }
-        Ok(Generated { ids, prompt_len: prompt.ids.len() })
+        Ok(Generated { ids, prompt_len: prompt.ids.len(), stopped })
     }
 }
 

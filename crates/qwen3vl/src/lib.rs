@@ -15,7 +15,7 @@ mod text;
 mod vision;
 
 pub use config::Qwen3VlConfig;
-pub use generate::Generated;
+pub use generate::{Generated, OnToken};
 pub use model::{CheckpointTexts, Prompt, Qwen3Vl};
 pub use positions::Grid;
 pub use text::DecoderState;

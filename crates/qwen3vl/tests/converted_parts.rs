@@ -47,7 +47,10 @@ fn run(dir: &Path, case: &Case, max_new: usize) -> (Vec<u32>, Vec<f32>) {
     rec.submit();
     let logits = pollster::block_on(staged.read_f32(&gpu)).unwrap();
     let mut streamed = Vec::new();
-    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |t| streamed.push(t)))
+    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |t, _| {
+        streamed.push(t);
+        std::ops::ControlFlow::Continue(())
+    }))
     .unwrap();
     assert_eq!(streamed, generated.ids, "the callback saw every id, in order");
     (generated.ids, logits)

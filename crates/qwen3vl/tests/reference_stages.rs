@@ -118,8 +118,17 @@ fn greedy_ids_equal_the_reference() {
         let (patches, g) = model.pixel_values(&rgb, w, h).unwrap();
         let want = case.ids("greedy_ids");
         let mut streamed = Vec::new();
-        let out = pollster::block_on(model.generate_greedy(&patches, g, case.system().as_deref(), &case.prompt_text(), want.len(), &mut |t| streamed.push(t))).unwrap();
+        let out = pollster::block_on(model.generate_greedy(&patches, g, case.system().as_deref(), &case.prompt_text(), want.len(), &mut |t, _| {
+            streamed.push(t);
+            std::ops::ControlFlow::Continue(())
+        })).unwrap();
         assert_eq!(out.ids, want, "{name}: greedy ids");
         assert_eq!(streamed, want, "{name}: streamed ids");
+        assert!(!out.stopped);
+        // A callback that stops after three tokens (the worker's Cancel) gets their prefix.
+        let stop = |_: u32, so_far: &[u32]| if so_far.len() == 3 { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) };
+        let out = pollster::block_on(model.generate_greedy(&patches, g, case.system().as_deref(), &case.prompt_text(), want.len(), &mut { stop })).unwrap();
+        assert!(out.stopped, "{name}");
+        assert_eq!(out.ids, want[..3], "{name}: stopped after three");
     }
 }

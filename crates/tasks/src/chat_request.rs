@@ -6,12 +6,17 @@
 //! text read from the image). No rules translate the words into tasks: that is Florence-2's
 //! router, for a model that understands only its task prompts.
 
+use serde::{Deserialize, Serialize};
+
+use crate::geometry::ImageSize;
 use crate::instances::{Instance, Shape};
+use crate::label_record::instance_json;
 use crate::instruction::MAX_INSTRUCTION_CHARS;
 use crate::parse::grounding_json::Grounded;
 
 /// The kind of answer asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChatAnswer {
     /// Boxes (`bbox_2d`); `segment`: the user asked for masks, which a box-only model cannot
     /// draw by itself (the app asks Florence-2 for each box's polygon when it has it).
@@ -109,4 +114,17 @@ mod tests {
         assert!(chat_request("   ").is_err());
         assert!(chat_request(&"a".repeat(MAX_INSTRUCTION_CHARS + 1)).is_err());
     }
+}
+
+/// A JSON Lines record of one image labelled by family #2: `{"image", "width", "height",
+/// "instances", "calls": [{"model", "generated_text"}]}`, the shape Florence-2's `label_line`
+/// writes, so batch exports, resume and `label merge` read both.
+pub fn chat_label_line(name: &str, size: ImageSize, instances: &[Instance], generated_text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "image": name,
+        "width": size.width,
+        "height": size.height,
+        "instances": instances.iter().map(instance_json).collect::<Vec<_>>(),
+        "calls": [{ "model": "qwen3_vl", "generated_text": generated_text }],
+    })
 }

@@ -9,8 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use visionllm_florence2::label_line;
-use visionllm_tasks::ImageSize;
 use web_sys::{File, HtmlCanvasElement};
 
 use super::batch_store;
@@ -311,7 +309,6 @@ impl Batch {
             }
         };
         let thumb = thumbnail(&canvas);
-        let size = ImageSize::new(canvas.width(), canvas.height());
         if !state.pinned_view.get_untracked() {
             show(state, canvas.clone(), &source.name, None);
             self.viewing.set(Some(source.key.clone()));
@@ -320,7 +317,7 @@ impl Batch {
         drop(canvas);
         match state.wait_for(job).await {
             Ok(JobEnd::Done(result)) => {
-                let line = label_line(&source.name, size, &result.options, &result.runs);
+                let line = crate::export::result_label_line(&source.name, &result);
                 Ok(Some(StoredRecord { source: source.clone(), line, result: Some(result), thumb }))
             }
             Ok(JobEnd::Failed(message)) if message.starts_with("the engine stopped") => Ok(None),

@@ -6,9 +6,10 @@
 use std::ops::ControlFlow;
 
 use visionllm_florence2::{Decoding, Instruction, JobEvent, JobStage, RgbImage};
-use visionllm_tasks::{parse, BoundingBox, ImageSize, Routed};
+use visionllm_tasks::{parse, BoundingBox, Florence2Tokenizer, ImageSize, Routed};
 
-use super::model_loader::LoadedModel;
+use super::chat_engine::{run_chat_job, ChatJob};
+use super::model_loader::{Family, LoadedModel};
 use super::{now_ms, post, progress, WorkerState};
 use crate::instruction_limit::max_new_tokens;
 use crate::messages::{DecodingMode, FromWorker, JobResult, JobStatus, Progress, Stage, TaskRun, Timings, UPDATE_INTERVAL_MS};
@@ -34,12 +35,14 @@ fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
 /// decoder step (it also projects the cross-attention keys and values) and a later one, i.e. every
 /// pipeline fast decoding uses; beam search's few extra kernels compile on their first use.
 pub async fn warm_up(loaded: &LoadedModel) -> Result<(), String> {
+    // Family #2's first answer compiles its pipelines (a 2B model's warm-up would cost seconds).
+    let Family::Florence2 { model, tokenizer } = &loaded.family else { return Ok(()) };
     const SIDE: u32 = 64;
     let rgb = vec![128u8; (SIDE * SIDE * 3) as usize];
     let image = RgbImage { rgb: &rgb, width: SIDE, height: SIDE };
     let request = Instruction { text: "<OD>", region: None, decoding: decoding_for(DecodingMode::Fast), max_new_tokens: 2 };
     let mut ignore = |_: JobEvent| ControlFlow::Continue(());
-    loaded.model.run_instruction(&loaded.tokenizer, image, &request, &mut ignore).await.map(|_| ()).map_err(|e| e.to_string())
+    model.run_instruction(tokenizer, image, &request, &mut ignore).await.map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Fast is greedy with each token's log-probability (the same ids as plain greedy, one more small
@@ -84,6 +87,7 @@ impl Live {
             status,
             runs,
             timings,
+            chat: None,
         })
     }
 
@@ -93,7 +97,7 @@ impl Live {
 
     /// A decoder step: progress, and the answer so far parsed as if it were complete (a box
     /// shows once its four location tokens exist).
-    fn step(&mut self, loaded: &LoadedModel, call: usize, task_call: &visionllm_tasks::TaskCall, ids: &[u32], new_tokens: usize, elapsed_ms: f64) {
+    fn step(&mut self, tokenizer: &Florence2Tokenizer, call: usize, task_call: &visionllm_tasks::TaskCall, ids: &[u32], new_tokens: usize, elapsed_ms: f64) {
         self.call_elapsed_ms = elapsed_ms;
         let t = now_ms();
         if t - self.last_update < UPDATE_INTERVAL_MS {
@@ -101,7 +105,7 @@ impl Live {
         }
         self.last_update = t;
         progress(Progress { job: Some(self.job), stage: Stage::Decode, done: new_tokens as u64, total: Some(self.max_new_tokens as u64), elapsed_ms });
-        let Ok(text) = loaded.tokenizer.decode(ids) else { return };
+        let Ok(text) = tokenizer.decode(ids) else { return };
         let answer = parse(task_call.task, &text, self.size);
         let mut runs = self.runs.clone();
         runs.truncate(call);
@@ -130,6 +134,13 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
     drop(rgba);
     let size = ImageSize::new(width, height);
     let limit = max_new_tokens(&state.overrides.borrow());
+    let (model, tokenizer) = match &loaded.family {
+        Family::Florence2 { model, tokenizer } => (model, tokenizer),
+        Family::Qwen3Vl(model) => {
+            let job = ChatJob { job, rgb: &rgb, size, instruction: &instruction, max_new_tokens: limit };
+            return run_chat_job(state, model, job).await;
+        }
+    };
     let mut live = Live {
         job,
         max_new_tokens: limit,
@@ -152,7 +163,7 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
             JobEvent::Stage(JobStage::Vision) => live.stage(Stage::Vision, 0, 1),
             JobEvent::Stage(JobStage::Call { call, calls }) => live.stage(Stage::Encoder, call as u64, calls as u64),
             JobEvent::Step { call, task_call, step } => {
-                live.step(loaded, call, task_call, step.ids, step.new_tokens, step.elapsed.as_secs_f64() * 1000.0)
+                live.step(tokenizer, call, task_call, step.ids, step.new_tokens, step.elapsed.as_secs_f64() * 1000.0)
             }
             JobEvent::Answered { call, answer } => {
                 live.runs.truncate(call);
@@ -165,7 +176,7 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
         }
         if state.cancelled(job) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     };
-    let run = loaded.model.run_instruction(&loaded.tokenizer, image, &request, &mut on_event).await.map_err(|e| e.to_string())?;
+    let run = model.run_instruction(tokenizer, image, &request, &mut on_event).await.map_err(|e| e.to_string())?;
     if run.stopped {
         return Ok(None);
     }

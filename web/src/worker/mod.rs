@@ -6,6 +6,7 @@
 //! step hook of `Florence2::generate_with` asks, greedy and beam search alike).
 
 mod cache_api;
+mod chat_engine;
 mod engine;
 mod fetch;
 mod hf_convert;
@@ -44,6 +45,8 @@ pub(crate) struct WorkerState {
     overrides: RefCell<String>,
     /// `?test-hooks` was in the page query: `ToWorker::TestHook` is honoured.
     test_hooks: Cell<bool>,
+    /// Test hook `answer:TEXT`: the next family #2 job's answer, after its real tokens streamed.
+    injected_answer: RefCell<Option<String>>,
     /// What the loaded model was loaded from, to reload it (from browser storage, where its
     /// shards already are) onto a re-created device.
     model_files: RefCell<Option<ModelFiles>>,
@@ -227,7 +230,10 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
                     Some(gpu) => gpu.device.destroy(),
                     None => post(&FromWorker::Error { job: None, message: "test hook: there is no GPU device to lose".into() }, None),
                 },
-                other => post(&FromWorker::Error { job: None, message: format!("unknown test hook {other:?} (known: panic, lose-device)") }, None),
+                other => match other.strip_prefix("answer:") {
+                    Some(answer) => *state.injected_answer.borrow_mut() = Some(answer.to_string()),
+                    None => post(&FromWorker::Error { job: None, message: format!("unknown test hook {other:?} (known: panic, lose-device, answer:TEXT)") }, None),
+                },
             }
         }
     }

@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use visionllm_florence2::{preprocess, Florence2, Florence2Config};
+use visionllm_qwen3vl::{CheckpointTexts, Qwen3Vl};
 use visionllm_gpu::{DType, Gpu};
 use visionllm_tasks::Florence2Tokenizer;
 use visionllm_weights::limits::FileKind;
@@ -28,9 +29,15 @@ use super::tab_lock::{self, TabLock};
 use super::{now_ms, progress};
 use crate::messages::{ModelFiles, Progress, Stage};
 
+/// The model families the worker can hold; `engine` is the one place that runs either.
+pub enum Family {
+    Florence2 { model: Florence2, tokenizer: Florence2Tokenizer },
+    /// Family #2: the tokenizer and chat template are the model's own.
+    Qwen3Vl(Qwen3Vl),
+}
+
 pub struct LoadedModel {
-    pub model: Florence2,
-    pub tokenizer: Florence2Tokenizer,
+    pub family: Family,
     /// Bytes downloaded (weights and text files).
     pub bytes: u64,
 }
@@ -68,12 +75,28 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     // Every size is capped by the kind of file before its body is read (`fetch::Limit`); names
     // from the catalog, a manifest or an index only ever extend the base URL as plain names (`url`).
     let (config_text, config_seen) = fetch_text_validated(&url(&files.base_url, &files.config)?, FileKind::Config).await?;
-    let cfg = Florence2Config::from_json(&config_text)?;
+    let model_type = serde_json::from_str::<serde_json::Value>(&config_text).ok().and_then(|v| v["model_type"].as_str().map(str::to_owned));
     let preprocessor_text = fetch_text(&url(&files.base_url, &files.preprocessor)?, FileKind::PreprocessorConfig).await?;
-    let input_size = preprocess::input_size(&preprocessor_text)?;
     let (tokenizer_bytes, _) = fetch_bytes(&url(&files.base_url, &files.tokenizer)?, Limit::Kind(FileKind::Tokenizer), &mut |_| {}).await?;
-    let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
     let mut bytes = (config_text.len() + preprocessor_text.len() + tokenizer_bytes.len()) as u64;
+    // What the family needs besides the weights, checked before any weight is fetched.
+    let pending = if model_type.as_deref() == Some("qwen3_vl") {
+        let mut texts = CheckpointTexts {
+            config: config_text,
+            preprocessor_config: preprocessor_text,
+            tokenizer_json: tokenizer_bytes,
+            chat_template: None,
+            tokenizer_config: None,
+            generation_config: None,
+        };
+        bytes += chat_files(files, &mut texts).await?;
+        Pending::Qwen3Vl(texts)
+    } else {
+        let cfg = Florence2Config::from_json(&config_text)?;
+        let input_size = preprocess::input_size(&preprocessor_text)?;
+        let tokenizer = Florence2Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| e.to_string())?;
+        Pending::Florence2 { cfg, input_size, tokenizer }
+    };
 
     let quantize = match files.quantize.as_deref() {
         Some(q) => Some(Stored::parse(q).ok_or_else(|| format!("quantize: {q:?} is not q4, q8, f16 or f32"))?),
@@ -105,9 +128,50 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     let started = now_ms();
     progress(Progress { job: None, stage: Stage::Load, done: 0, total: weight_bytes, elapsed_ms: 0.0 });
     // f32 activations: correct on every adapter (the fallback adapters lack shader-f16).
-    let model = Florence2::load(gpu.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
+    let family = match pending {
+        Pending::Florence2 { cfg, input_size, tokenizer } => {
+            Family::Florence2 { model: Florence2::load(gpu.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?, tokenizer }
+        }
+        Pending::Qwen3Vl(texts) => Family::Qwen3Vl(Qwen3Vl::load(gpu.clone(), &texts, &checkpoint, DType::F32).map_err(|e| e.to_string())?),
+    };
     progress(Progress { job: None, stage: Stage::Load, done: weight_bytes.unwrap_or(0), total: weight_bytes, elapsed_ms: now_ms() - started });
-    Ok(LoadedModel { model, tokenizer, bytes })
+    Ok(LoadedModel { family, bytes })
+}
+
+/// A family's text files, read before its weights.
+enum Pending {
+    Florence2 { cfg: Florence2Config, input_size: usize, tokenizer: Florence2Tokenizer },
+    Qwen3Vl(CheckpointTexts),
+}
+
+/// Qwen3-VL's chat template (`chat_template.jinja`, else inside `tokenizer_config.json`) and
+/// `generation_config.json` (its end-of-sequence ids). Listed files must load; without a list
+/// (a repository typed by the user) the usual names are tried and a missing one skipped.
+async fn chat_files(files: &ModelFiles, texts: &mut CheckpointTexts) -> Result<u64, String> {
+    const USUAL: [&str; 3] = ["chat_template.jinja", "tokenizer_config.json", "generation_config.json"];
+    let listed = !files.chat_files.is_empty();
+    let names: Vec<String> = if listed { files.chat_files.clone() } else { USUAL.iter().map(|s| s.to_string()).collect() };
+    let mut bytes = 0;
+    for name in names {
+        let kind = match name.as_str() {
+            "chat_template.jinja" => FileKind::ChatTemplate,
+            "tokenizer_config.json" => FileKind::TokenizerConfig,
+            "generation_config.json" => FileKind::Config,
+            other => return Err(format!("chat file {other:?}: the loader reads chat_template.jinja, tokenizer_config.json and generation_config.json")),
+        };
+        let text = match fetch_text(&url(&files.base_url, &name)?, kind).await {
+            Ok(text) => text,
+            Err(_) if !listed => continue,
+            Err(e) => return Err(e),
+        };
+        bytes += text.len() as u64;
+        match kind {
+            FileKind::ChatTemplate => texts.chat_template = Some(text),
+            FileKind::TokenizerConfig => texts.tokenizer_config = Some(text),
+            _ => texts.generation_config = Some(text),
+        }
+    }
+    Ok(bytes)
 }
 
 /// Our converted format: through browser storage (OPFS or the Cache API: resumable, verified, read

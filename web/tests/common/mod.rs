@@ -24,6 +24,7 @@ pub fn job_of(instruction: &str, size: ImageSize, runs: Vec<(TaskCall, &str, Vec
             .map(|(call, text, scored_boxes)| TaskRun { answer: parse(call.task, text, size), call, generated_text: text.into(), new_tokens: 5, score: None, scored_boxes })
             .collect(),
         timings: Timings::default(),
+        chat: None,
     }
 }
 
