@@ -134,7 +134,7 @@ try {
   const p = instances[1]?.point;
   check(p && Math.abs(p[0] - marker[0]) < 0.01 && Math.abs(p[1] - marker[1]) < 0.01, `the point is in image pixels: ${JSON.stringify(p)} vs ${JSON.stringify(marker)}`);
   const items = await page.locator('[data-testid=items] li').allInnerTexts();
-  check(items.length === 2 && items[0].includes('red circle') && items[1].includes('star'), `listed: ${JSON.stringify(items)}`);
+  check(items.length === 2 && items[0].includes("red circle") && items[1].includes("star") && items[1].includes(`(${Math.round(marker[0])}, ${Math.round(marker[1])})`), `listed, the point as a point: ${JSON.stringify(items)}`);
   await page.waitForTimeout(300); // one animation frame for the redraw effect
   const after = [await pixel(...inside), await pixel(...marker)];
   check(JSON.stringify(after[0]) !== JSON.stringify(before[0]), `the box is drawn (pixel ${before[0]} -> ${after[0]})`);

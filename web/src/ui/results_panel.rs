@@ -11,6 +11,7 @@ use super::state::AppState;
 use crate::export::{coco_document, transformers_document};
 use crate::messages::{JobResult, JobStatus};
 use crate::palette::{colour_for, css};
+use visionllm_tasks::Shape;
 
 fn export_json(state: AppState, coco: bool) {
     let name = state.image.get_untracked().map(|i| i.name).unwrap_or_else(|| "image".into());
@@ -107,7 +108,10 @@ pub fn ResultsPanel(state: AppState) -> impl IntoView {
                         d.items.into_iter().map(|item| {
                             let id = item.id;
                             let colour = css(colour_for(&classes, &item.class), 1.0);
-                            let b = item.bounds().map(|b| format!("[{:.0}, {:.0}, {:.0}, {:.0}]", b.x1, b.y1, b.x2, b.y2)).unwrap_or_default();
+                            let b = match &item.shape {
+                                Shape::Point(p) => format!("({:.0}, {:.0})", p.x, p.y),
+                                _ => item.bounds().map(|b| format!("[{:.0}, {:.0}, {:.0}, {:.0}]", b.x1, b.y1, b.x2, b.y2)).unwrap_or_default(),
+                            };
                             view! {
                                 <li
                                     class:hovered=move || state.hovered.get() == Some(id)
