@@ -139,14 +139,10 @@ fn write_dump(model: &Qwen3Vl, patches: &[f32], grid: Grid, prompt: &Prompt, dir
     let image = model.image_features(&mut rec, patches, grid, &mut keep).map_err(|e| e.to_string())?;
     let mut state = model.start(&mut rec, prompt, 1);
     let logits = model.prefill(&mut rec, &mut state, prompt, &image, &mut keep).map_err(|e| e.to_string())?;
-    taps.push(("prefill.last_logits".into(), logits));
-    let staged: Vec<_> = taps.iter().map(|(n, t)| (n.clone(), t.dims2(), rec.stage_read(t))).collect();
-    rec.submit();
-    let mut tensors = Vec::new();
-    for (name, (rows, cols), s) in staged {
-        let values = pollster::block_on(s.read_f32(gpu)).map_err(|e| e.to_string())?;
-        let shape = if name == "prefill.last_logits" { vec![rows * cols] } else { vec![rows, cols] };
-        tensors.push((name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
-    }
-    crate::run_cmd::write_safetensors(dir, &tensors)
+    let mut taps: Vec<(String, Vec<usize>, Tensor)> = taps.into_iter().map(|(n, t)| {
+        let (rows, cols) = t.dims2();
+        (n, vec![rows, cols], t)
+    }).collect();
+    taps.push(("prefill.last_logits".into(), vec![model.vocab_size()], logits));
+    crate::run_cmd::write_activations(rec, dir, taps)
 }

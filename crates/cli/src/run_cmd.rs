@@ -207,18 +207,29 @@ fn write_dump(model: &Florence2, features: &Tensor, ids: &[u32], mut taps: Vec<(
     let logits = model.first_step_logits(&mut rec, &encoded, &mut |_, _| {}).map_err(|e| e.to_string())?;
     taps.push(("encoder.last_hidden_state".into(), encoded));
     taps.push(("decoder.step0.logits".into(), logits));
-    let staged: Vec<_> = taps.iter().map(|(n, t)| (n.clone(), t.dims2(), rec.stage_read(t))).collect();
+    let taps = taps.into_iter().map(|(n, t)| {
+        let (rows, cols) = t.dims2();
+        (n, vec![1, rows, cols], t)
+    });
+    write_activations(rec, dir, taps.collect())
+}
+
+/// Submits `rec`, reads each tensor back as f32 and writes DIR/activations.safetensors with each
+/// under its name and the given shape (`visionllm run --dump`, both families).
+pub(crate) fn write_activations(mut rec: Recorder, dir: &Path, taps: Vec<(String, Vec<usize>, Tensor)>) -> Result<(), String> {
+    let gpu = rec.gpu;
+    let staged: Vec<_> = taps.into_iter().map(|(n, shape, t)| (n, shape, rec.stage_read(&t))).collect();
     rec.submit();
     let mut tensors = Vec::new();
-    for (name, (rows, cols), s) in staged {
+    for (name, shape, s) in staged {
         let values = pollster::block_on(s.read_f32(gpu)).map_err(|e| e.to_string())?;
-        tensors.push((name, vec![1, rows, cols], values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
+        tensors.push((name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
     }
     write_safetensors(dir, &tensors)
 }
 
 /// DIR/activations.safetensors from (name, shape, little-endian f32 bytes).
-pub(crate) fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) -> Result<(), String> {
+fn write_safetensors(dir: &Path, tensors: &[(String, Vec<usize>, Vec<u8>)]) -> Result<(), String> {
     let views = tensors
         .iter()
         .map(|(n, shape, b)| safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))

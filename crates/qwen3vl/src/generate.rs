@@ -29,9 +29,6 @@ impl Qwen3Vl {
     /// Greedy ids for an instruction about the image's patches; `on_token` sees each id as it
     /// comes (a streaming answer) and may stop generation.
     pub async fn generate_greedy(&self, patches: &[f32], grid: Grid, system: Option<&str>, instruction: &str, max_new_tokens: usize, on_token: OnToken<'_>) -> Result<Generated> {
-        if max_new_tokens == 0 || max_new_tokens > MAX_NEW_TOKENS {
-            return Err(ModelError::Input(format!("max new tokens {max_new_tokens}: must be 1..={MAX_NEW_TOKENS}")));
-        }
         let prompt = self.prompt(system, instruction, grid)?;
         self.generate_from_prompt(patches, &prompt, max_new_tokens, on_token).await
     }
