@@ -123,7 +123,23 @@ impl Florence2 {
         // Before any GPU work: a refused instruction (too long, a region off the image) costs nothing.
         let region = instruction.region.map(|bbox| Region { bbox, image_size: size });
         let routed = route(instruction.text, region).map_err(|e| ModelError::Input(e.to_string()))?;
-        instruction.decoding.check().map_err(ModelError::Input)?;
+        self.run_routed(tokenizer, image, routed, &instruction.decoding, instruction.max_new_tokens, on_event).await
+    }
+
+    /// Run task calls chosen by the caller rather than by the router: the vision tower once, then
+    /// each call of `routed` in order. The app's masks for family #2's boxes come this way (one
+    /// `<REGION_TO_SEGMENTATION>` per box, `visionllm_tasks::box_masks`).
+    pub async fn run_routed(
+        &self,
+        tokenizer: &Florence2Tokenizer,
+        image: RgbImage<'_>,
+        routed: Routed,
+        decoding: &Decoding,
+        max_new_tokens: usize,
+        on_event: &mut dyn FnMut(JobEvent) -> ControlFlow<()>,
+    ) -> Result<InstructionRun> {
+        let size = ImageSize::new(image.width, image.height);
+        decoding.check().map_err(ModelError::Input)?;
         let mut run = InstructionRun { routed, answers: Vec::new(), stopped: false, timings: JobTimings::default() };
         if on_event(JobEvent::Routed(&run.routed)).is_break() || on_event(JobEvent::Stage(JobStage::Preprocess)).is_break() {
             run.stopped = true;
@@ -153,7 +169,7 @@ impl Florence2 {
             }
             let ids = tokenizer.encoder_input_ids_for_call(call, features.dims2().0).map_err(|e| ModelError::Input(e.to_string()))?;
             let generated = self
-                .generate_with(&ids, &features, &instruction.decoding, instruction.max_new_tokens, &mut |step| {
+                .generate_with(&ids, &features, decoding, max_new_tokens, &mut |step| {
                     on_event(JobEvent::Step { call: i, task_call: call, step })
                 })
                 .await?;

@@ -4,6 +4,7 @@
 //! into the instances to draw under the routed options. Also masks and exports.
 //! Independent of the GPU; compiles natively and for wasm32.
 
+pub mod box_masks;
 pub mod box_scores;
 pub mod chat_request;
 pub mod coco_classes;

@@ -121,3 +121,41 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Masks for family #2's boxes: any boxes (NaN, infinite, swapped, off the image) and any
+    /// answers give calls whose region is four in-range `<loc_k>` tokens, one per box of some
+    /// extent, and `with_masks` changes only the boxes it was given answers for.
+    #[test]
+    fn box_masks_never_panic(boxes in prop::collection::vec((any::<f32>(), any::<f32>(), any::<f32>(), any::<f32>(), any::<bool>()), 0..8), size in size(), answers in prop::collection::vec((0usize..12, prop::collection::vec((any::<f32>(), any::<f32>()), 0..6), any::<bool>()), 0..8)) {
+        use visionllm_tasks::box_masks::{mask_calls, mask_route, with_masks};
+        use visionllm_tasks::{BoundingBox, Instance, LabelledPolygons, Point, Polygon, Shape, TaskAnswer};
+        let instances: Vec<Instance> = boxes.iter().map(|&(a, b, c, d, point)| Instance {
+            label: "x".into(),
+            shape: if point { Shape::Point(Point { x: a, y: b }) } else { Shape::Box(BoundingBox::new(a, b, c, d)) },
+            score: None,
+        }).collect();
+        let calls = mask_calls(&instances, size);
+        prop_assert_eq!(mask_route(&calls).tasks.len(), calls.len());
+        for (i, call) in &calls {
+            prop_assert!(matches!(instances[*i].shape, Shape::Box(_)));
+            let region = call.text_input.as_deref().unwrap_or_default();
+            let bins: Vec<u32> = region.split("<loc_").skip(1).map(|t| t.trim_end_matches('>').parse().unwrap()).collect();
+            prop_assert_eq!(bins.len(), 4, "{}", region);
+            prop_assert!(bins.iter().all(|&b| b < 1000), "{}", region);
+        }
+        let answers: Vec<(usize, TaskAnswer)> = answers.into_iter().map(|(i, pts, text)| (i, if text {
+            TaskAnswer::Text { text: "t".into() }
+        } else {
+            TaskAnswer::Polygons { instances: vec![LabelledPolygons { label: String::new(), polygons: vec![Polygon { points: pts.into_iter().map(|(x, y)| Point { x, y }).collect() }] }] }
+        })).collect();
+        let out = with_masks(&instances, &answers);
+        prop_assert_eq!(out.len(), instances.len());
+        for (i, (before, after)) in instances.iter().zip(&out).enumerate() {
+            if format!("{before:?}") != format!("{after:?}") {
+                prop_assert!(matches!(before.shape, Shape::Box(_)) && matches!(after.shape, Shape::Polygons(_)));
+                prop_assert!(answers.iter().any(|(j, _)| *j == i));
+            }
+        }
+    }
+}
