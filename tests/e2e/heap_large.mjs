@@ -1,10 +1,13 @@
-// Peak wasm heap while a full-size Florence-2-large Q4 loads in the browser (not part of CI: it
-// needs ~2 GB of disk and minutes). Make the model first:
+// Peak wasm heap while a full-size model loads in the browser (not part of CI: it needs GBs of
+// disk and minutes). Make the model first:
 //   python3 tests/e2e/make_random_checkpoint.py large /tmp/large-src
 //   target/release/visionllm convert --from /tmp/large-src --to /tmp/large-q4 --quant q4
 //   node tests/e2e/heap_large.mjs /tmp/large-q4      (after `trunk build --release`)
 // or, quantizing the 1.5 GB transformers-layout checkpoint in the browser while it downloads:
 //   node tests/e2e/heap_large.mjs /tmp/large-src q4
+// Qwen3-VL-2B-Instruct the same way (its 4.26 GB bf16 checkpoint quantized to Q4 in the browser):
+//   python3 tests/e2e/make_random_checkpoint.py qwen3vl-2b /tmp/qwen2b-src
+//   node tests/e2e/heap_large.mjs /tmp/qwen2b-src q4
 // Loads it twice (download into OPFS, then from OPFS) and prints the worker's wasm memory after
 // each load: wasm memory never shrinks, so that is the peak of the whole load.
 import { launch } from './harness.mjs';
@@ -17,7 +20,7 @@ const DIST = path.join(ROOT, 'dist');
 const MODEL = path.resolve(process.argv[2] || '/tmp/large-q4');
 const QUANTIZE = process.argv[3];
 const ENTRY = {
-  id: 'large-random', name: 'Florence-2-large shapes, random', note: 'measurement', base_url: 'large/',
+  id: 'large-random', name: `${path.basename(MODEL)} (full-size, random)`, note: 'measurement', base_url: 'large/',
   files: { config: 'config.json', tokenizer: 'tokenizer.json', preprocessor: 'preprocessor_config.json',
     ...(QUANTIZE ? { weights: ['model.safetensors'], quantize: QUANTIZE } : { manifest: 'manifest.json' }) },
   size_bytes: null, precision: QUANTIZE || 'converted', available: true,

@@ -6,7 +6,11 @@
 // checks the pipeline. The answer streams (a running update shows generated text before the end);
 // a JSON grounding answer injected by the test hook (`answer:TEXT`, after the real tokens streamed)
 // is parsed into a box and a point, listed and drawn (canvas pixels change at both); a question
-// gets a text answer; "segment" says why it gets boxes only.
+// gets a text answer; "segment" says why it gets boxes only while no Florence-2 is stored. Then a
+// tiny random Florence-2 (tests/fixtures/florence2/tiny224, another "repository") is loaded once,
+// which stores it; with Qwen3-VL loaded again, "segment" sends the box to that Florence-2's
+// <REGION_TO_SEGMENTATION> (a real run; its random answer replaced by the test hook
+// `mask-answer:TEXT`), and the box becomes the mask, drawn and listed, the note naming the model.
 //
 // Usage: node tests/e2e/qwen.e2e.mjs   (after `trunk build --release`; see run.sh)
 import { check, fail, finish, launch, dropFileOn } from './harness.mjs';
@@ -19,6 +23,13 @@ const DIST = path.join(ROOT, 'dist');
 const TINY = path.join(ROOT, 'tests/fixtures/qwen3vl/tiny');
 const TIMEOUT = Number(process.env.E2E_TIMEOUT_MS || 300000);
 const HUB = 'hub/qwen-tiny/resolve/main/';
+const FLORENCE_HUB = 'hub/florence-tiny/resolve/main/';
+const FLORENCE_DIR = path.join(ROOT, 'tests/fixtures/florence2/tiny224');
+const FLORENCE = {
+  id: 'florence-tiny-q8', name: 'Tiny random Florence-2 (e2e)', note: 'e2e', base_url: FLORENCE_HUB,
+  files: { config: 'config.json', tokenizer: 'tokenizer.json', preprocessor: 'preprocessor_config.json', weights: ['model.safetensors'], quantize: 'q8' },
+  size_bytes: null, precision: 'Q8', available: true,
+};
 const MODEL = {
   id: 'qwen3vl-tiny-q8', name: 'Tiny random Qwen3-VL (e2e)', note: 'e2e', base_url: HUB,
   files: {
@@ -29,18 +40,18 @@ const MODEL = {
 };
 
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.png': 'image/png' };
-const hubRequests = [];
+const hubRequests = [], florenceRequests = [];
 const server = http.createServer((req, res) => {
   const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '') || 'index.html';
-  const hub = rel.startsWith(HUB);
-  const base = hub ? TINY : DIST;
-  const file = path.join(base, hub ? rel.slice(HUB.length) : rel);
+  const hub = rel.startsWith(HUB), florence = rel.startsWith(FLORENCE_HUB);
+  const base = hub ? TINY : florence ? FLORENCE_DIR : DIST;
+  const file = path.join(base, hub ? rel.slice(HUB.length) : florence ? rel.slice(FLORENCE_HUB.length) : rel);
   if (hub) hubRequests.push(rel.slice(HUB.length));
   if (!file.startsWith(base) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) { res.writeHead(404); return res.end('not found'); }
   let body = fs.readFileSync(file);
   if (rel === 'models/catalog.json') {
     const c = JSON.parse(body);
-    c.models.push(MODEL);
+    c.models.push(MODEL, FLORENCE);
     c.default_model = MODEL.id;
     body = Buffer.from(JSON.stringify(c));
   }
@@ -50,6 +61,7 @@ const server = http.createServer((req, res) => {
   if (range && Number(range[1]) < body.length) {
     [start, end, status] = [Number(range[1]), Math.min(range[2] ? Number(range[2]) + 1 : body.length, body.length), 206];
   }
+  if (florence) florenceRequests.push({ file: rel.slice(FLORENCE_HUB.length), bytes: end - start });
   res.writeHead(status, { ...headers, 'Content-Length': end - start, ...(status === 206 ? { 'Content-Range': `bytes ${start}-${end - 1}/${body.length}` } : {}) });
   res.end(body.subarray(start, end));
 });
@@ -83,6 +95,15 @@ async function run(instruction) {
   await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout: TIMEOUT, polling: 10 });
   await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
   return page.evaluate(() => window.__streamed);
+}
+
+/** Choose a catalog model in the model panel and load it; waits until it is the ready model. */
+async function loadFromPanel(name) {
+  await page.evaluate(() => { document.querySelector('details.model-panel').open = true; });
+  await page.locator('.model-panel ul.models li', { hasText: name }).locator('input[type=radio]').check();
+  await page.locator('.model-panel button', { hasText: 'Load selected model' }).click();
+  await page.waitForFunction((n) => document.querySelector('[data-testid=model-status]')?.dataset.ready === 'true'
+    && document.querySelector('.model-panel > summary')?.innerText.includes(n), name, { timeout: TIMEOUT });
 }
 
 /** RGB of the result canvas at image pixel (x, y) of an image `width` pixels wide. */
@@ -153,6 +174,50 @@ try {
   const notes = await texts();
   check(notes.some((t) => t.includes('Boxes only')), `segmenting says why it gets boxes only: ${JSON.stringify(notes)}`);
   check((await page.locator('[data-testid=items] li').count()) === 1, 'the box is listed');
+
+  // 4. Segment with a Florence-2 in storage: load the tiny Florence-2 once (quantized in the page
+  //    and stored), load Qwen3-VL again (from storage), and the box goes to the Florence-2.
+  await loadFromPanel(FLORENCE.name);
+  const weightBytes = (from) => florenceRequests.slice(from).filter((r) => r.file === 'model.safetensors').reduce((n, r) => n + r.bytes, 0);
+  const weightsSize = fs.statSync(path.join(FLORENCE_DIR, 'model.safetensors')).size;
+  check(weightBytes(0) >= weightsSize, `the tiny Florence-2 was downloaded (${weightBytes(0)} of ${weightsSize} weight bytes) and quantized in the page`);
+  await loadFromPanel(MODEL.name);
+  // A box and a triangle over plain background (top right of the scene), so the mask's tint shows.
+  const circle = [680, 50, 980, 450];
+  // The triangle in Florence-2's bins: (x, y) pairs of <loc_k>, pixel = floor of the bin's centre.
+  const tri = [[720, 100], [940, 100], [830, 400]];
+  const maskText = `<s>circle${tri.map(([x, y]) => `<loc_${x}><loc_${y}>`).join('')}</s>`;
+  await page.evaluate(([a, m]) => { window.visionllmTestHook(`answer:${a}`); window.visionllmTestHook(`mask-answer:${m}`); },
+    [`[{"bbox_2d": [${circle}], "label": "circle"}]`, maskText]);
+  const fromStorage = florenceRequests.length;
+  await run('segment the circle');
+  const m = await resultJson();
+  const inst = m.chat?.instances ?? [];
+  const bin = (k, side) => Math.trunc((k + 0.5) * Math.fround(side / 1000));
+  const wantMask = tri.map(([x, y]) => [bin(x, width), bin(y, height)]);
+  const got = inst[0]?.polygons?.[0];
+  check(inst.length === 1 && inst[0].label === 'circle' && JSON.stringify(got) === JSON.stringify(wantMask),
+    `the box became the mask Florence-2 answered, with Qwen's label: ${JSON.stringify(inst)} vs ${JSON.stringify(wantMask)}`);
+  const masksNote = (await texts()).find((t) => t.includes('Masks by'));
+  check(masksNote?.includes(FLORENCE.id) && masksNote.includes('1 of 1'), `the note names the Florence-2 that outlined the box: ${masksNote}`);
+  check(florenceRequests.length > fromStorage && weightBytes(fromStorage) < weightsSize / 10,
+    `the Florence-2 was loaded from browser storage (${weightBytes(fromStorage)} weight bytes fetched again, headers at most): ${JSON.stringify(florenceRequests.slice(fromStorage))}`);
+  check((await page.locator('[data-testid=items] li').count()) === 1, 'one mask is listed');
+  await page.waitForTimeout(300);
+  const centroid = [0, 1].map((k) => (wantMask[0][k] + wantMask[1][k] + wantMask[2][k]) / 3);
+  const corner = [px(circle[0], width) + 2, px(circle[3], height) - 2]; // inside the box, outside the triangle
+  const [inMask, offMask] = [await pixel(...centroid), await pixel(...corner)];
+  // The image itself at both places, decoded in the page: the mask tints its inside only.
+  const plain = await page.evaluate(async ([a, b]) => {
+    const bitmap = await createImageBitmap(await (await fetch('examples/scene-1000006020.png')).blob());
+    const c = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const g = c.getContext('2d');
+    g.drawImage(bitmap, 0, 0);
+    return [a, b].map(([x, y]) => Array.from(g.getImageData(Math.round(x), Math.round(y), 1, 1).data).slice(0, 3));
+  }, [centroid, corner]);
+  const far = (p, q) => Math.max(...p.map((v, i) => Math.abs(v - q[i])));
+  check(far(inMask, plain[0]) > 30, `the mask is drawn (pixel inside it ${plain[0]} -> ${inMask})`);
+  check(far(offMask, plain[1]) <= 12, `inside the box but outside the mask the image shows through (${plain[1]} -> ${offMask})`);
 } catch (e) {
   fail(e);
 }

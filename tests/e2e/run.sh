@@ -16,7 +16,8 @@ node tests/e2e/offline.e2e.mjs
 # whose header declares 60000x60000 (the page must survive each without a reload).
 APP_URL="$APP_URL" node tests/e2e/faults.e2e.mjs
 # Model family #2: a tiny random Qwen3-VL quantized in the page, streaming, an injected JSON
-# grounding answer parsed and drawn (box and point); its own server.
+# grounding answer parsed and drawn (box and point), masks for its boxes from a stored tiny
+# Florence-2 (region-to-segmentation); its own server.
 node tests/e2e/qwen.e2e.mjs
 # The CLI: the batch test merges the page's JSON Lines with it, the weights test converts with it.
 cargo build -q --locked -p visionllm-cli

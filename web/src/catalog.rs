@@ -31,6 +31,14 @@ pub struct CatalogModel {
     /// The loader can read this format today.
     #[serde(default)]
     pub available: bool,
+    /// See `ModelFiles::region_tasks` (false for the shapes demo).
+    #[serde(default = "yes")]
+    pub region_tasks: bool,
+}
+
+/// serde's default for flags that hold unless a file says otherwise.
+pub fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -65,6 +73,7 @@ impl CatalogModel {
             quantize: self.files.quantize.clone(),
             total_bytes: self.size_bytes,
             chat_files: self.files.chat_files.clone(),
+            region_tasks: self.region_tasks,
         }
     }
 }
@@ -91,6 +100,7 @@ pub fn repository_files(repo: &str, quantize: &str, host: &str) -> Result<ModelF
         quantize: Some(quantize.into()),
         total_bytes: None,
         chat_files: Vec::new(),
+        region_tasks: true,
     })
 }
 

@@ -12,8 +12,8 @@ use visionllm_tasks::{BoundingBox, RouteOptions};
 /// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`; 3: `Run::decoding`,
 /// `JobUpdate`, structured `TaskRun`, `JobResult::status`; 4: `TaskRun` and `Timings` are the model's
 /// own `CallAnswer` (with the beam score) and `JobTimings`; 6: `JobResult::chat` and
-/// `ModelFiles::chat_files` for model family #2).
-pub const PROTOCOL_VERSION: u32 = 6;
+/// `ModelFiles::chat_files` for model family #2; 7: `Stage::Masks`).
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Least time between two `JobUpdate`s of a job: a fast GPU makes ~100 tokens a second, and the
 /// page need not redraw for each.
@@ -35,8 +35,9 @@ pub enum ToWorker {
     ListCache,
     /// Delete a model's cached shards (answered with `Cache`).
     DeleteCache { id: String },
-    /// Inject a fault, for the end-to-end tests: `"panic"` (a Rust panic in the worker) or
-    /// `"lose-device"` (destroy the GPU device). Honoured only when the page's query contains
+    /// Inject a fault or an answer, for the end-to-end tests: `"panic"` (a Rust panic in the
+    /// worker), `"lose-device"` (destroy the GPU device), `"answer:TEXT"` (family #2's next answer)
+    /// or `"mask-answer:TEXT"` (Florence-2's answer for each box of the next masks step). Honoured only when the page's query contains
     /// `test-hooks` (it arrives as `Init`'s `overrides`); refused with an `Error` otherwise.
     TestHook { action: String },
 }
@@ -73,6 +74,10 @@ pub struct ModelFiles {
     /// `tokenizer_config.json`, `generation_config.json`), each fetched when listed.
     #[serde(default)]
     pub chat_files: Vec<String>,
+    /// A Florence-2 trained on the region tasks (`<REGION_TO_...>`), so it may outline family
+    /// #2's boxes once stored; the shapes demo was not (`"region_tasks": false` in the catalog).
+    #[serde(default = "crate::catalog::yes")]
+    pub region_tasks: bool,
 }
 
 /// Worker -> page.
@@ -120,6 +125,8 @@ pub enum Stage {
     Vision,
     Encoder,
     Decode,
+    /// Family #2 asked to segment: a stored Florence-2 outlines each box (`done` of `total` boxes).
+    Masks,
 }
 
 impl Stage {
@@ -133,6 +140,7 @@ impl Stage {
             Stage::Vision => "Looking at the image",
             Stage::Encoder => "Reading the instruction",
             Stage::Decode => "Writing the answer",
+            Stage::Masks => "Outlining each box (Florence-2)",
         }
     }
 }
@@ -257,7 +265,8 @@ pub struct ChatRun {
     pub generated_text: String,
     pub instances: Vec<visionllm_tasks::Instance>,
     pub new_tokens: usize,
-    /// Something the user should know about this answer (masks asked of a box-only model).
+    /// Something the user should know about this answer: which model drew the masks, or why
+    /// segmenting gave boxes only.
     pub note: Option<String>,
 }
 

@@ -91,6 +91,11 @@ fn the_shipped_catalog_parses_and_resolves_the_host() {
     }
     let real = catalog.models.iter().find(|m| m.base_url.contains("{host}")).unwrap();
     assert!(real.model_files("https://example.org/").base_url.starts_with("https://example.org/"));
+    // Only the shapes demo (never trained on `<REGION_TO_...>`) may not outline family #2's boxes;
+    // an entry without the flag, and a typed repository, may.
+    assert!(!demo.model_files("").region_tasks);
+    assert!(catalog.models.iter().filter(|m| m.id != demo.id).all(|m| m.model_files("").region_tasks));
+    assert!(repository_files("a/b", "q4", "h").unwrap().region_tasks);
 }
 
 #[wasm_bindgen_test]

@@ -93,6 +93,7 @@ pub fn describe_progress(p: &Progress) -> String {
             s
         }
         Stage::Decode => format!("{}: {} tokens", p.stage.label(), p.done),
+        Stage::Masks => format!("{}: box {} of {}", p.stage.label(), p.done + 1, p.total.unwrap_or(0)),
         _ => format!("{}…", p.stage.label()),
     }
 }

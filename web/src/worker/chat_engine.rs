@@ -2,7 +2,8 @@
 //! (`tasks::chat_request` only adds a system message asking for JSON boxes or points when the
 //! instruction asks for places); the answer streams token by token as `JobUpdate`s, its JSON
 //! grounding parsed as it grows (a box shows once its object closes); Cancel stops after the
-//! current token.
+//! current token. Asked to segment, the final boxes go to a stored Florence-2 for their masks
+//! (`segmenter`).
 
 use std::ops::ControlFlow;
 
@@ -11,11 +12,10 @@ use visionllm_tasks::chat_request::{chat_request, grounded_instances, ChatAnswer
 use visionllm_tasks::parse::grounding_json::parse_grounding;
 use visionllm_tasks::{Geometry, ImageSize, RouteOptions};
 
+use super::segmenter::masks_for_boxes;
 use super::{now_ms, post, progress, WorkerState};
+use visionllm_florence2::RgbImage;
 use crate::messages::{ChatRun, DecodingMode, FromWorker, JobResult, JobStatus, Progress, Stage, Timings, UPDATE_INTERVAL_MS};
-
-/// Why a segmentation request gets boxes only.
-pub const MASKS_NOTE: &str = "Boxes only: Qwen3-VL answers with boxes; masks need Florence-2's region-to-segmentation linked to them, which this app does not do yet. Use a Florence-2 model for masks.";
 
 pub struct ChatJob<'a> {
     pub job: u64,
@@ -23,6 +23,8 @@ pub struct ChatJob<'a> {
     pub size: ImageSize,
     pub instruction: &'a str,
     pub max_new_tokens: usize,
+    /// For the masks' Florence-2 calls (family #2 itself decodes greedily).
+    pub decoding: DecodingMode,
 }
 
 fn explanation(request: &ChatRequest) -> String {
@@ -36,8 +38,7 @@ fn explanation(request: &ChatRequest) -> String {
 
 fn chat_run(request: &ChatRequest, text: String, size: ImageSize, new_tokens: usize) -> ChatRun {
     let instances = grounded_instances(&parse_grounding(&text, size));
-    let note = matches!(request.answer, ChatAnswer::Boxes { segment: true }).then(|| MASKS_NOTE.to_string());
-    ChatRun { system: request.system.map(str::to_owned), answer: request.answer, generated_text: text, instances, new_tokens, note }
+    ChatRun { system: request.system.map(str::to_owned), answer: request.answer, generated_text: text, instances, new_tokens, note: None }
 }
 
 fn result(job: &ChatJob, request: &ChatRequest, chat: ChatRun, status: JobStatus, timings: Timings) -> JobResult {
@@ -104,6 +105,14 @@ pub async fn run_chat_job(state: &WorkerState, model: &Qwen3Vl, job: ChatJob<'_>
     if let Some(injected) = state.injected_answer.borrow_mut().take() {
         text = injected;
     }
-    let chat = chat_run(&request, text, job.size, generated.ids.len());
+    let mut chat = chat_run(&request, text, job.size, generated.ids.len());
+    if request.answer == (ChatAnswer::Boxes { segment: true }) {
+        // The boxes show while their masks are made.
+        post(&FromWorker::JobUpdate { job: job.job, result: result(&job, &request, chat.clone(), JobStatus::Running, timings.clone()) }, None);
+        let image = RgbImage { rgb: job.rgb, width: job.size.width, height: job.size.height };
+        let Some(masked) = masks_for_boxes(state, job.job, image, &chat.instances, job.decoding, job.max_new_tokens).await else { return Ok(None) };
+        chat.instances = masked.instances;
+        chat.note = Some(masked.note);
+    }
     Ok(Some(result(&job, &request, chat, JobStatus::Done, timings)))
 }

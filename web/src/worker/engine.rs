@@ -137,7 +137,7 @@ pub async fn run_job(state: &WorkerState, loaded: &LoadedModel, input: JobInput)
     let (model, tokenizer) = match &loaded.family {
         Family::Florence2 { model, tokenizer } => (model, tokenizer),
         Family::Qwen3Vl(model) => {
-            let job = ChatJob { job, rgb: &rgb, size, instruction: &instruction, max_new_tokens: limit };
+            let job = ChatJob { job, rgb: &rgb, size, instruction: &instruction, max_new_tokens: limit, decoding };
             return run_chat_job(state, model, job).await;
         }
     };

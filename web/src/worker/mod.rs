@@ -13,6 +13,7 @@ mod hf_convert;
 mod hf_source;
 mod identity;
 mod model_loader;
+mod segmenter;
 mod shard_cache;
 mod shard_download;
 mod shard_file;
@@ -37,6 +38,8 @@ use model_loader::LoadedModel;
 pub(crate) struct WorkerState {
     gpu: RefCell<Option<Arc<Gpu>>>,
     model: RefCell<Option<Rc<LoadedModel>>>,
+    /// The stored Florence-2 that outlines family #2's boxes (`segmenter`), by id, once loaded.
+    segmenter: RefCell<Option<(String, Rc<LoadedModel>)>>,
     /// A job (or model load) is in flight; a second one is refused rather than interleaved.
     busy: Cell<bool>,
     /// The job the page asked to stop.
@@ -47,6 +50,8 @@ pub(crate) struct WorkerState {
     test_hooks: Cell<bool>,
     /// Test hook `answer:TEXT`: the next family #2 job's answer, after its real tokens streamed.
     injected_answer: RefCell<Option<String>>,
+    /// Test hook `mask-answer:TEXT`: Florence-2's answer for each box of the next masks step.
+    injected_mask_answer: RefCell<Option<String>>,
     /// What the loaded model was loaded from, to reload it (from browser storage, where its
     /// shards already are) onto a re-created device.
     model_files: RefCell<Option<ModelFiles>>,
@@ -230,9 +235,10 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
                     Some(gpu) => gpu.device.destroy(),
                     None => post(&FromWorker::Error { job: None, message: "test hook: there is no GPU device to lose".into() }, None),
                 },
-                other => match other.strip_prefix("answer:") {
-                    Some(answer) => *state.injected_answer.borrow_mut() = Some(answer.to_string()),
-                    None => post(&FromWorker::Error { job: None, message: format!("unknown test hook {other:?} (known: panic, lose-device, answer:TEXT)") }, None),
+                other => match (other.strip_prefix("answer:"), other.strip_prefix("mask-answer:")) {
+                    (Some(answer), _) => *state.injected_answer.borrow_mut() = Some(answer.to_string()),
+                    (_, Some(answer)) => *state.injected_mask_answer.borrow_mut() = Some(answer.to_string()),
+                    _ => post(&FromWorker::Error { job: None, message: format!("unknown test hook {other:?} (known: panic, lose-device, answer:TEXT, mask-answer:TEXT)") }, None),
                 },
             }
         }
@@ -251,6 +257,7 @@ async fn usable_gpu(state: &WorkerState) -> Result<(Arc<Gpu>, Option<String>), S
     };
     // The old model's buffers belong to the dead device; free them before making a new one.
     state.model.borrow_mut().take();
+    state.segmenter.borrow_mut().take();
     drop(gpu);
     let overrides = state.overrides.borrow().clone();
     // On failure the lost `Gpu` stays in place, so the next job tries again.
@@ -265,8 +272,10 @@ async fn usable_gpu(state: &WorkerState) -> Result<(Arc<Gpu>, Option<String>), S
 /// Load `files` onto `gpu` inside out-of-memory and validation error scopes, make it the current
 /// model and tell the page (`ModelLoaded`); the error is the message to show.
 async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<Rc<LoadedModel>, String> {
-    // Drop the old model first so its GPU buffers are freed before the new upload.
+    // Drop the old model (and the segmenter it may have borrowed) first so their GPU buffers are
+    // freed before the new upload; a segmenter is loaded again when a segmentation asks for it.
     state.model.borrow_mut().take();
+    state.segmenter.borrow_mut().take();
     let t0 = now_ms();
     let scope = gpu.error_scope("loading the model");
     let loaded = model_loader::load_model(gpu, files).await;

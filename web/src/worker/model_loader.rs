@@ -23,6 +23,7 @@ use visionllm_weights::{Checkpoint, Manifest, Stored};
 
 use super::fetch::{fetch_bytes, fetch_text, fetch_text_validated, Limit};
 use super::hf_convert;
+use super::segmenter;
 use super::shard_cache::ShardCache;
 use super::shard_download::{self, url, OpfsReader};
 use super::tab_lock::{self, TabLock};
@@ -104,7 +105,7 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     };
     // Held until the model is built from storage (the shards' files are closed then), so another
     // tab loading the same model waits instead of colliding on the same files.
-    let (checkpoint, _lock) = match (&files.manifest, quantize) {
+    let (checkpoint, _lock, stored_in) = match (&files.manifest, quantize) {
         (Some(name), _) => {
             let text = fetch_text(&url(&files.base_url, name)?, FileKind::Manifest).await?;
             bytes += text.len() as u64;
@@ -120,7 +121,7 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
             }
             report.end();
             bytes += report.done;
-            (Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?, None)
+            (Checkpoint::from_bytes(shards).map_err(|e| e.to_string())?, None, None)
         }
     };
 
@@ -130,7 +131,12 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     // f32 activations: correct on every adapter (the fallback adapters lack shader-f16).
     let family = match pending {
         Pending::Florence2 { cfg, input_size, tokenizer } => {
-            Family::Florence2 { model: Florence2::load(gpu.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?, tokenizer }
+            let model = Florence2::load(gpu.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
+            // Complete in storage and loadable: family #2 may borrow it for masks from now on.
+            if let Some(cache) = &stored_in {
+                segmenter::remember(cache, files).await;
+            }
+            Family::Florence2 { model, tokenizer }
         }
         Pending::Qwen3Vl(texts) => Family::Qwen3Vl(Qwen3Vl::load(gpu.clone(), &texts, &checkpoint, DType::F32).map_err(|e| e.to_string())?),
     };
@@ -176,10 +182,11 @@ async fn chat_files(files: &ModelFiles, texts: &mut CheckpointTexts) -> Result<u
 
 /// Our converted format: through browser storage (OPFS or the Cache API: resumable, verified, read
 /// tensor by tensor), or into memory where there is neither (every shard checked before use).
-async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> Result<(Checkpoint, Option<TabLock>), String> {
+async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> Result<(Checkpoint, Option<TabLock>, Option<ShardCache>), String> {
     let mut report = Reporter::new(Stage::Download, Some(manifest.total_bytes));
     let lock = tab_lock::hold(&files.id).await?;
-    let checkpoint = match ShardCache::open(&files.id).await? {
+    let cache = ShardCache::open(&files.id).await?;
+    let checkpoint = match &cache {
         Some(cache) => {
             web_sys::console::log_1(&format!("{}: shards stored in {}", files.id, cache.kind()).into());
             shard_download::check_space(&cache, &manifest, &files.id).await?;
@@ -201,12 +208,12 @@ async fn converted(files: &ModelFiles, manifest: Manifest, bytes: &mut u64) -> R
     };
     report.end();
     *bytes += report.done;
-    Ok((checkpoint.map_err(|e| e.to_string())?, lock))
+    Ok((checkpoint.map_err(|e| e.to_string())?, lock, cache))
 }
 
 /// The transformers layout, quantized while downloading into browser storage. `commit`: the
 /// revision config.json came from, when the host says.
-async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, commit: Option<&str>, bytes: &mut u64) -> Result<(Checkpoint, Option<TabLock>), String> {
+async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, commit: Option<&str>, bytes: &mut u64) -> Result<(Checkpoint, Option<TabLock>, Option<ShardCache>), String> {
     let mut report = Reporter::new(Stage::Convert, None);
     // Twice at most: a shard damaged in storage since it was made is removed when the load
     // re-hashes it, and the second pass makes it again.
@@ -227,7 +234,7 @@ async fn quantized_while_downloading(files: &ModelFiles, quant: Stored, commit: 
             report.end();
             *bytes += report.done;
             let checkpoint = Checkpoint::from_converted_reader(converted.manifest, Box::new(OpfsReader { files: opened })).map_err(|e| e.to_string())?;
-            return Ok((checkpoint, converted.lock));
+            return Ok((checkpoint, converted.lock, Some(converted.cache)));
         }
     }
     Err("the converted shards keep failing verification in browser storage; delete this model in the model panel and load it again".into())

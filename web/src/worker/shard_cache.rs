@@ -102,6 +102,19 @@ impl ShardCache {
         Ok(CacheDir::open(&name).await?.map(|dir| ShardCache { backend: Backend::CacheApi(dir), dir: name }))
     }
 
+    /// A directory `list` reported, by that name, without creating anything: OPFS first, then
+    /// the Cache API (whose entries exist only when stored).
+    pub async fn open_listed(dir: &str) -> Result<Option<ShardCache>, String> {
+        if let Some(root) = opfs_root().await {
+            if let Some(models) = subdir(&root, ROOT, false).await? {
+                if let Some(handle) = subdir(&models, dir, false).await? {
+                    return Ok(Some(ShardCache { backend: Backend::Opfs(handle), dir: dir.to_string() }));
+                }
+            }
+        }
+        Ok(CacheDir::open(dir).await?.map(|d| ShardCache { backend: Backend::CacheApi(d), dir: dir.to_string() }))
+    }
+
     /// The directory's name, as `list` reports it.
     pub fn dir(&self) -> &str {
         &self.dir
