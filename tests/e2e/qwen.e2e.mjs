@@ -70,7 +70,11 @@ const APP_URL = `http://127.0.0.1:${server.address().port}/`;
 
 const browser = await launch('qwen', { viewport: { width: 1280, height: 860 } });
 const page = browser.context.pages()[0] || await browser.context.newPage();
-page.on('console', (m) => { if (m.type() === 'error') console.log(`[console.error] ${m.text()}`); });
+const warmUpFailures = [];
+page.on('console', (m) => {
+  if (m.type() === 'error') console.log(`[console.error] ${m.text()}`);
+  if (m.text().includes('warm-up run after loading')) warmUpFailures.push(m.text());
+});
 page.on('pageerror', (e) => console.log(`[pageerror] ${e}`));
 
 const resultJson = async () => JSON.parse((await page.locator('[data-testid=result-json]').textContent()) || 'null');
@@ -121,6 +125,7 @@ try {
   const error = page.locator('[data-testid=error]').waitFor({ timeout: TIMEOUT }).then(() => page.locator('[data-testid=error]').innerText());
   const outcome = await Promise.race([ready, error]);
   check(outcome === 'ready', `the tiny Qwen3-VL repository downloaded, quantized to Q8 in the page and loaded (${outcome})`);
+  check(warmUpFailures.length === 0, `the warm-up run after loading (a gray image, two tokens) succeeded: ${JSON.stringify(warmUpFailures)}`);
   for (const f of ['config.json', 'tokenizer.json', 'preprocessor_config.json', 'chat_template.jinja', 'generation_config.json', 'model.safetensors']) {
     check(hubRequests.includes(f), `the page fetched ${f} from the repository`);
   }

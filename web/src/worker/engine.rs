@@ -34,11 +34,20 @@ fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
 /// A gray image, `<OD>`, fast decoding, two new tokens: the vision tower, the encoder, a first
 /// decoder step (it also projects the cross-attention keys and values) and a later one, i.e. every
 /// pipeline fast decoding uses; beam search's few extra kernels compile on their first use.
+/// Family #2 the same way: a gray image at the processor's smallest size, a one-word question,
+/// two new tokens (the vision tower with DeepStack, a prefill and a decode step).
 pub async fn warm_up(loaded: &LoadedModel) -> Result<(), String> {
-    // Family #2's first answer compiles its pipelines (a 2B model's warm-up would cost seconds).
-    let Family::Florence2 { model, tokenizer } = &loaded.family else { return Ok(()) };
     const SIDE: u32 = 64;
     let rgb = vec![128u8; (SIDE * SIDE * 3) as usize];
+    let (model, tokenizer) = match &loaded.family {
+        Family::Florence2 { model, tokenizer } => (model, tokenizer),
+        Family::Qwen3Vl(model) => {
+            let (patches, grid) = model.pixel_values(&rgb, SIDE as usize, SIDE as usize).map_err(|e| e.to_string())?;
+            let prompt = model.prompt(None, "hi", grid).map_err(|e| e.to_string())?;
+            let mut ignore = |_: u32, _: &[u32]| ControlFlow::Continue(());
+            return model.generate_from_prompt(&patches, &prompt, 2, &mut ignore).await.map(|_| ()).map_err(|e| e.to_string());
+        }
+    };
     let image = RgbImage { rgb: &rgb, width: SIDE, height: SIDE };
     let request = Instruction { text: "<OD>", region: None, decoding: decoding_for(DecodingMode::Fast), max_new_tokens: 2 };
     let mut ignore = |_: JobEvent| ControlFlow::Continue(());
