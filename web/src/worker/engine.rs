@@ -35,12 +35,18 @@ fn rgba_to_rgb(rgba: &[u8]) -> Vec<u8> {
 /// decoder step (it also projects the cross-attention keys and values) and a later one, i.e. every
 /// pipeline fast decoding uses; beam search's few extra kernels compile on their first use.
 /// Family #2 the same way: a gray image at the processor's smallest size, a one-word question,
-/// two new tokens (the vision tower with DeepStack, a prefill and a decode step).
-pub async fn warm_up(loaded: &LoadedModel) -> Result<(), String> {
+/// two new tokens (the vision tower with DeepStack, a prefill and a decode step); but not a large
+/// one on a software adapter (`software`), where compiling is cheap beside the work itself:
+/// Qwen3-VL-2B's warm-up took about 7 minutes on SwiftShader (a 563 s load against 137 s), a wait
+/// the first answer would pay anyway.
+pub async fn warm_up(loaded: &LoadedModel, software: bool) -> Result<(), String> {
+    /// Weights above this are "large" for a software adapter (the tiny test models are ~1 MB).
+    const SOFTWARE_WARM_UP_MAX_BYTES: u64 = 64 << 20;
     const SIDE: u32 = 64;
     let rgb = vec![128u8; (SIDE * SIDE * 3) as usize];
     let (model, tokenizer) = match &loaded.family {
         Family::Florence2 { model, tokenizer } => (model, tokenizer),
+        Family::Qwen3Vl(_) if software && loaded.weight_bytes > SOFTWARE_WARM_UP_MAX_BYTES => return Ok(()),
         Family::Qwen3Vl(model) => {
             let (patches, grid) = model.pixel_values(&rgb, SIDE as usize, SIDE as usize).map_err(|e| e.to_string())?;
             let prompt = model.prompt(None, "hi", grid).map_err(|e| e.to_string())?;

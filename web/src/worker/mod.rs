@@ -289,7 +289,7 @@ async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> R
     // user's first instruction. Its failure is not the user's: logged, and a real job reports its own.
     progress(Progress { job: None, stage: Stage::Compile, done: 0, total: None, elapsed_ms: 0.0 });
     let scope = gpu.error_scope("compiling the kernels");
-    let warm = engine::warm_up(&loaded).await;
+    let warm = engine::warm_up(&loaded, gpu.caps.adapter.is_software).await;
     if let Err(e) = scope.finish().await.map_err(|e| e.to_string()).and(warm) {
         web_sys::console::warn_1(&format!("warm-up run after loading {}: {e}", files.id).into());
     }

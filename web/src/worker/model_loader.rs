@@ -41,6 +41,8 @@ pub struct LoadedModel {
     pub family: Family,
     /// Bytes downloaded (weights and text files).
     pub bytes: u64,
+    /// The weights as stored (the converted manifest's total, else the bytes fetched).
+    pub weight_bytes: u64,
 }
 
 /// Progress of one stage, at most every ~100 ms so a large download shows bytes, speed and ETA
@@ -141,7 +143,7 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
         Pending::Qwen3Vl(texts) => Family::Qwen3Vl(Qwen3Vl::load(gpu.clone(), &texts, &checkpoint, DType::F32).map_err(|e| e.to_string())?),
     };
     progress(Progress { job: None, stage: Stage::Load, done: weight_bytes.unwrap_or(0), total: weight_bytes, elapsed_ms: now_ms() - started });
-    Ok(LoadedModel { family, bytes })
+    Ok(LoadedModel { family, bytes, weight_bytes: weight_bytes.unwrap_or(bytes) })
 }
 
 /// A family's text files, read before its weights.
