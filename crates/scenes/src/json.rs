@@ -3,8 +3,9 @@
 //!
 //! Written by `Scene::to_json`: `seed`, `size`, `background`, `shapes` (painting order; each with
 //! `kind`, `colour`, `cx`, `cy`, `r`, `theta`, plus `class`, `rgb`, `bbox`, `bbox_bins`, `area`,
-//! `polygon` (from the top, clockwise) and `index`), `reading_order` and `texts`. Read back by
-//! `Scene::from_json`, which needs only `size` and each shape's six parameters.
+//! `polygon` (from the top, clockwise) and `index`), `words` (each `text`, `x`, `y`, `scale`, `ink`,
+//! plus `bbox` and `bbox_bins`), `reading_order` and `texts`. Read back by `Scene::from_json`, which
+//! needs only `size`, each shape's six parameters and each word's five (checked: `Word::check`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -13,6 +14,7 @@ use crate::classes::{Colour, Kind};
 use crate::scene::{Background, Scene};
 use crate::shapes::Shape;
 use crate::texts::quantize;
+use crate::words::{ocr_answer, ocr_with_region_answer, Word};
 
 /// Every answer and input of SCENES.md for one scene. Field names are shared with
 /// `training/demo/scenes.py`.
@@ -26,6 +28,11 @@ pub struct Texts {
     pub ovd: Vec<(String, String)>,
     /// `[expression, answer]` pairs.
     pub res: Vec<(String, String)>,
+    /// `<OCR>` and `<OCR_WITH_REGION>` (empty without words).
+    #[serde(default)]
+    pub ocr: String,
+    #[serde(default)]
+    pub ocr_with_region: String,
 }
 
 /// A shape's parameters as the JSON holds them; `rgb` is optional (the class colour when absent).
@@ -50,6 +57,8 @@ struct SceneDoc {
     #[serde(default)]
     background: Option<Background>,
     shapes: Vec<ShapeSpec>,
+    #[serde(default)]
+    words: Vec<Word>,
 }
 
 impl ShapeSpec {
@@ -67,6 +76,8 @@ impl Scene {
             grounding: self.grounding_answer(),
             ovd: self.ovd_queries().into_iter().map(|q| (self.ovd_answer(&q), q)).map(|(a, q)| (q, a)).collect(),
             res: self.referring_expressions().into_iter().filter_map(|e| Some((self.res_answer(&e)?, e))).map(|(a, e)| (e, a)).collect(),
+            ocr: ocr_answer(&self.words, self.size),
+            ocr_with_region: ocr_with_region_answer(&self.words, self.size),
         }
     }
 
@@ -94,11 +105,17 @@ impl Scene {
                 })
             })
             .collect();
+        let words: Vec<Value> = self
+            .words
+            .iter()
+            .map(|w| json!({ "text": w.text, "x": w.x, "y": w.y, "scale": w.scale, "ink": w.ink, "bbox": w.bbox(), "bbox_bins": w.bbox().map(|v| quantize(v, self.size)) }))
+            .collect();
         json!({
             "seed": self.seed,
             "size": self.size,
             "background": self.background,
             "shapes": shapes,
+            "words": words,
             "reading_order": order,
             "texts": self.texts(),
         })
@@ -107,6 +124,9 @@ impl Scene {
     /// A scene from a document with `size` and `shapes` (seed and background optional).
     pub fn from_json(text: &str) -> Result<Scene, String> {
         let doc: SceneDoc = serde_json::from_str(text).map_err(|e| format!("scene JSON: {e}"))?;
+        for word in &doc.words {
+            word.check(doc.size)?;
+        }
         Ok(Scene::from_value(doc))
     }
 
@@ -116,6 +136,7 @@ impl Scene {
             size: doc.size,
             background: doc.background.unwrap_or_default(),
             shapes: doc.shapes.iter().map(ShapeSpec::to_shape).collect(),
+            words: doc.words,
         }
     }
 }
@@ -132,7 +153,7 @@ mod tests {
     #[test]
     fn round_trip_keeps_the_scene() {
         for seed in [1_000_000_000, 7, 123_456] {
-            let scene = Scene::generate(seed, 224, 1..=4);
+            let scene = Scene::generate_with_words(seed, 224, 1..=4, 0..=3);
             let text = scene.to_json().to_string();
             let back = Scene::from_json(&text).unwrap();
             assert_eq!(back, scene);
@@ -152,7 +173,7 @@ mod tests {
         assert!(texts.od.starts_with("red circle<loc_602><loc_111><loc_736><loc_245>blue square<loc_399>"), "{}", texts.od);
         let v = serde_json::to_value(&texts).unwrap();
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["caption", "grounding", "grounding_input", "od", "ovd", "res"]);
+        assert_eq!(keys, ["caption", "grounding", "grounding_input", "ocr", "ocr_with_region", "od", "ovd", "res"]);
         assert_eq!(v["ovd"][0], json!(["red circles", texts.ovd[0].1]));
         assert_eq!(v["res"][0][0], "the red circle");
         assert!(Scene::from_json(r#"{"size": 224, "shapes": [{"kind": "hexagon"}]}"#).is_err());

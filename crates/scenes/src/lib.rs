@@ -9,6 +9,7 @@ pub mod rng;
 pub mod scene;
 pub mod shapes;
 pub mod texts;
+pub mod words;
 
 pub use classes::{Class, Colour, Kind};
 pub use json::{texts_from_shapes, ShapeSpec, Texts};

@@ -53,6 +53,17 @@ impl Scene {
                 }
             }
         }
+        for word in &self.words {
+            let [x1, y1, x2, y2] = word.bbox().map(|v| v as u32);
+            for y in y1..y2.min(self.size) {
+                for x in x1..x2.min(self.size) {
+                    if word.inks(x, y) {
+                        let i = (y as usize * s + x as usize) * 3;
+                        out[i..i + 3].copy_from_slice(&word.ink);
+                    }
+                }
+            }
+        }
         out
     }
 }
@@ -106,6 +117,23 @@ mod tests {
         let sd = (img.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / img.len() as f64).sqrt();
         assert!((mean - 100.0).abs() < 2.0 && (sd - 10.0).abs() < 1.5, "mean {mean} sd {sd}");
         assert!(img.chunks(3).filter(|p| p[0] != p[1]).count() > 200);
+    }
+
+    #[test]
+    fn words_paint_their_glyph_cells_in_ink() {
+        use crate::words::{Word, INKS};
+        let mut scene = Scene::from_shapes(32, vec![]);
+        scene.words = vec![Word { text: "L".into(), x: 3, y: 2, scale: 2, ink: INKS[1] }];
+        let img = scene.render();
+        // L: the left column and the bottom row, 2x2 pixels a cell, from (3, 2) to (13, 16).
+        assert_eq!(px(&img, 32, 3, 2), [235; 3]);
+        assert_eq!(px(&img, 32, 4, 15), [235; 3]);
+        assert_eq!(px(&img, 32, 12, 15), [235; 3]);
+        assert_eq!(px(&img, 32, 5, 2), [128; 3]);
+        assert_eq!(px(&img, 32, 12, 13), [128; 3]);
+        assert_eq!(px(&img, 32, 13, 15), [128; 3]);
+        let inked = img.chunks(3).filter(|p| *p == [235; 3]).count();
+        assert_eq!(inked, 11 * 4, "7 + 4 cells of L, 4 pixels each");
     }
 
     #[test]

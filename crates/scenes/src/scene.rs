@@ -9,6 +9,7 @@ use crate::classes::{Colour, Kind};
 use crate::rng::Rng;
 use crate::shapes::{box_offsets, Shape};
 use crate::texts::quantize;
+use crate::words::{draw_words, Word};
 
 /// The scene size the demo model uses.
 pub const DEFAULT_SIZE: u32 = 224;
@@ -54,6 +55,8 @@ pub struct Scene {
     pub background: Background,
     /// In painting order (later shapes on top).
     pub shapes: Vec<Shape>,
+    /// Painted after the shapes, never over one (`words`); none unless asked for.
+    pub words: Vec<Word>,
 }
 
 /// IoU of two `[x1, y1, x2, y2]` boxes (0 when the union is empty).
@@ -102,8 +105,14 @@ fn draw_shape(rng: &mut Rng, size: u32) -> Shape {
 }
 
 impl Scene {
-    /// The scene of `seed`: `size` x `size`, a shape count uniform in `shapes`.
+    /// The scene of `seed`: `size` x `size`, a shape count uniform in `shapes`, no words.
     pub fn generate(seed: u64, size: u32, shapes: RangeInclusive<usize>) -> Scene {
+        Scene::generate_with_words(seed, size, shapes, 0..=0)
+    }
+
+    /// The scene of `seed` with a word count uniform in `words`, drawn after the shapes from the
+    /// same generator, so the shapes and background of a seed are those of `generate`.
+    pub fn generate_with_words(seed: u64, size: u32, shapes: RangeInclusive<usize>, words: RangeInclusive<usize>) -> Scene {
         let mut rng = Rng::new(seed);
         let (lo, hi) = (*shapes.start(), *shapes.end().max(shapes.start()));
         let n = rng.int(lo as i64, hi as i64) as usize;
@@ -118,12 +127,20 @@ impl Scene {
                 }
             }
         }
-        Scene { seed, size, background, shapes: placed }
+        let words = match *words.end() {
+            0 => Vec::new(),
+            hi => {
+                let n = rng.int(*words.start().min(&hi) as i64, hi as i64) as usize;
+                let taken: Vec<[f64; 4]> = placed.iter().map(|s| s.bbox).collect();
+                draw_words(&mut rng, size, n, &taken)
+            }
+        };
+        Scene { seed, size, background, shapes: placed, words }
     }
 
     /// A scene from given shapes (plain grey background), e.g. parameters from the Python side.
     pub fn from_shapes(size: u32, shapes: Vec<Shape>) -> Scene {
-        Scene { seed: 0, size, background: Background::default(), shapes }
+        Scene { seed: 0, size, background: Background::default(), shapes, words: Vec::new() }
     }
 
     /// Shape indices in reading order: by the box's quantized `y1`, then its quantized `x1`, then
@@ -188,6 +205,22 @@ mod tests {
         let scene = Scene::from_shapes(224, vec![sq(50.2, 110.0), sq(50.1, 110.0)]);
         assert_eq!(quantize(40.2, 224), quantize(40.1, 224));
         assert_eq!(scene.reading_order(), vec![0, 1]);
+    }
+
+    #[test]
+    fn words_come_after_the_shapes_of_the_same_seed() {
+        let mut with_words = 0;
+        for seed in 0..50 {
+            let plain = Scene::generate(seed, 224, 1..=4);
+            let worded = Scene::generate_with_words(seed, 224, 1..=4, 1..=3);
+            assert_eq!((&plain.background, &plain.shapes), (&worded.background, &worded.shapes));
+            assert!(plain.words.is_empty() && worded.words.len() <= 3);
+            with_words += worded.words.len();
+            for w in &worded.words {
+                assert!(worded.shapes.iter().all(|s| box_iou(s.bbox, w.bbox()) == 0.0), "{w:?}");
+            }
+        }
+        assert!(with_words >= 70, "{with_words} words in 50 scenes of 1..=3");
     }
 
     #[test]
