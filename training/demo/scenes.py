@@ -9,6 +9,8 @@ import math
 import numpy as np
 import torch
 
+from scene_words import ink_checksum, ocr_answer, ocr_with_region_answer, paint, sample_words
+
 SIZE = 224
 COLOURS = ["red", "green", "blue", "yellow"]
 RGB = np.array([(215, 40, 40), (40, 165, 70), (45, 85, 215), (235, 200, 45)], dtype=np.float64)
@@ -122,16 +124,22 @@ def sample_background(rng: np.random.Generator):
 
 
 class Scene:
-    def __init__(self, shapes, background, size=SIZE):
+    def __init__(self, shapes, background, size=SIZE, words=None):
         self.shapes, self.background, self.size = shapes, background, size
+        self.words = words or []
 
     def ordered(self):
         return sorted(self.shapes, key=lambda s: (s.qbox(self.size)[1], s.qbox(self.size)[0]))
 
 
-def sample_scene(rng, n_min=1, n_max=4, size=SIZE, r_range=(0.07, 0.2)):
+def sample_scene(rng, n_min=1, n_max=4, size=SIZE, r_range=(0.07, 0.2), w_min=0, w_max=0):
+    """With `w_max` > 0, a word count uniform in w_min..=w_max, placed after the shapes."""
     n = int(rng.integers(n_min, n_max + 1))
-    return Scene(sample_shapes(rng, n, size, r_range), sample_background(rng), size)
+    shapes, background = sample_shapes(rng, n, size, r_range), sample_background(rng)
+    words = []
+    if w_max > 0:
+        words = sample_words(rng, int(rng.integers(min(w_min, w_max), w_max + 1)), [s.box for s in shapes], size)
+    return Scene(shapes, background, size, words)
 
 
 # ----------------------------------------------------------------------------------------- rendering
@@ -190,6 +198,13 @@ def render(scenes, device, generator=None) -> torch.Tensor:
     inside = torch.where(meta[:, :, 1, None, None] > 0, disc, inside) & (meta[:, :, 0, None, None] > 0)
     for k in range(MAX_SHAPES):
         img = torch.where(inside[:, k, None], rgb[:, k, :, None, None], img)
+    if any(sc.words for sc in scenes):
+        # Words over the shapes, rastered on the host (a few small glyph blocks per scene).
+        ink = np.full((b, size, size, 3), -1.0, dtype=np.float32)
+        for i, sc in enumerate(scenes):
+            paint(ink[i], sc.words)
+        ink = up(ink).permute(0, 3, 1, 2)
+        img = torch.where(ink >= 0, ink, img)
     return img
 
 
@@ -294,7 +309,9 @@ def case_json(scene, rng):
     """Every text of a scene, for the Rust twin's cross-check (tests/fixtures/scenes/cases.json)."""
     queries = ovd_queries()
     picks = [queries[i] for i in rng.choice(len(queries), size=4, replace=False)]
-    return dict(size=scene.size, shapes=[s.to_json() for s in scene.shapes], texts=dict(
+    return dict(size=scene.size, shapes=[s.to_json() for s in scene.shapes], words=[w.to_json() for w in scene.words],
+                word_ink=ink_checksum(scene.words, scene.size), texts=dict(
         od=od_answer(scene), caption=caption(scene), grounding_input=caption(scene),
         grounding=grounding_answer(scene), ovd=[[q, ovd_answer(scene, q)] for q in picks],
-        res=[[e, res_answer(scene, s)] for e, s in referring_expressions(scene)]))
+        res=[[e, res_answer(scene, s)] for e, s in referring_expressions(scene)],
+        ocr=ocr_answer(scene.words, scene.size), ocr_with_region=ocr_with_region_answer(scene.words, scene.size)))

@@ -1,6 +1,7 @@
 //! Cross-check with the Python generator (`training/demo/scenes.py`): for each case in
-//! `tests/fixtures/scenes/cases.json` (`{size, shapes: [{kind, colour, cx, cy, r, theta}], texts:
-//! {od, caption, grounding_input, grounding, ovd: [[query, answer]..], res: [[expr, answer]..]}}`,
+//! `tests/fixtures/scenes/cases.json` (`{size, shapes: [{kind, colour, cx, cy, r, theta}], words:
+//! [{text, x, y, scale, ink}], word_ink: [pixels, sum of y * S + x], texts: {od, caption,
+//! grounding_input, grounding, ovd: [[query, answer]..], res: [[expr, answer]..], ocr, ocr_with_region}}`,
 //! as a list, a `{"cases": [...]}` object, or one case), the texts Rust computes from the same
 //! shape parameters must be identical. Skips, with a note, while the fixture does not exist.
 
@@ -51,6 +52,27 @@ fn python_texts_match_rust_texts() {
         for (expr, answer) in &want.res {
             let ours = scene.res_answer(expr).unwrap_or_else(|| "(not a valid expression here)".into());
             check(format!("res {expr:?}"), &ours, answer);
+        }
+        check("ocr".into(), &got.ocr, &want.ocr);
+        check("ocr_with_region".into(), &got.ocr_with_region, &want.ocr_with_region);
+        // The words' pixels: Python's (inked pixels, sum of y * S + x) against Rust's rendering on
+        // an empty scene, so the font, the scale and the placement agree pixel for pixel.
+        if let Some(want_ink) = case.get("word_ink") {
+            let mut bare = Scene::from_shapes(scene.size, vec![]);
+            bare.words = scene.words.clone();
+            let plain = Scene::from_shapes(scene.size, vec![]).render();
+            let img = bare.render();
+            let (mut count, mut sum) = (0u64, 0u64);
+            for (i, (a, b)) in img.chunks(3).zip(plain.chunks(3)).enumerate() {
+                if a != b {
+                    count += 1;
+                    sum += i as u64;
+                }
+            }
+            checked += 1;
+            if serde_json::json!([count, sum]) != *want_ink {
+                failures.push(format!("case {n} word pixels: python {want_ink}, rust [{count}, {sum}]"));
+            }
         }
         // Every expression Rust finds valid, Python should list too (and the other way round above).
         for (expr, _) in &got.res {
