@@ -1,7 +1,8 @@
 //! `visionllm eval`: the model on fresh synthetic scenes (training/demo/SCENES.md), scored with
 //! the spec's metrics: box mAP@0.5 (COCO 101-point AP per class present, box score = exp(mean
 //! log p) of its label and loc tokens), phrase-grounding accuracy, referring-segmentation mIoU,
-//! caption exact match. Greedy decoding with per-token log-probabilities.
+//! caption exact match, and on scenes with words (`--words`) OCR word accuracy and box IoU.
+//! Greedy decoding with per-token log-probabilities.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -19,27 +20,31 @@ use visionllm_tasks::{parse, BoundingBox, ImageSize, Mask, Task, TaskAnswer, Tas
 use crate::args::Args;
 use visionllm_tasks::box_scores::{scores_for, walk, TokenKinds};
 use crate::metrics::{ap_per_class, mean, one_to_one, Detection, Truth};
-use crate::scene_cmd::{parse_number, parse_shapes};
+use crate::scene_cmd::{parse_number, parse_shapes, parse_words};
 
 pub const USAGE: &str = "\
-USAGE: visionllm eval --model DIR --synthetic N [--seed S] [--tasks od,grounding,res,caption]
-                      [--size 224] [--shapes 1..4] [--max-new-tokens 128] [--f16] [--print-texts]
+USAGE: visionllm eval --model DIR --synthetic N [--seed S] [--tasks od,grounding,res,caption,ocr]
+                      [--size 224] [--shapes 1..4] [--words 0..2] [--max-new-tokens 128] [--f16]
+                      [--print-texts]
 
 Generates N synthetic scenes (seeds S..S+N, training/demo/SCENES.md), runs the model on each task
 with greedy decoding and prints one JSON object:
   {\"n\", \"map50\", \"ap50_per_class\", \"grounding_accuracy\", \"res_miou\", \"caption_exact\",
-   \"counts\", \"timings_ms\", ...}
+   \"ocr_word_accuracy\", \"ocr_box_iou\", \"counts\", \"timings_ms\", ...}
 (a metric is null when its task did not run or had nothing to score).
 
   --model           checkpoint directory (config.json, safetensors, tokenizer.json)
   --synthetic N     number of scenes
   --seed S          first seed (default 1000000000: evaluation seeds; training stays below)
-  --tasks           comma-separated subset of od, grounding, res, caption (default: all four)
+  --tasks           comma-separated subset of od, grounding, res, caption, ocr (default: all)
                     od: <OD>; grounding: <CAPTION_TO_PHRASE_GROUNDING> on the true caption;
                     res: <REFERRING_EXPRESSION_SEGMENTATION> with one valid expression per scene
-                    (when there is one); caption: <CAPTION>
+                    (when there is one); caption: <CAPTION>; ocr: <OCR_WITH_REGION> on scenes
+                    with words (a true word is read when a predicted line has its exact text;
+                    its IoU is that line's box against the word's, 0 when unread)
   --size            scene size in pixels (default 224); the model's preprocessor resizes
   --shapes          shape count range (default 1..4)
+  --words           word count range (default none: the ocr task has nothing to read)
   --max-new-tokens  per answer (default 128)
   --tokenizer       tokenizer.json (default: DIR/tokenizer.json)
   --f16             f16 activations (needs shader-f16)
@@ -51,10 +56,11 @@ enum EvalTask {
     Grounding,
     Res,
     Caption,
+    Ocr,
 }
 
 impl EvalTask {
-    const ALL: [EvalTask; 4] = [EvalTask::Od, EvalTask::Grounding, EvalTask::Res, EvalTask::Caption];
+    const ALL: [EvalTask; 5] = [EvalTask::Od, EvalTask::Grounding, EvalTask::Res, EvalTask::Caption, EvalTask::Ocr];
 
     fn name(self) -> &'static str {
         match self {
@@ -62,6 +68,7 @@ impl EvalTask {
             EvalTask::Grounding => "grounding",
             EvalTask::Res => "res",
             EvalTask::Caption => "caption",
+            EvalTask::Ocr => "ocr",
         }
     }
 
@@ -71,13 +78,14 @@ impl EvalTask {
             EvalTask::Grounding => Task::CaptionToPhraseGrounding,
             EvalTask::Res => Task::ReferringExpressionSegmentation,
             EvalTask::Caption => Task::Caption,
+            EvalTask::Ocr => Task::OcrWithRegion,
         }
     }
 
     fn parse_list(text: &str) -> Result<Vec<EvalTask>, String> {
         let mut out = Vec::new();
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let t = EvalTask::ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| format!("unknown task {name:?} in --tasks (od, grounding, res, caption)"))?;
+            let t = EvalTask::ALL.into_iter().find(|t| t.name() == name).ok_or_else(|| format!("unknown task {name:?} in --tasks (od, grounding, res, caption, ocr)"))?;
             if !out.contains(&t) {
                 out.push(t);
             }
@@ -110,6 +118,8 @@ struct Tally {
     grounding: Vec<bool>,
     res_ious: Vec<f64>,
     captions: Vec<bool>,
+    /// Per true word: read (exact text), and the IoU of its box with the line that read it.
+    ocr_words: Vec<(bool, f64)>,
     counts: BTreeMap<&'static str, u64>,
 }
 
@@ -133,6 +143,8 @@ fn question(scene: &Scene, task: EvalTask) -> Option<(String, String)> {
         EvalTask::Od => (String::new(), scene.od_answer()),
         EvalTask::Grounding => (scene.grounding_input(), scene.grounding_answer()),
         EvalTask::Caption => (String::new(), scene.caption()),
+        EvalTask::Ocr if scene.words.is_empty() => return None,
+        EvalTask::Ocr => (String::new(), scene.texts().ocr_with_region),
         EvalTask::Res => {
             // One valid expression per scene, chosen by the seed.
             let exprs = scene.referring_expressions();
@@ -189,6 +201,16 @@ fn score(tally: &mut Tally, kinds: &TokenKinds, eos: u32, k: usize, scene: &Scen
             tally.res_ious.push(predicted.iou(&truth) as f64);
         }
         (EvalTask::Caption, TaskAnswer::Text { text }) => tally.captions.push(text == scene.caption()),
+        (EvalTask::Ocr, TaskAnswer::Ocr { lines }) => {
+            let read: Vec<(String, BoundingBox)> = lines
+                .iter()
+                .filter_map(|l| Some((l.text.trim().to_string(), visionllm_tasks::Polygon { points: l.quad.to_vec() }.bounding_box()?)))
+                .collect();
+            let truth: Vec<(String, BoundingBox)> = scene.words.iter().map(|w| (w.text.clone(), pixel_box(w.bbox()))).collect();
+            tally.ocr_words.extend(read_words(&truth, &read));
+            tally.count("ocr_words", truth.len() as u64);
+            tally.count("ocr_lines", lines.len() as u64);
+        }
         (task, other) => return Err(format!("{}: unexpected answer shape {other:?}", task.name())),
     }
     Ok(())
@@ -238,6 +260,10 @@ pub fn run(args: &mut Args) -> Result<(), String> {
         Some(s) => parse_shapes(&s)?,
         None => visionllm_scenes::DEFAULT_SHAPES,
     };
+    let words = match args.value("--words")? {
+        Some(w) => parse_words(&w)?,
+        None => 0..=0,
+    };
     let max_new: usize = parse_number("--max-new-tokens", args.value("--max-new-tokens")?, 128)?;
     let tokenizer_path = args.value("--tokenizer")?.map(PathBuf::from).unwrap_or_else(|| model_dir.join("tokenizer.json"));
     let f16 = args.flag("--f16");
@@ -259,7 +285,7 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let runner = Runner { model: &model, tokenizer: &tokenizer, kinds: TokenKinds::new(&tokenizer), max_new, print };
     let mut tally = Tally::default();
     for k in 0..n {
-        let scene = Scene::generate(seed + k as u64, size, shapes.clone());
+        let scene = Scene::generate_with_words(seed + k as u64, size, shapes.clone(), words.clone());
         let pixels = model.pixel_values(&scene.render(), size as usize, size as usize).map_err(|e| e.to_string())?;
         t = phases.add("scenes", t);
         let mut rec = Recorder::new(&gpu);
@@ -278,6 +304,30 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     out["device"] = json!(gpu.caps.describe());
     println!("{out}");
     Ok(())
+}
+
+/// Each true word (text, box) read or not, one to one: pairs of a true word and a predicted line
+/// with the same text are taken by decreasing box IoU, each word and line at most once (a word
+/// read where its box does not overlap still counts as read, with IoU 0).
+fn read_words(truth: &[(String, BoundingBox)], read: &[(String, BoundingBox)]) -> Vec<(bool, f64)> {
+    let mut pairs: Vec<(usize, usize, f64)> = Vec::new();
+    for (t, (text, b)) in truth.iter().enumerate() {
+        for (r, (line, rb)) in read.iter().enumerate() {
+            if line == text {
+                pairs.push((t, r, rb.iou(*b) as f64));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| b.2.total_cmp(&a.2).then((a.0, a.1).cmp(&(b.0, b.1))));
+    let mut out = vec![(false, 0.0); truth.len()];
+    let mut line_used = vec![false; read.len()];
+    for (t, r, iou) in pairs {
+        if !out[t].0 && !line_used[r] {
+            out[t] = (true, iou);
+            line_used[r] = true;
+        }
+    }
+    out
 }
 
 /// The metrics JSON (without timings): a metric is null when its task did not run or had nothing
@@ -301,6 +351,8 @@ fn summary(n: usize, tasks: &[EvalTask], mut tally: Tally) -> serde_json::Value 
         "grounding_accuracy": rate(&tally.grounding),
         "res_miou": mean(&tally.res_ious),
         "caption_exact": rate(&tally.captions),
+        "ocr_word_accuracy": rate(&tally.ocr_words.iter().map(|w| w.0).collect::<Vec<_>>()),
+        "ocr_box_iou": mean(&tally.ocr_words.iter().map(|w| w.1).collect::<Vec<_>>()),
         "counts": tally.counts,
     })
 }
@@ -327,7 +379,7 @@ mod tests {
         let mut tally = Tally::default();
         let n = 12;
         for k in 0..n {
-            let scene = Scene::generate(EVAL_SEED_START + k as u64, 224, 1..=4);
+            let scene = Scene::generate_with_words(EVAL_SEED_START + k as u64, 224, 1..=4, 1..=2);
             for task in EvalTask::ALL {
                 let Some((input, target)) = question(&scene, task) else { continue };
                 // What the model would emit: <s> answer </s> after the decoder start token.
@@ -349,5 +401,22 @@ mod tests {
         // Quantized polygons (a 16-gon for circles) against the exact shapes.
         let miou = out["res_miou"].as_f64().unwrap();
         assert!(miou > 0.9, "{out}");
+        // Every word read; its quad's bins, dequantized, against the exact box.
+        assert_eq!(out["ocr_word_accuracy"], 1.0, "{out}");
+        assert!(out["ocr_box_iou"].as_f64().unwrap() > 0.85, "{out}");
+        assert!(out["counts"]["ocr_words"].as_u64().unwrap() >= n as u64, "{out}");
+    }
+
+    #[test]
+    fn words_are_read_one_to_one() {
+        let b = |x1, y1, x2, y2| BoundingBox::new(x1, y1, x2, y2);
+        let truth = [("STOP".to_string(), b(0.0, 0.0, 10.0, 10.0)), ("STOP".to_string(), b(20.0, 0.0, 30.0, 10.0)), ("EXIT".to_string(), b(0.0, 20.0, 10.0, 30.0))];
+        // One STOP, over the second true STOP (half of it); EXIT misread as EXlT; a stray line.
+        let read = [("STOP".to_string(), b(20.0, 0.0, 30.0, 5.0)), ("EXlT".to_string(), b(0.0, 20.0, 10.0, 30.0)), ("SALE".to_string(), b(50.0, 50.0, 60.0, 60.0))];
+        assert_eq!(read_words(&truth, &read), vec![(false, 0.0), (true, 0.5), (false, 0.0)]);
+        // Two STOPs, the far one first: each goes to the word it covers; a line of the right text
+        // elsewhere still reads its word.
+        let read = [("STOP".to_string(), b(20.0, 0.0, 30.0, 5.0)), ("STOP".to_string(), b(0.0, 0.0, 10.0, 10.0)), ("EXIT".to_string(), b(90.0, 90.0, 99.0, 99.0))];
+        assert_eq!(read_words(&truth, &read), vec![(true, 1.0), (true, 0.5), (true, 0.0)]);
     }
 }

@@ -34,6 +34,27 @@ fn scene_writes_png_and_json() {
     let texts = visionllm_scenes::texts_from_shapes(&json.to_string()).unwrap();
     assert_eq!(serde_json::to_value(texts).unwrap(), json["texts"]);
     assert!(json["texts"]["caption"].as_str().unwrap().ends_with('.'));
+    assert!(json["words"].as_array().unwrap().is_empty() && json["texts"]["ocr"] == "", "no words unless asked");
+
+    // With words: listed with their boxes, painted in their ink, read back by the library's texts.
+    let out = visionllm(&["scene", "--seed", "1000000001", "--shapes", "3..3", "--words", "2..2", "--out", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let worded = image::open(dir.join("scene-1000000001.png")).unwrap().to_rgb8();
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("scene-1000000001.json")).unwrap()).unwrap();
+    assert_eq!(json["shapes"].as_array().unwrap().len(), shapes.len(), "words do not change the shapes");
+    let words = json["words"].as_array().unwrap();
+    assert!(!words.is_empty() && words.len() <= 2, "{words:?}");
+    for w in words {
+        let b: Vec<u32> = w["bbox"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as u32).collect();
+        let ink: Vec<u8> = w["ink"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
+        let inked = (b[1]..b[3]).flat_map(|y| (b[0]..b[2]).map(move |x| (x, y))).filter(|&(x, y)| worded.get_pixel(x, y).0.to_vec() == ink).count();
+        assert!(inked > 0, "{w}");
+        assert!(json["texts"]["ocr"].as_str().unwrap().contains(w["text"].as_str().unwrap()));
+    }
+    let texts = visionllm_scenes::texts_from_shapes(&json.to_string()).unwrap();
+    assert_eq!(serde_json::to_value(texts).unwrap(), json["texts"]);
+    let refused = visionllm(&["scene", "--seed", "1", "--words", "1..9", "--out", dir.to_str().unwrap()]);
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("at most 8"));
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -65,6 +86,15 @@ fn eval_prints_the_metrics_json() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json["map50"].is_null() && json["res_miou"].is_null() && json["caption_exact"].is_number(), "{json}");
+    // OCR runs on scenes with words only: the two metrics are numbers then (the shipped demo
+    // model was not trained on it; the values are not checked here).
+    let out = visionllm(&["eval", "--model", model, "--synthetic", "1", "--tasks", "ocr", "--words", "1..1", "--max-new-tokens", "8"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["ocr_word_accuracy"].is_number() && json["ocr_box_iou"].is_number() && json["counts"]["ocr_words"] == 1, "{json}");
+    let out = visionllm(&["eval", "--model", model, "--synthetic", "1", "--tasks", "ocr", "--max-new-tokens", "8"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["ocr_word_accuracy"].is_null(), "no words, nothing to read: {json}");
 }
 
 /// Issue 7's gate: the shipped demo model (Q8, our engine, greedy) reaches box mAP@0.5 >= 0.7 on
