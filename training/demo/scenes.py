@@ -91,13 +91,18 @@ class Shape:
                     theta=self.theta)
 
 
-def sample_shapes(rng: np.random.Generator, n: int, size=SIZE, r_range=(0.07, 0.2)):
-    """Shapes of one scene, by SCENES.md's placement rule (box IoU <= 0.2 with earlier shapes)."""
+def sample_shapes(rng: np.random.Generator, n: int, size=SIZE, r_range=(0.07, 0.2), klass=None):
+    """Shapes of one scene, by SCENES.md's placement rule (box IoU <= 0.2 with earlier shapes).
+    `klass` = (kind, colour) makes every shape of that class (training only: many instances of one
+    class; the kind and colour draws are skipped, so the stream differs from a free scene's)."""
     shapes = []
     for _ in range(n):
         for _try in range(50):
-            kind = int(rng.integers(4))
-            colour = int(rng.integers(4))
+            if klass is None:
+                kind = int(rng.integers(4))
+                colour = int(rng.integers(4))
+            else:
+                kind, colour = klass
             r = float(rng.uniform(r_range[0] * size, r_range[1] * size))
             theta = float(rng.uniform(0, PERIOD[kind])) if PERIOD[kind] > 0 else 0.0
             # The box relative to the centre depends only on (kind, r, theta): place it inside [1, S-1].

@@ -13,6 +13,7 @@ sequence-to-sequence detector from scratch otherwise sits on a long plateau):
 Usage:
   python3 training/demo/train.py --out DIR [--time-budget SECONDS | --steps N] [--resume DIR]
                                  [--init-weights public/models/demo]   (continue from the shipped model)
+                                 [--mix round1|round2]   (round2: issue 17's mix, with words and OCR)
 The schedule (learning rate, curriculum, smoothing) follows progress = elapsed/budget with
 --time-budget, or step/N with --steps; DIR/record.json says which, and how many steps ran where.
 """
@@ -78,6 +79,9 @@ def main():
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--log-every", type=int, default=25)
     ap.add_argument("--workers", type=int, default=0, help="processes making batches ahead (0: inline)")
+    ap.add_argument("--mix", default="round1", choices=sorted(batches.MIXES),
+                    help="round1: issue 7's mix with its curriculum; round2: issue 17's (words and OCR, "
+                         "many instances of one class, polygons, captions up; no curriculum)")
     args = ap.parse_args()
     assert (args.time_budget is None) != (args.steps is None), "give exactly one of --time-budget / --steps"
     out = pathlib.Path(args.out)
@@ -88,7 +92,7 @@ def main():
     # The pool forks before CUDA is initialised.
     prefetch = None
     if args.workers > 0:
-        prefetch = batches.Prefetcher(args.workers, args.tokenizer, NUM_IMAGE_TOKENS, args.seed, args.batch)
+        prefetch = batches.Prefetcher(args.workers, args.tokenizer, NUM_IMAGE_TOKENS, args.seed, args.batch, mix_name=args.mix)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
@@ -119,7 +123,7 @@ def main():
     loc0 = enc.loc0
     start_step, t0, last_save = state["step"], time.time(), time.time()
     base_seconds = state.get("seconds", 0.0)
-    run = dict(device=hw, start_step=start_step, batch=args.batch, lr=args.lr,
+    run = dict(device=hw, start_step=start_step, batch=args.batch, lr=args.lr, mix=args.mix,
                schedule=f"time {args.time_budget}s" if args.time_budget else f"steps {args.steps}")
     log = open(out / "train.log", "a")
     try:
@@ -139,7 +143,7 @@ def main():
             if prefetch is not None:
                 part = prefetch.next(state["step"], progress)
             else:
-                part = batches.cpu_batch(np.random.default_rng([args.seed, state["step"]]), enc, args.batch, progress)
+                part = batches.cpu_batch(np.random.default_rng([args.seed, state["step"]]), enc, args.batch, progress, args.mix)
             pixels, prompt_ids, labels, _ = batches.gpu_batch(part, device, gen)
             dec_in = torch.cat([torch.full_like(labels[:, :1], 2), labels[:, :-1]], dim=1)
             dec_in = torch.where(dec_in < 0, torch.ones_like(dec_in), dec_in)
