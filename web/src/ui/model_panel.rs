@@ -147,7 +147,9 @@ pub fn ModelPanel(state: AppState, worker: WorkerClient) -> impl IntoView {
                 {move || state.catalog.get().map(|c| c.models.into_iter().map(|m| {
                     let id = m.id.clone();
                     let id2 = m.id.clone();
-                    let size = m.size_bytes.map(human_bytes).unwrap_or_else(|| "size to be filled by the converter".into());
+                    // A repository quantized while it downloads: its size is known once the source's header arrives.
+                    let unknown = if m.files.quantize.is_some() { "download size shown when it starts" } else { "size to be filled by the converter" };
+                    let size = m.size_bytes.map(human_bytes).unwrap_or_else(|| unknown.into());
                     view! {
                         <li class:unavailable=!m.available>
                             <label>
