@@ -144,7 +144,7 @@ fn question(scene: &Scene, task: EvalTask) -> Option<(String, String)> {
         EvalTask::Grounding => (scene.grounding_input(), scene.grounding_answer()),
         EvalTask::Caption => (String::new(), scene.caption()),
         EvalTask::Ocr if scene.words.is_empty() => return None,
-        EvalTask::Ocr => (String::new(), scene.texts().ocr_with_region),
+        EvalTask::Ocr => (String::new(), visionllm_scenes::words::ocr_with_region_answer(&scene.words, scene.size)),
         EvalTask::Res => {
             // One valid expression per scene, chosen by the seed.
             let exprs = scene.referring_expressions();

@@ -3,6 +3,8 @@
 //! files are read by the Python generator too), scaled by a whole factor, black or white, placed
 //! where they touch no shape and no other word. Off unless asked for (`SceneOptions::words`).
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::rng::Rng;
@@ -21,24 +23,30 @@ pub const INKS: [[u8; 3]; 2] = [[20, 20, 20], [235, 235, 235]];
 /// Draws per word before the scene keeps fewer words.
 pub const WORD_TRIES: usize = 50;
 
-/// The font's glyph for `c`: 7 rows of 5 cells, top first.
-pub fn glyph(c: char) -> Option<[[bool; GLYPH_W as usize]; GLYPH_H as usize]> {
-    FONT.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let mut parts = line.split_whitespace();
-        let name = parts.next()?;
-        if name.chars().eq(std::iter::once(c)) {
-            let rows: Vec<&str> = parts.collect();
-            let mut out = [[false; GLYPH_W as usize]; GLYPH_H as usize];
-            for (row, cells) in out.iter_mut().zip(&rows) {
-                for (cell, ch) in row.iter_mut().zip(cells.chars()) {
-                    *cell = ch == '#';
+type Glyph = [[bool; GLYPH_W as usize]; GLYPH_H as usize];
+
+/// The font's glyph for `c`: 7 rows of 5 cells, top first. The file is parsed once: rendering
+/// asks for a glyph at every pixel of a word.
+pub fn glyph(c: char) -> Option<Glyph> {
+    static GLYPHS: OnceLock<Vec<(char, Glyph)>> = OnceLock::new();
+    let glyphs = GLYPHS.get_or_init(|| {
+        FONT.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let mut name = parts.next()?.chars();
+                let (c, None) = (name.next()?, name.next()) else { return None };
+                let mut out = [[false; GLYPH_W as usize]; GLYPH_H as usize];
+                for (row, cells) in out.iter_mut().zip(parts) {
+                    for (cell, ch) in row.iter_mut().zip(cells.chars()) {
+                        *cell = ch == '#';
+                    }
                 }
-            }
-            Some(out)
-        } else {
-            None
-        }
-    })
+                Some((c, out))
+            })
+            .collect()
+    });
+    glyphs.iter().find(|(g, _)| *g == c).map(|(_, rows)| *rows)
 }
 
 /// The words a scene may show, in file order.
@@ -134,7 +142,7 @@ pub fn draw_words(rng: &mut Rng, size: u32, n: usize, taken: &[[f64; 4]]) -> Vec
             word.x = rng.int(1, (size - 1 - w) as i64) as u32;
             word.y = rng.int(1, (size - 1 - h) as i64) as u32;
             let b = word.bbox();
-            if taken.iter().chain(words.iter().map(|w| w.bbox()).collect::<Vec<_>>().iter()).all(|t| !overlaps(*t, b)) {
+            if taken.iter().all(|t| !overlaps(*t, b)) && words.iter().all(|o| !overlaps(o.bbox(), b)) {
                 words.push(word);
                 break;
             }
