@@ -2,7 +2,8 @@
 // Drops a generated scene (public/examples/scene-*.png, made by `visionllm scene`, with its ground
 // truth beside it), types "find the red circles", waits for the answer of the embedded demo model,
 // and checks that every true red circle is found (box IoU >= 0.5) and the canvas: pixels inside
-// every result box changed, pixels outside all of them did not. Then bad files must give a clear
+// every result box changed, pixels outside all of them did not. On the Shapes example, "segment the
+// biggest square" must outline its square (polygon IoU >= 0.6). Then bad files must give a clear
 // message and leave the image alone, and no request may leave the page's origin (the only data
 // fetched are the site's own files and the model files). Takes the README screenshots.
 //
@@ -87,6 +88,49 @@ async function accurateDecoding() {
   check(status === 'cancelled', `Cancel mid-answer stops the job (status ${status}: ${await page.locator('[data-testid=answer-status]').innerText()})`);
   check(kept.length >= shown.length && shown.every((item, i) => kept[i] === item), `the partial answer stays (${shown.length} shown at Cancel, ${kept.length} kept)`);
   await page.locator('[data-testid=decoding]').selectOption('fast');
+}
+
+/// The Shapes example as a new user tries it: "segment the biggest square" outlines the scene's one
+/// square (pixel IoU >= 0.6 against its true polygon from the example's ground truth).
+async function segmentBiggestSquare() {
+  const truth = JSON.parse(fs.readFileSync(path.join(ROOT, 'public/examples/scene-1000006185.json'), 'utf8'));
+  await page.locator('.examples button', { hasText: 'Shapes' }).click();
+  await page.waitForFunction(() => document.querySelector('.image-view .caption')?.innerText.startsWith('Shapes'));
+  await page.locator('[data-testid=instruction]').fill('segment the biggest square');
+  await page.locator('[data-testid=instruction]').press('Enter');
+  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'done'
+    && document.querySelector('[data-testid=result-json]')?.textContent.includes('<REFERRING_EXPRESSION_SEGMENTATION>'), null, { timeout: TIMEOUT });
+  const doc = JSON.parse(await page.locator('[data-testid=result-json]').textContent());
+  // Florence-2's layout: instances -> polygons -> [x1, y1, x2, y2, ...] in image pixels.
+  const flat = doc.results?.[0]?.answer?.['<REFERRING_EXPRESSION_SEGMENTATION>']?.polygons?.[0]?.[0] ?? [];
+  const points = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) points.push([flat[i], flat[i + 1]]);
+  const squares = truth.shapes.filter((s) => s.kind === 'square');
+  const score = squares.length === 1 ? polygonIou(points, squares[0].polygon, truth.size) : 0;
+  check(squares.length === 1 && points.length >= 3 && score >= 0.6,
+    `"segment the biggest square" on the Shapes example: polygon IoU ${score.toFixed(3)} with the true square (>= 0.6): ${JSON.stringify(points)}`);
+}
+
+/// Pixel IoU of two polygons ([[x, y], ...] in image pixels, even-odd rule), sampled at quarter-pixel
+/// centres over a size x size image.
+function polygonIou(a, b, size) {
+  const inside = (poly, x, y) => {
+    let c = false;
+    for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+      const [xi, yi] = poly[i], [xj, yj] = poly[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
+    }
+    return c;
+  };
+  let both = 0, either = 0;
+  for (let y = 0.125; y < size; y += 0.25) {
+    for (let x = 0.125; x < size; x += 0.25) {
+      const p = inside(a, x, y), q = inside(b, x, y);
+      both += p && q;
+      either += p || q;
+    }
+  }
+  return either ? both / either : 0;
 }
 
 function iou(a, b) {
@@ -220,6 +264,7 @@ try {
     const shown = await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith(n), name, { timeout: 20000 }).then(() => true, () => false);
     check(shown, `the ${name} example loads (${await page.locator('.image-view .caption').innerText()})`);
   }
+  await segmentBiggestSquare();
 
   // Bad files: a clear message, and the image stays.
   const caption = await page.locator('.image-view .caption').innerText();
