@@ -35,18 +35,18 @@ pub fn glyph(c: char) -> Option<Glyph> {
             .filter_map(|line| {
                 let mut parts = line.split_whitespace();
                 let mut name = parts.next()?.chars();
-                let (c, None) = (name.next()?, name.next()) else { return None };
+                let (letter, None) = (name.next()?, name.next()) else { return None };
                 let mut out = [[false; GLYPH_W as usize]; GLYPH_H as usize];
                 for (row, cells) in out.iter_mut().zip(parts) {
                     for (cell, ch) in row.iter_mut().zip(cells.chars()) {
                         *cell = ch == '#';
                     }
                 }
-                Some((c, out))
+                Some((letter, out))
             })
             .collect()
     });
-    glyphs.iter().find(|(g, _)| *g == c).map(|(_, rows)| *rows)
+    glyphs.iter().find(|(letter, _)| *letter == c).map(|(_, rows)| *rows)
 }
 
 /// The words a scene may show, in file order.
