@@ -2,7 +2,11 @@
 each stage's time on both sides and the ratio ours/PyTorch (below 1: we are faster).
 
     python3 crates/bench/compare.py [--size base] [--image-size 768] [--tokens 20] [--threads 2]
-                                    [--ours FILE] [--peer FILE] [--json]
+                                    [--backend gpu|cpu] [--weights f32|q8|q4] [--ours FILE]
+                                    [--peer FILE] [--json]
+
+--backend cpu runs our CPU backend on --threads threads (PyTorch gets the same count); --weights
+is ours only (PyTorch runs f32 weights, the reference's own precision).
 
 --ours / --peer read saved JSON lines instead of running that side (each run takes minutes).
 Run from anywhere; the engine side is `cargo run --release -p visionllm-bench` at the repository root.
@@ -40,6 +44,8 @@ def main():
     ap.add_argument("--image-size", default="768")
     ap.add_argument("--tokens", default="20")
     ap.add_argument("--threads", default="2")
+    ap.add_argument("--backend", default="gpu", choices=["gpu", "cpu"])
+    ap.add_argument("--weights", default=None)
     ap.add_argument("--ours")
     ap.add_argument("--peer")
     ap.add_argument("--json", action="store_true")
@@ -50,7 +56,12 @@ def main():
     else:
         # lavapipe's worker threads: the same core count PyTorch gets.
         env = dict(os.environ, LP_NUM_THREADS=a.threads, XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
-        ours = run(["cargo", "run", "--release", "-q", "-p", "visionllm-bench", "--", "model"] + common, env)
+        mine = common + ["--backend", a.backend]
+        if a.backend == "cpu":
+            mine += ["--threads", a.threads]
+        if a.weights:
+            mine += ["--weights", a.weights]
+        ours = run(["cargo", "run", "--release", "-q", "-p", "visionllm-bench", "--", "model"] + mine, env)
     peer = lines(open(a.peer).read()) if a.peer else run([sys.executable, "crates/bench/pytorch_peer.py", "--threads", a.threads] + common)
     peer_by = {r["decoding"]: r for r in peer}
     report = []

@@ -38,26 +38,10 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "training/demo"))
 import pytorch_peer  # noqa: E402  (image(), pixel_values(), build_model(): one recipe for both peers)
 from onnx_merge import merge_decoders  # noqa: E402
+from read_converted import load_converted  # noqa: E402
 
 OPSET = 17
 SCENE = os.path.join(ROOT, "public/examples/scene-1000006005.png")
-
-
-def load_converted(model_dir):
-    """The converted model as transformers' Florence2ForConditionalGeneration, f32."""
-    from read_converted import read
-    from transformers import Florence2Config, Florence2ForConditionalGeneration
-    with open(os.path.join(model_dir, "config.json")) as f:
-        config = Florence2Config.from_dict(json.load(f))
-    model = Florence2ForConditionalGeneration._from_config(config).float().eval()
-    state = read(model_dir)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    tied = ("lm_head.weight", "model.language_model.encoder.embed_tokens.weight", "model.language_model.decoder.embed_tokens.weight")
-    missing = [m for m in missing if m not in tied]  # all three are the shared embedding
-    if missing or unexpected:
-        raise SystemExit(f"converted model does not match the config: missing {missing}, unexpected {unexpected}")
-    model.tie_weights()
-    return model, config
 
 
 def scene_at(side, out):

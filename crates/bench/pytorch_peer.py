@@ -6,6 +6,13 @@ a CPU: GPU submits, dispatches and bytes).
 
     python3 crates/bench/pytorch_peer.py --size base [--json] [--image-size 768] [--tokens 20]
                                          [--threads 2] [--runs 1] [--warmup-size 192]
+    python3 crates/bench/pytorch_peer.py --size demo [--json] [--threads 2] [--runs 3]
+
+`--size demo` is `visionllm-bench model --size demo`'s peer: the embedded demo model's own
+weights (public/models/demo, Q8 values dequantized exactly by training/demo/read_converted.py),
+`<OPEN_VOCABULARY_DETECTION>red circles` on public/examples/scene-1000006020.png, greedy until
+eos, one warm-up run, then the median of --runs runs, end to end from the RGB pixels (normalise,
+vision, encoder, generate), so `total_ms` compares with ours.
 
 Needs torch and transformers (see README.md); CI never runs it. The weights follow the recipe of
 `crates/bench/src/random_model.rs` (same distribution, not the same numbers: only time is
@@ -125,9 +132,65 @@ def measure(model, side, prompt_ids, t, tokens, decodings):
         return out
 
 
+def demo(args):
+    """The demo model, greedy, end to end from the scene's RGB pixels (see the module docs)."""
+    import statistics
+    import torch
+    import transformers
+    from PIL import Image
+    from tokenizers import Tokenizer
+    sys.path.insert(0, os.path.join(ROOT, "training/demo"))
+    from read_converted import load_converted
+    torch.set_num_threads(args.threads)
+    model_dir = os.path.join(ROOT, "public/models/demo")
+    model, config = load_converted(model_dir)
+    tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    t = dict(bos=tok.token_to_id("<s>"), pad=tok.token_to_id("<pad>"), eos=tok.token_to_id("</s>"), image=config.image_token_id)
+    t["decoder_start"] = t["eos"]
+    prompt_ids = tok.encode("<s>Locate red circles in the image.</s>", add_special_tokens=False).ids
+    rgb = torch.from_numpy(__import__("numpy").asarray(Image.open(os.path.join(ROOT, "public/examples/scene-1000006020.png")).convert("RGB")).copy())
+
+    def once():
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            pixels = pixel_values(rgb)
+            features = model.model.get_image_features(pixels)
+            features = features if torch.is_tensor(features) else features.pooler_output
+            t1 = time.perf_counter()
+            input_ids = torch.tensor([[t["image"]] * features.shape[-2] + prompt_ids])
+            embeds = model.get_input_embeddings()(input_ids)
+            embeds = embeds.masked_scatter((input_ids == t["image"]).unsqueeze(-1).expand_as(embeds), features.to(embeds.dtype))
+            mask = torch.ones_like(input_ids)
+            from transformers.modeling_outputs import BaseModelOutput
+            encoded = model.model.get_encoder()(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
+            t2 = time.perf_counter()
+            seq = model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoded), attention_mask=mask,
+                                 generation_config=generation_config("greedy", 1024, t))
+            t3 = time.perf_counter()
+        new = seq.shape[-1] - 1
+        return dict(vision_ms=(t1 - t0) * 1000, encoder_ms=(t2 - t1) * 1000, decode_ms_per_token=(t3 - t2) * 1000 / max(new, 1),
+                    total_ms=(t3 - t0) * 1000, tokens=new, ids=seq[0].tolist())
+
+    once()
+    rows = [once() for _ in range(args.runs)]
+    out = {
+        "adapter": f"PyTorch {torch.__version__} CPU, {args.threads} threads",
+        "image": 224,
+        **{k: round(statistics.median(r[k] for r in rows), 3) for k in ("vision_ms", "encoder_ms", "decode_ms_per_token", "total_ms")},
+        "tokens": rows[0]["tokens"],
+        "token_ids": rows[0]["ids"],
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "precision": "f32/f32 (Q8 values)",
+        "decoding": "greedy",
+        "model": f"demo (public/models/demo), transformers {transformers.__version__}",
+        "runs": len(rows),
+    }
+    print(json.dumps(out) if args.json else "\n".join(f"  {k:<22} {v}" for k, v in out.items()))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="base", choices=["base", "large"])
+    ap.add_argument("--size", default="base", choices=["base", "large", "demo"])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--image-size", type=int, default=768)
     ap.add_argument("--tokens", type=int, default=20)
@@ -135,6 +198,8 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--warmup-size", type=int, default=192, help="input side of the untimed warm-up (0: none)")
     args = ap.parse_args()
+    if args.size == "demo":
+        return demo(args)
 
     import statistics
     import torch

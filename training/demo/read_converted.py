@@ -7,6 +7,7 @@ values along K, WORDS u32 words at (n*blocks + b)*WORDS (8 for Q8: value j in wo
 f16 scale per (n, b) from word n*blocks*WORDS, two per word, low half first. K is padded to 32.
 """
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -43,3 +44,19 @@ def read(path) -> dict:
             values = raw.astype(np.float32).reshape(t["shape"])
         out[t["name"]] = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
     return out
+
+
+def load_converted(model_dir):
+    """The converted model as transformers' Florence2ForConditionalGeneration, f32."""
+    from transformers import Florence2Config, Florence2ForConditionalGeneration
+    with open(os.path.join(model_dir, "config.json")) as f:
+        config = Florence2Config.from_dict(json.load(f))
+    model = Florence2ForConditionalGeneration._from_config(config).float().eval()
+    state = read(model_dir)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    tied = ("lm_head.weight", "model.language_model.encoder.embed_tokens.weight", "model.language_model.decoder.embed_tokens.weight")
+    missing = [m for m in missing if m not in tied]  # all three are the shared embedding
+    if missing or unexpected:
+        raise SystemExit(f"converted model does not match the config: missing {missing}, unexpected {unexpected}")
+    model.tie_weights()
+    return model, config

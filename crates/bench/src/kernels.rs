@@ -3,7 +3,7 @@
 //! `max_rel_diff`: how far burn's result is from ours on the same operands.
 
 use serde_json::{json, Value};
-use visionllm_gpu::{Gpu, GpuError};
+use visionllm_gpu::{BackendError, Device, Gpu};
 
 use crate::burn_peer::Burn;
 use crate::cases::cases;
@@ -16,8 +16,17 @@ pub fn adapter_name(gpu: &Gpu) -> String {
     format!("{} ({}, {})", a.name, a.backend, a.driver)
 }
 
+/// The adapter's name, or "cpu (N threads)" on the CPU backend.
+pub fn device_name(device: &Device) -> String {
+    match device {
+        Device::Gpu(gpu) => adapter_name(gpu),
+        Device::Cpu(cpu) => format!("cpu ({} threads)", cpu.threads()),
+    }
+}
+
 /// `only`: the cases whose name starts with it (e.g. `window_attention`), for working on one kernel.
-pub fn run(gpu: &Gpu, quick: bool, only: Option<&str>, as_json: bool) -> Result<(), String> {
+pub fn run(gpu: &std::sync::Arc<Gpu>, quick: bool, only: Option<&str>, as_json: bool) -> Result<(), String> {
+    let device = Device::Gpu(gpu.clone());
     let plan = if quick { Plan::quick() } else { Plan::full() };
     let burn = Burn::new();
     let mut rows = Vec::new();
@@ -26,13 +35,13 @@ pub fn run(gpu: &Gpu, quick: bool, only: Option<&str>, as_json: bool) -> Result<
         // Progress on stderr: a full run on a software adapter takes minutes.
         eprintln!("{} {} {} ...", case.name, case.shape(), case.dtype());
         let operands = inputs::make(&case);
-        let what = |e: GpuError| format!("{} {}: {e}", case.name, case.shape());
+        let what = |e: BackendError| format!("{} {}: {e}", case.name, case.shape());
         let ours = if ours::largest_binding(&case) > gpu.max_binding() {
             eprintln!("  ours: an operand exceeds this adapter's {} MiB storage binding limit: null", gpu.max_binding() >> 20);
             None
         } else {
-            let prepared = ours::prepare(gpu, &case, &operands);
-            Some((ours::output(gpu, &prepared).map_err(what)?, ours::time_case(gpu, &prepared, plan).map_err(what)?))
+            let prepared = ours::prepare(&device, &case, &operands);
+            Some((ours::output(&device, &prepared).map_err(what)?, ours::time_case(&device, &prepared, plan).map_err(what)?))
         };
         let peer = burn.run_case(&case, &operands, plan);
         // Both engines got the same operands: a result that differs means one of them did not

@@ -3,6 +3,7 @@
 //!   visionllm-bench kernels [--quick] [--only NAME] [--json]
 //!   visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N]
 //!                   [--runs N] [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]
+//!                   [--backend gpu|cpu] [--threads N]
 //!
 //! JSON goes to stdout, progress to stderr.
 
@@ -16,12 +17,12 @@ mod random_model;
 mod stages;
 mod timing;
 
-use visionllm_gpu::{DType, Gpu, Overrides};
+use visionllm_gpu::{DType, Device, Gpu, Overrides};
 use visionllm_weights::Stored;
 
 const USAGE: &str = "usage: visionllm-bench kernels [--quick] [--only NAME] [--json]
        visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N] [--runs N]
-                       [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]";
+                       [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4] [--backend gpu|cpu] [--threads N]";
 
 /// `--flag` present / `--key value` taken, the rest refused: a typo must not silently run the
 /// default benchmark for minutes.
@@ -70,9 +71,9 @@ fn run() -> Result<(), String> {
     }
     let command = args.0.remove(0);
     let json = args.flag("--json");
-    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
     match command.as_str() {
         "kernels" => {
+            let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
             let quick = args.flag("--quick");
             let only = args.value("--only")?;
             args.done()?;
@@ -97,8 +98,18 @@ fn run() -> Result<(), String> {
                 },
                 json,
             };
+            let device = match args.value("--backend")?.as_deref() {
+                None | Some("gpu") => Device::Gpu(Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?),
+                Some("cpu") => {
+                    if let Some(n) = args.number("--threads")? {
+                        visionllm_gpu::cpu::set_threads(n).map_err(|e| format!("--threads {n}: {e}"))?;
+                    }
+                    Device::cpu()
+                }
+                Some(other) => return Err(format!("--backend {other}: gpu or cpu")),
+            };
             args.done()?;
-            model::run(&gpu, &opts)
+            model::run(&device, &opts)
         }
         other => Err(format!("unknown command {other}")),
     }

@@ -4,17 +4,16 @@
 //! scene, `<OPEN_VOCABULARY_DETECTION>red circles`, greedy.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde_json::Value;
 use visionllm_florence2::{Decoding, Florence2};
-use visionllm_gpu::{DType, Gpu};
+use visionllm_gpu::{DType, Device};
 use visionllm_tasks::Florence2Tokenizer;
 use visionllm_weights::{Checkpoint, Stored};
 
-use crate::kernels::adapter_name;
+use crate::kernels::device_name;
 use crate::random_model;
-use crate::stages::{self, gpu_bytes, Peak};
+use crate::stages::{self, device_bytes, peak_rss_bytes, Peak};
 use crate::timing::{median, ms, round3};
 
 pub struct Opts {
@@ -39,15 +38,15 @@ fn name(d: DType) -> &'static str {
     }
 }
 
-pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
-    if o.dtype == Some(DType::F16) && !gpu.caps.f16 {
-        return Err("--dtype f16 needs shader-f16, which this adapter lacks".into());
+pub fn run(device: &Device, o: &Opts) -> Result<(), String> {
+    if o.dtype == Some(DType::F16) && !device.supports_f16() {
+        return Err(format!("--dtype f16 needs a GPU with shader-f16, not {}", device.describe()));
     }
     if o.size == "demo" {
-        return demo(gpu, o.dtype.unwrap_or(DType::F32), o);
+        return demo(device, o.dtype.unwrap_or(DType::F32), o);
     }
     let size = random_model::size(&o.size).ok_or_else(|| format!("--size {}: base, large or demo", o.size))?;
-    let dtype = o.dtype.unwrap_or_else(|| auto_dtype(gpu, &size, o.weights));
+    let dtype = o.dtype.unwrap_or_else(|| auto_dtype(device, &size, o.weights));
     let tok = Florence2Tokenizer::from_bytes(random_model::TOKENIZER).map_err(|e| e.to_string())?;
     let t = std::time::Instant::now();
     let (bytes, elements) = random_model::safetensors(&size, tok.eos_id())?;
@@ -58,7 +57,7 @@ pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
     let decodings = [("greedy", Decoding::Greedy), ("beam3", Decoding::florence_beams(3))];
 
     if o.warmup_image > 0 {
-        let model = source.load(gpu, o.warmup_image, dtype)?;
+        let model = source.load(device, o.warmup_image, dtype)?;
         let pixels = model.pixel_values(&random_model::image(o.warmup_image), o.warmup_image, o.warmup_image).map_err(|e| e.to_string())?;
         let (features, _) = stages::vision(&model, &pixels)?;
         let ids = tok.encoder_input_ids("<OD>", features.dims2().0).map_err(|e| e.to_string())?;
@@ -66,33 +65,35 @@ pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
             stages::generate(&model, &ids, &features, d, 2, &mut Peak::default())?;
         }
         drop((features, model));
-        gpu.trim();
-        gpu.profiler.take();
+        device.trim();
+        if let Some(g) = device.gpu() {
+            g.profiler.take();
+        }
         eprintln!("warm-up at {} done", o.warmup_image);
     }
 
     let t = std::time::Instant::now();
-    let model = source.load(gpu, image, dtype)?;
+    let model = source.load(device, image, dtype)?;
     // Uploads go through staging memory the device frees once they are done: wait, so the
     // memory figures count the model, not its upload.
-    pollster::block_on(gpu.idle()).map_err(|e| e.to_string())?;
-    eprintln!("loaded at {image} in {:.1} s, {:?} bytes on the device", t.elapsed().as_secs_f64(), gpu_bytes(gpu));
+    pollster::block_on(device.idle()).map_err(|e| e.to_string())?;
+    eprintln!("loaded at {image} in {:.1} s, {:?} bytes on the device", t.elapsed().as_secs_f64(), device_bytes(device));
     let rgb = random_model::image(image);
     let pixels = model.pixel_values(&rgb, image, image).map_err(|e| e.to_string())?;
     let mut rows: Vec<Vec<Measured>> = (0..decodings.len()).map(|_| Vec::new()).collect();
     for _ in 0..o.runs.unwrap_or(1) {
         let mut peak = Peak::default();
-        peak.sample(gpu);
+        peak.sample(device);
         let (features, vision_ms) = stages::vision(&model, &pixels)?;
-        peak.sample(gpu);
+        peak.sample(device);
         eprintln!("vision {vision_ms:.0} ms");
-        stages::print_profile(gpu, "vision");
+        stages::print_profile(device, "vision");
         let ids = tok.encoder_input_ids("<OD>", features.dims2().0).map_err(|e| e.to_string())?;
         for (i, (label, d)) in decodings.iter().enumerate() {
             let mut p = peak;
             let dec = stages::generate(&model, &ids, &features, d, tokens, &mut p)?;
             eprintln!("{label}: encoder {:.0} ms, {} tokens in {:.0} ms", dec.encoder_ms, dec.tokens(), dec.decode_ms);
-            stages::print_profile(gpu, label);
+            stages::print_profile(device, label);
             let mut v = dec.json();
             v["prompt_tokens"] = ids.len().into();
             rows[i].push(Measured { vision_ms, fields: v, peak: p });
@@ -101,7 +102,7 @@ pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
     let precision = format!("{}/{}", name(dtype), source.weights(dtype));
     for ((label, _), runs) in decodings.iter().zip(rows) {
         let mut out = summarise(&runs);
-        out["adapter"] = adapter_name(gpu).into();
+        stamp(&mut out, device);
         out["image"] = image.into();
         out["precision"] = precision.clone().into();
         out["decoding"] = (*label).into();
@@ -114,11 +115,11 @@ pub fn run(gpu: &Arc<Gpu>, o: &Opts) -> Result<(), String> {
 /// f32 activations when the largest weight, the tied embedding / lm_head [vocab, d], fits one
 /// storage binding in f32 (or is quantized); else f16 where the adapter has it (lavapipe binds
 /// 128 MiB; base's table is 158 MB in f32, 79 MB in f16).
-fn auto_dtype(gpu: &Gpu, size: &random_model::Size, weights: Stored) -> DType {
+fn auto_dtype(device: &Device, size: &random_model::Size, weights: Stored) -> DType {
     let cfg: Value = serde_json::from_str(size.config).unwrap_or_default();
     let t = &cfg["text_config"];
     let table = t["vocab_size"].as_u64().unwrap_or(0) * t["d_model"].as_u64().unwrap_or(0) * 4;
-    if weights.is_quantized() || table <= gpu.max_binding() || !gpu.caps.f16 {
+    if weights.is_quantized() || table <= device.max_tensor_bytes() || !device.supports_f16() {
         DType::F32
     } else {
         DType::F16
@@ -151,14 +152,14 @@ impl Source {
         Ok(Source { config, bytes: Vec::new(), converted: Some(to) })
     }
 
-    fn load(&self, gpu: &Arc<Gpu>, image: usize, dtype: DType) -> Result<Florence2, String> {
+    fn load(&self, device: &Device, image: usize, dtype: DType) -> Result<Florence2, String> {
         let cfg = visionllm_florence2::Florence2Config::from_json(&self.config)?;
         let ckpt = match &self.converted {
             Some(dir) => Checkpoint::open_dir(dir),
             None => Checkpoint::from_bytes(vec![("model.safetensors".into(), self.bytes.clone())]),
         }
         .map_err(|e| e.to_string())?;
-        Florence2::load(gpu.clone(), cfg, image, &ckpt, dtype).map_err(|e| e.to_string())
+        Florence2::load(device.clone(), cfg, image, &ckpt, dtype).map_err(|e| e.to_string())
     }
 
     /// How the matmul weights sit on the GPU: as converted, else in the activation dtype.
@@ -200,9 +201,20 @@ fn summarise(runs: &[Measured]) -> Value {
     for key in ["encoder_ms", "decode_ms_per_token", "first_step_ms"] {
         out[key] = med(&|r| r.fields[key].as_f64()).into();
     }
-    out["peak_gpu_bytes"] = runs.iter().filter_map(|r| r.peak.0).max().into();
+    out["peak_device_bytes"] = runs.iter().filter_map(|r| r.peak.0).max().into();
+    out["peak_rss_bytes"] = peak_rss_bytes().into();
     out["runs"] = runs.len().into();
     out
+}
+
+/// Which backend ran, on how many threads (the CPU backend's), and the adapter.
+fn stamp(out: &mut Value, device: &Device) {
+    out["adapter"] = device_name(device).into();
+    out["backend"] = device.backend_name().into();
+    out["threads"] = match device {
+        Device::Cpu(cpu) => cpu.threads().into(),
+        Device::Gpu(_) => Value::Null,
+    };
 }
 
 fn emit(out: &Value, as_json: bool) {
@@ -211,7 +223,7 @@ fn emit(out: &Value, as_json: bool) {
         return;
     }
     println!("{} on {}", out["model"].as_str().unwrap_or(""), out["adapter"].as_str().unwrap_or(""));
-    for key in ["decoding", "image", "precision", "vision_ms", "encoder_ms", "decode_ms_per_token", "first_step_ms", "tokens", "submits_per_token", "dispatches_per_token", "peak_gpu_bytes", "runs"] {
+    for key in ["backend", "threads", "decoding", "image", "precision", "vision_ms", "encoder_ms", "decode_ms_per_token", "first_step_ms", "tokens", "submits_per_token", "dispatches_per_token", "peak_device_bytes", "peak_rss_bytes", "runs"] {
         println!("  {key:<22} {}", out[key]);
     }
     if let Some(a) = out.get("answer") {
@@ -220,11 +232,11 @@ fn emit(out: &Value, as_json: bool) {
 }
 
 /// The demo model in `public/models/demo` (its own input size, its own tokenizer), greedy.
-fn demo(gpu: &Arc<Gpu>, dtype: DType, o: &Opts) -> Result<(), String> {
+fn demo(device: &Device, dtype: DType, o: &Opts) -> Result<(), String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = root.join("public/models/demo");
     let task = "<OPEN_VOCABULARY_DETECTION>red circles";
-    let model = Florence2::load_dir(gpu.clone(), &dir, dtype).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let model = Florence2::load_dir(device.clone(), &dir, dtype).map_err(|e| format!("{}: {e}", dir.display()))?;
     let tok = Florence2Tokenizer::from_bytes(&std::fs::read(dir.join("tokenizer.json")).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let img = image::open(root.join("public/examples/scene-1000006020.png")).map_err(|e| e.to_string())?.to_rgb8();
     let (w, h) = (img.width() as usize, img.height() as usize);
@@ -239,20 +251,20 @@ fn demo(gpu: &Arc<Gpu>, dtype: DType, o: &Opts) -> Result<(), String> {
         let preprocess_ms = ms(t.elapsed());
         let mut peak = Peak::default();
         let (features, vision_ms) = stages::vision(&model, &pixels)?;
-        peak.sample(gpu);
+        peak.sample(device);
         let ids = tok.encoder_input_ids(task, features.dims2().0).map_err(|e| e.to_string())?;
         let dec = stages::generate(&model, &ids, &features, &Decoding::Greedy, tokens, &mut peak)?;
         answer = tok.decode(&dec.ids).map_err(|e| e.to_string())?;
         let total_ms = ms(t.elapsed());
         if run > 0 {
-            stages::print_profile(gpu, "demo run");
+            stages::print_profile(device, "demo run");
             let mut v = dec.json();
             v["prompt_tokens"] = ids.len().into();
             v["preprocess_ms"] = preprocess_ms.into();
             v["total_ms"] = total_ms.into();
             measured.push(Measured { vision_ms, fields: v, peak });
-        } else {
-            gpu.profiler.take();
+        } else if let Some(g) = device.gpu() {
+            g.profiler.take();
         }
     }
     let mut out = summarise(&measured);
@@ -260,7 +272,7 @@ fn demo(gpu: &Arc<Gpu>, dtype: DType, o: &Opts) -> Result<(), String> {
         let mut v: Vec<f64> = measured.iter().filter_map(|r| r.fields[key].as_f64()).collect();
         out[key] = round3(median(&mut v)).into();
     }
-    out["adapter"] = adapter_name(gpu).into();
+    stamp(&mut out, device);
     out["image"] = model.input_size().into();
     out["precision"] = format!("{}/{}", name(dtype), stored_matmul(&dir).unwrap_or_else(|| name(dtype).into())).into();
     out["decoding"] = "greedy".into();

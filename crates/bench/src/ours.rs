@@ -4,14 +4,14 @@
 
 use visionllm_gpu::ops::{attention, channel_attention, conv, matmul, norm, qmatmul};
 use visionllm_gpu::recorder::run_and_read;
-use visionllm_gpu::{quant, DType, Gpu, GpuError, Recorder, Tensor};
+use visionllm_gpu::{quant, BackendError, DType, Device, Recorder, Tensor};
 
 use crate::cases::{Case, Op, Precision, WINDOW};
 use crate::inputs::Operand;
 use crate::timing::{median_ms, Plan};
 
 /// A persistent tensor of `values`, stored as `dtype` (F32, F16, Q8 or Q4).
-fn upload(gpu: &Gpu, o: &Operand, dtype: DType) -> Tensor {
+fn upload(gpu: &Device, o: &Operand, dtype: DType) -> Tensor {
     let (shape, values) = (&o.shape, &o.values);
     match dtype {
         DType::F16 => {
@@ -32,7 +32,7 @@ pub struct Prepared {
     t: Vec<Tensor>,
 }
 
-pub fn prepare(gpu: &Gpu, case: &Case, operands: &[Operand]) -> Prepared {
+pub fn prepare(gpu: &Device, case: &Case, operands: &[Operand]) -> Prepared {
     let dtype = if case.precision == Precision::F16 { DType::F16 } else { DType::F32 };
     // The GEMV's weight (operand 1) is stored quantized; everything else in the float dtype.
     let weight = match case.op {
@@ -45,7 +45,7 @@ pub fn prepare(gpu: &Gpu, case: &Case, operands: &[Operand]) -> Prepared {
 }
 
 impl Prepared {
-    fn record(&self, rec: &mut Recorder) -> Result<Tensor, GpuError> {
+    fn record(&self, rec: &mut Recorder) -> Result<Tensor, BackendError> {
         let t = &self.t;
         match self.op {
             Op::Matmul { .. } => matmul::linear_dense(rec, &t[0], &t[1], None),
@@ -81,12 +81,12 @@ pub fn largest_binding(case: &Case) -> u64 {
 }
 
 /// One run's result, read back (layout as `record` leaves it).
-pub fn output(gpu: &Gpu, prepared: &Prepared) -> Result<Vec<f32>, GpuError> {
+pub fn output(gpu: &Device, prepared: &Prepared) -> Result<Vec<f32>, BackendError> {
     pollster::block_on(run_and_read(gpu, |rec| prepared.record(rec)))
 }
 
 /// Median ms of one run: record, submit, wait.
-pub fn time_case(gpu: &Gpu, prepared: &Prepared, plan: Plan) -> Result<f64, GpuError> {
+pub fn time_case(gpu: &Device, prepared: &Prepared, plan: Plan) -> Result<f64, BackendError> {
     pollster::block_on(gpu.idle())?;
     median_ms(plan, || {
         let mut rec = Recorder::new(gpu);

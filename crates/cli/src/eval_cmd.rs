@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde_json::json;
 use visionllm_florence2::generate::{Decoding, Generated};
 use visionllm_florence2::Florence2;
-use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_gpu::{DType, Device, Recorder, Tensor};
 use visionllm_scenes::{Scene, EVAL_SEED_START};
 use visionllm_tasks::tokenizer::Florence2Tokenizer;
 use visionllm_tasks::{parse, BoundingBox, ImageSize, Mask, Task, TaskAnswer, TaskCall};
@@ -25,7 +25,7 @@ use crate::scene_cmd::{parse_number, parse_shapes, parse_words};
 pub const USAGE: &str = "\
 USAGE: visionllm eval --model DIR --synthetic N [--seed S] [--tasks od,grounding,res,caption,ocr]
                       [--size 224] [--shapes 1..4] [--words 0..2] [--max-new-tokens 128] [--f16]
-                      [--print-texts]
+                      [--print-texts] [--backend cpu|gpu|auto] [--threads N]
 
 Generates N synthetic scenes (seeds S..S+N, training/demo/SCENES.md), runs the model on each task
 with greedy decoding and prints one JSON object:
@@ -47,7 +47,10 @@ with greedy decoding and prints one JSON object:
   --words           word count range (default none: the ocr task has nothing to read)
   --max-new-tokens  per answer (default 128)
   --tokenizer       tokenizer.json (default: DIR/tokenizer.json)
-  --f16             f16 activations (needs shader-f16)
+  --f16             f16 activations (needs a GPU with shader-f16)
+  --backend B       cpu, gpu or auto (default): auto runs on the GPU unless the only adapter is a
+                    software one (lavapipe, SwiftShader) or there is none, then on the CPU backend
+  --threads N       CPU backend threads (default: the available cores)
   --print-texts     print every generated text and its target to stderr";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,15 +100,15 @@ impl EvalTask {
     }
 }
 
-/// Milliseconds per phase, summed over scenes; the GPU is waited for so each phase pays its own work.
+/// Milliseconds per phase, summed over scenes; the device is waited for so each phase pays its own work.
 struct Phases<'g> {
-    gpu: &'g Gpu,
+    device: &'g Device,
     ms: BTreeMap<&'static str, f64>,
 }
 
 impl Phases<'_> {
     fn add(&mut self, name: &'static str, since: Instant) -> Instant {
-        let _ = self.gpu.device.poll(visionllm_gpu::wgpu::PollType::wait_indefinitely());
+        crate::backend::wait_idle(self.device);
         *self.ms.entry(name).or_default() += since.elapsed().as_secs_f64() * 1000.0;
         Instant::now()
     }
@@ -268,6 +271,7 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let tokenizer_path = args.value("--tokenizer")?.map(PathBuf::from).unwrap_or_else(|| model_dir.join("tokenizer.json"));
     let f16 = args.flag("--f16");
     let print = args.flag("--print-texts");
+    let backend = crate::backend::BackendArgs::take(args)?;
     std::mem::take(args).finish()?;
     if n == 0 {
         return Err("--synthetic N needs N >= 1".into());
@@ -277,10 +281,10 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     }
 
     let start = Instant::now();
-    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
-    let mut phases = Phases { gpu: &gpu, ms: BTreeMap::new() };
+    let (device, backend_reason) = backend.open()?;
+    let mut phases = Phases { device: &device, ms: BTreeMap::new() };
     let tokenizer = crate::run_cmd::tokenizer(&tokenizer_path)?;
-    let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
+    let model = Florence2::load_dir(device.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
     let mut t = phases.add("load", start);
     let runner = Runner { model: &model, tokenizer: &tokenizer, kinds: TokenKinds::new(&tokenizer), max_new, print };
     let mut tally = Tally::default();
@@ -288,7 +292,7 @@ pub fn run(args: &mut Args) -> Result<(), String> {
         let scene = Scene::generate_with_words(seed + k as u64, size, shapes.clone(), words.clone());
         let pixels = model.pixel_values(&scene.render(), size as usize, size as usize).map_err(|e| e.to_string())?;
         t = phases.add("scenes", t);
-        let mut rec = Recorder::new(&gpu);
+        let mut rec = Recorder::new(&device);
         let features = model.image_features(&mut rec, &pixels, &mut |_, _| {}).map_err(|e| e.to_string())?;
         rec.submit();
         phases.add("vision", t);
@@ -301,7 +305,9 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     out["decode_tokens_per_s"] = json!(out["counts"]["generated_tokens"].as_u64().unwrap_or(0) as f64 / decode_s.max(1e-9));
     out["seed"] = json!(seed);
     out["timings_ms"] = json!(phases.ms);
-    out["device"] = json!(gpu.caps.describe());
+    out["backend"] = json!(device.backend_name());
+    out["backend_reason"] = json!(backend_reason);
+    out["device"] = json!(device.describe());
     println!("{out}");
     Ok(())
 }

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use visionllm_florence2::{Florence2, Instruction, JobEvent, JobStage, RgbImage};
-use visionllm_gpu::{DType, Gpu, Overrides};
+use visionllm_gpu::DType;
 use visionllm_tasks::apply;
 use visionllm_tasks::label_record::instance_json;
 
 use crate::args::Args;
+use crate::backend::{work_counts, BackendArgs};
 use crate::run_cmd::{decoding, max_new_tokens, open_image, tokenizer};
 
 /// Submits and dispatches of the vision stage and per decoder step (between the first and the
@@ -45,6 +46,7 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let compact = args.flag("--json");
     let f16 = args.flag("--f16");
     let profile = args.flag("--profile");
+    let backend = BackendArgs::take(args)?;
     for task_only in ["--task", "--text", "--dump"] {
         if args.has(task_only) {
             return Err(format!("{task_only} cannot be combined with --instruction (the instruction chooses the tasks)"));
@@ -52,13 +54,15 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     }
     std::mem::take(args).finish()?;
 
-    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
+    let (device, backend_reason) = backend.open()?;
     let tokenizer = tokenizer(&tokenizer_path)?;
-    let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
+    let model = Florence2::load_dir(device.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
     let img = open_image(&image_path)?;
     let image = RgbImage { rgb: img.as_raw(), width: img.width(), height: img.height() };
     let request = Instruction { text: &instruction, region, decoding, max_new_tokens };
-    gpu.profiler.set_enabled(profile);
+    if let Some(gpu) = device.gpu() {
+        gpu.profiler.set_enabled(profile);
+    }
     // GPU submits and dispatches at each stage boundary and decoder step, for the per-stage counts.
     let mut marks: Vec<(&'static str, (u64, u64))> = Vec::new();
     let mut on_event = |event: JobEvent| {
@@ -69,12 +73,12 @@ pub fn run(args: &mut Args) -> Result<(), String> {
             _ => None,
         };
         if let Some(name) = name {
-            marks.push((name, gpu.profiler.counts()));
+            marks.push((name, work_counts(&device)));
         }
         ControlFlow::Continue(())
     };
     let run = pollster::block_on(model.run_instruction(&tokenizer, image, &request, &mut on_event)).map_err(|e| e.to_string())?;
-    let kernels = gpu.profiler.take();
+    let kernels = device.gpu().map(|g| g.profiler.take()).unwrap_or_default();
 
     let options = &run.routed.options;
     let instances: Vec<Value> = run.answers.iter().flat_map(|a| apply(options, &a.call, &a.answer)).map(|i| instance_json(&i)).collect();
@@ -95,7 +99,9 @@ pub fn run(args: &mut Args) -> Result<(), String> {
         "timings_ms": { "preprocess": t.preprocess_ms, "vision": t.vision_ms, "encoder": t.encoder_ms, "decode": t.decode_ms },
         "decode_tokens": t.decode_tokens,
         "gpu_work": gpu_work(&marks),
-        "device": gpu.caps.describe(),
+        "backend": device.backend_name(),
+        "backend_reason": backend_reason,
+        "device": device.describe(),
     });
     if profile {
         out["profile"] = json!(kernels.iter().map(|k| json!({ "kernel": k.name, "dispatches": k.dispatches, "ms": k.ms })).collect::<Vec<_>>());

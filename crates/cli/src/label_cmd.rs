@@ -9,18 +9,20 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use visionllm_florence2::{label_line, Decoding, Florence2, Instruction, RgbImage};
-use visionllm_gpu::{DType, Gpu, Overrides};
+use visionllm_gpu::DType;
 use visionllm_tasks::coco_dataset::coco_text;
 use visionllm_tasks::{Florence2Tokenizer, ImageSize};
 
 use crate::args::Args;
 use crate::label_inputs::{in_shard, list, parse_shard};
 use crate::label_merge::{join, read_output, write_atomically};
+use crate::backend::BackendArgs;
 use crate::run_cmd::{max_new_tokens, open_image, tokenizer};
 
 pub const USAGE: &str = "\
 USAGE: visionllm label --model <DIR> --instruction <TEXT> --input <DIR|LIST> --out <results.jsonl>
                        [--coco <coco.json>] [--categories FILE] [--shard I/N] [--max-new-tokens N] [--f16]
+                       [--backend cpu|gpu|auto] [--threads N]
        visionllm label merge <A.jsonl> [<B.jsonl> ...] --coco <OUT.json> [--categories FILE]
 
 Labels every image under DIR (recursively: png, jpg, jpeg, webp, bmp, gif, tif, tiff), or every
@@ -34,6 +36,7 @@ Images already in --out are skipped, so a killed run continues where it stopped.
                  every machine agrees); merge the shards' outputs with `label merge`
   --coco FILE    after the run, the COCO dataset of every image in --out (as `label merge`)
   --categories   category ids to use before COCO's and new ones (a COCO file or its list)
+  --backend, --threads  as for `visionllm run` (CPU nodes of a cluster: auto picks the CPU backend)
 
 `label merge` joins outputs (shards) into one COCO dataset file, the file a single run's --coco
 writes: images sorted by name with ids 1, 2, ..., one annotation per instance with its score, the
@@ -56,6 +59,7 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let shard = args.value("--shard")?.map(|s| parse_shard(&s)).transpose()?;
     let max_new_tokens = max_new_tokens(args)?;
     let f16 = args.flag("--f16");
+    let backend = BackendArgs::take(args)?;
     std::mem::take(args).finish()?;
     // The instruction is checked before any model loads: a typo costs nothing.
     visionllm_tasks::route(&instruction, None).map_err(|e| format!("--instruction: {e}"))?;
@@ -69,9 +73,10 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     // Opened (created) even with nothing to do: every shard has an output to merge.
     let mut out = std::fs::OpenOptions::new().create(true).append(true).open(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
     if !todo.is_empty() {
-        let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
+        let (device, why) = backend.open()?;
+        eprintln!("visionllm label: {} ({why})", device.describe());
         let tokenizer = tokenizer(&model_dir.join("tokenizer.json"))?;
-        let model = Florence2::load_dir(gpu, &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
+        let model = Florence2::load_dir(device, &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| format!("{}: {e}", model_dir.display()))?;
         let started = Instant::now();
         for (k, item) in todo.iter().enumerate() {
             let t = Instant::now();

@@ -3,6 +3,7 @@
 //! add one line to `SUBCOMMANDS`.
 
 mod args;
+mod backend;
 mod convert_cmd;
 mod eval_cmd;
 mod instruction_run;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_gpu::{DType, Device, Recorder, Tensor};
 use visionllm_qwen3vl::generate::MAX_NEW_TOKENS;
 use visionllm_qwen3vl::{Grid, Prompt, Qwen3Vl};
 use visionllm_tasks::chat_request::{chat_request, grounded_instances, ChatAnswer};
@@ -53,27 +53,28 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
     let dump = args.value("--dump")?.map(std::path::PathBuf::from);
     let json = args.flag("--json");
     let f16 = args.flag("--f16");
+    let backend = crate::backend::BackendArgs::take(args)?;
     std::mem::take(args).finish()?;
 
     let mut timings = BTreeMap::new();
     let mut clock = Instant::now();
-    let mut lap = |name: &'static str, gpu: &Gpu| {
-        let _ = gpu.device.poll(visionllm_gpu::wgpu::PollType::wait_indefinitely());
+    let mut lap = |name: &'static str, device: &Device| {
+        crate::backend::wait_idle(device);
         timings.insert(name, clock.elapsed().as_secs_f64() * 1000.0);
         clock = Instant::now();
     };
-    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
-    let model = Qwen3Vl::load_dir(gpu.clone(), model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
-    lap("load", &gpu);
+    let (device, backend_reason) = backend.open()?;
+    let model = Qwen3Vl::load_dir(device.clone(), model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
+    lap("load", &device);
 
     let img = open_image(&image_path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (patches, grid) = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
     let prompt = model.prompt(system.as_deref(), &prompt_text, grid).map_err(|e| e.to_string())?;
-    lap("preprocess", &gpu);
+    lap("preprocess", &device);
 
     let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |_, _| std::ops::ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
-    lap("generate", &gpu);
+    lap("generate", &device);
     let text = model.chat.decode(&generated.ids).map_err(|e| e.to_string())?;
     let result = parse_grounding(&text, ImageSize { width: w as u32, height: h as u32 });
 
@@ -98,7 +99,9 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
             "generated_text": text,
             "token_ids": generated.ids,
             "timings_ms": timings,
-            "device": gpu.caps.describe(),
+            "backend": device.backend_name(),
+            "backend_reason": backend_reason,
+            "device": device.describe(),
         });
         println!("{}", if json { out.to_string() } else { serde_json::to_string_pretty(&out).map_err(|e| e.to_string())? });
         return Ok(());
@@ -112,13 +115,15 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
             "result": result,
             "timings_ms": timings,
             "tokens_per_s": generated.ids.len() as f64 / decode_s.max(1e-9),
-            "device": gpu.caps.describe(),
+            "backend": device.backend_name(),
+            "backend_reason": backend_reason,
+            "device": device.describe(),
         });
         println!("{out}");
     } else {
         println!("{text}");
         eprintln!("parsed: {}", serde_json::to_string(&result).map_err(|e| e.to_string())?);
-        eprintln!("device: {}", gpu.caps.describe());
+        eprintln!("device: {} ({backend_reason})", device.describe());
         eprintln!("timings (ms): {timings:?}");
     }
     Ok(())
@@ -128,8 +133,7 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
 /// merger), `prefill.last_hidden_state` [prompt length, d] (after the final norm) and
 /// `prefill.last_logits` [vocab]; the vision tower and prefill run again here, only for the dump.
 fn write_dump(model: &Qwen3Vl, patches: &[f32], grid: Grid, prompt: &Prompt, dir: &Path) -> Result<(), String> {
-    let gpu = model.gpu();
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(model.device());
     let mut taps: Vec<(String, Tensor)> = Vec::new();
     let mut keep = |name: &str, t: &Tensor| {
         if name == "vision.image_embeds" || name == "prefill.last_hidden_state" {

@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use visionllm_florence2::generate::Decoding;
 use visionllm_florence2::Florence2;
-use visionllm_gpu::{DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_gpu::{DType, Device, Recorder, Tensor};
 use visionllm_tasks::tokenizer::Florence2Tokenizer;
 use visionllm_tasks::{post_process_generation, ImageSize};
 use visionllm_tasks::image_header::MAX_SIDE;
 use visionllm_weights::limits::{read_text, FileKind};
 
 use crate::args::Args;
+use crate::backend::{wait_idle, BackendArgs};
 use crate::scene_cmd::parse_number;
 
 pub const USAGE: &str = "\
@@ -24,9 +25,10 @@ USAGE: visionllm run --model DIR --image FILE --task TASK [--text INPUT] [--toke
        visionllm run --model QWEN3VL_DIR --image FILE --prompt \"TEXT\" [--system \"TEXT\"]
                      [--greedy] [--max-new-tokens N] [--dump DIR] [--json] [--f16]
        visionllm run --model QWEN3VL_DIR --image FILE --instruction \"TEXT\" [--max-new-tokens N] [--json]
+       (all of them also take [--backend cpu|gpu|auto] [--threads N])
 
 Runs a Florence-2 checkpoint (native transformers layout: config.json + model.safetensors) on the
-GPU (WebGPU/Vulkan/Metal/DX12 through wgpu) and prints the parsed answer.
+GPU (WebGPU/Vulkan/Metal/DX12 through wgpu) or the CPU backend and prints the parsed answer.
 
 With --instruction it runs exactly what the app runs for that instruction (routing, one call per
 task, the options applied) and prints the instances the app draws:
@@ -49,7 +51,10 @@ task, the options applied) and prints the instances the app draws:
   --max-new-tokens  default 1024 (capped by the model's positions)
   --dump DIR        write DIR/activations.safetensors (image features, encoder output, step-0 logits)
   --json            one JSON object: token_ids, text, result, timings_ms
-  --f16             f16 activations (needs shader-f16)
+  --f16             f16 activations (needs a GPU with shader-f16)
+  --backend B       cpu, gpu or auto (default): auto runs on the GPU unless the only adapter is a
+                    software one (lavapipe, SwiftShader) or there is none, then on the CPU backend
+  --threads N       CPU backend threads (default: the available cores)
 
 A Qwen3-VL checkpoint (config.json model_type \"qwen3_vl\") takes --prompt as it is: the user
 message, laid out by the checkpoint's chat template with the image; greedy decoding (default 256
@@ -62,16 +67,12 @@ point) and prints {\"instruction\", \"explanation\", \"instances\", \"text\"} li
 struct Timer(Instant, BTreeMap<&'static str, f64>);
 
 impl Timer {
-    fn lap(&mut self, name: &'static str, gpu: &Gpu) {
-        // Wait for the GPU so each phase is charged its own work.
-        let _ = gpu.device.poll(wgpu_wait());
+    fn lap(&mut self, name: &'static str, device: &Device) {
+        // Wait for the device so each phase is charged its own work.
+        wait_idle(device);
         self.1.insert(name, self.0.elapsed().as_secs_f64() * 1000.0);
         self.0 = Instant::now();
     }
-}
-
-fn wgpu_wait() -> visionllm_gpu::wgpu::PollType {
-    visionllm_gpu::wgpu::PollType::wait_indefinitely()
 }
 
 /// A tokenizer.json, refused by its size before it is read.
@@ -124,28 +125,29 @@ pub fn run(args: &mut Args) -> Result<(), String> {
     let dump = args.value("--dump")?.map(PathBuf::from);
     let json = args.flag("--json");
     let f16 = args.flag("--f16");
+    let backend = BackendArgs::take(args)?;
     std::mem::take(args).finish()?;
 
     let mut timer = Timer(Instant::now(), BTreeMap::new());
-    let gpu = Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?;
+    let (device, backend_reason) = backend.open()?;
     let tokenizer = tokenizer(&tokenizer_path)?;
-    let model = Florence2::load_dir(gpu.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
-    timer.lap("load", &gpu);
+    let model = Florence2::load_dir(device.clone(), &model_dir, if f16 { DType::F16 } else { DType::F32 }).map_err(|e| e.to_string())?;
+    timer.lap("load", &device);
 
     let img = open_image(&image_path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let pixels = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
-    timer.lap("preprocess", &gpu);
+    timer.lap("preprocess", &device);
 
     let mut features_tap = None;
-    let mut rec = Recorder::new(&gpu);
+    let mut rec = Recorder::new(&device);
     let features = model.image_features(&mut rec, &pixels, &mut |n, t| {
         if n == "projector.image_features" {
             features_tap = Some(t.clone());
         }
     }).map_err(|e| e.to_string())?;
     rec.submit();
-    timer.lap("vision", &gpu);
+    timer.lap("vision", &device);
 
     // A task string from the command line is the reference's `task` argument: its task token is
     // found in it as the reference processor finds it.
@@ -169,13 +171,15 @@ pub fn run(args: &mut Args) -> Result<(), String> {
             "score": generated.score,
             "timings_ms": timings,
             "decode_tokens_per_s": tokens_per_s,
-            "device": gpu.caps.describe(),
+            "backend": device.backend_name(),
+            "backend_reason": backend_reason,
+            "device": device.describe(),
         });
         println!("{out}");
     } else {
         println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
         eprintln!("text: {text}");
-        eprintln!("device: {}", gpu.caps.describe());
+        eprintln!("device: {} ({backend_reason})", device.describe());
         eprintln!("timings (ms): {timings:?}; decode {tokens_per_s:.1} tokens/s");
     }
     Ok(())
@@ -201,8 +205,7 @@ pub(crate) fn max_new_tokens(args: &mut Args) -> Result<usize, String> {
 /// activations.safetensors with f32 tensors [1, rows, cols]: the image features, the encoder's
 /// output and the first decoder step's logits (the encoder runs again here, only for the dump).
 fn write_dump(model: &Florence2, features: &Tensor, ids: &[u32], mut taps: Vec<(String, Tensor)>, dir: &Path) -> Result<(), String> {
-    let gpu = model.gpu();
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(model.device());
     let encoded = model.encode(&mut rec, ids, features, &mut |_, _| {}).map_err(|e| e.to_string())?;
     let logits = model.first_step_logits(&mut rec, &encoded, &mut |_, _| {}).map_err(|e| e.to_string())?;
     taps.push(("encoder.last_hidden_state".into(), encoded));
@@ -217,12 +220,12 @@ fn write_dump(model: &Florence2, features: &Tensor, ids: &[u32], mut taps: Vec<(
 /// Submits `rec`, reads each tensor back as f32 and writes DIR/activations.safetensors with each
 /// under its name and the given shape (`visionllm run --dump`, both families).
 pub(crate) fn write_activations(mut rec: Recorder, dir: &Path, taps: Vec<(String, Vec<usize>, Tensor)>) -> Result<(), String> {
-    let gpu = rec.gpu;
-    let staged: Vec<_> = taps.into_iter().map(|(n, shape, t)| (n, shape, rec.stage_read(&t))).collect();
+    let device = rec.device();
+    let staged: Vec<_> = taps.into_iter().map(|(n, shape, t)| Ok((n, shape, rec.stage_read(&t).map_err(|e| e.to_string())?))).collect::<Result<_, String>>()?;
     rec.submit();
     let mut tensors = Vec::new();
     for (name, shape, s) in staged {
-        let values = pollster::block_on(s.read_f32(gpu)).map_err(|e| e.to_string())?;
+        let values = pollster::block_on(s.read_f32(device)).map_err(|e| e.to_string())?;
         tensors.push((name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()));
     }
     write_safetensors(dir, &tensors)

@@ -59,12 +59,11 @@ async fn search(m: &Florence2, rec: Recorder<'_>, start: DecoderState, max_len: 
     let k = 2 * num_beams;
     let mut rec = rec;
     let mut running: Vec<Beam> = (0..num_beams)
-        .map(|b| Beam {
-            ids: vec![t.decoder_start_token_id],
-            score: if b == 0 { 0.0 } else { FILLER },
-            state: Some(if b == 0 { start.clone() } else { m.language.fork(&mut rec, &start) }),
+        .map(|b| {
+            let state = if b == 0 { start.clone() } else { m.language.fork(&mut rec, &start)? };
+            Ok(Beam { ids: vec![t.decoder_start_token_id], score: if b == 0 { 0.0 } else { FILLER }, state: Some(state) })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     // Finished: up to `num_beams` (score, ids), best first.
     let mut finished: Vec<(f32, Vec<u32>)> = Vec::new();
     let mut cur_len = 1;
@@ -89,18 +88,18 @@ async fn search(m: &Florence2, rec: Recorder<'_>, start: DecoderState, max_len: 
         let bias: Vec<f32> = running.iter().map(|b| b.score).collect();
         let scores = logprobs::search_log_probs(&mut rec, &logits, &bias, forced, &banned)?;
         let (values, indices) = topk::topk(&mut rec, &scores.reshape(&[1, num_beams * vocab]), k)?;
-        let (sv, si) = (rec.stage_read(&values), rec.stage_read(&indices));
+        let (sv, si) = (rec.stage_read(&values)?, rec.stage_read(&indices)?);
         rec.submit();
-        let values = sv.read_f32(&m.gpu).await?;
-        let indices = si.read_u32(&m.gpu).await?;
-        m.gpu.check_alive()?;
+        let values = sv.read_f32(&m.device).await?;
+        let indices = si.read_u32(&m.device).await?;
+        m.device.check_alive()?;
         if !values.first().is_some_and(|v| v.is_finite() && *v > -1e30) {
             return Err(ModelError::Numerics(format!(
                 "no finite candidate at step {cur_len} (best score {:?}): the logits overflowed; f16 activations overflow on some models, try f32",
                 values.first()
             )));
         }
-        rec = Recorder::new(&m.gpu);
+        rec = Recorder::new(&m.device);
 
         // Candidates in rank order: (parent beam, token, accumulated score, ends here).
         let candidates: Vec<(usize, u32, f32, bool)> = values
@@ -140,7 +139,7 @@ async fn search(m: &Florence2, rec: Recorder<'_>, start: DecoderState, max_len: 
                 Some(s) => s,
                 None => {
                     let source = next.iter().find_map(|b: &Beam| (b.ids[..b.ids.len() - 1] == running[parent].ids[..]).then(|| b.state.clone())).flatten().expect("a sibling holds the parent's state");
-                    m.language.fork(&mut rec, &source)
+                    m.language.fork(&mut rec, &source)?
                 }
             };
             let mut ids = running[parent].ids.clone();

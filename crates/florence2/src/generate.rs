@@ -113,16 +113,16 @@ impl Florence2 {
             return Err(ModelError::Input("at least one new token must be allowed".into()));
         }
         let started = Instant::now();
-        let mut rec = Recorder::new(&self.gpu);
+        let mut rec = Recorder::new(&self.device);
         let encoded = self.encode(&mut rec, input_ids, features, &mut |_, _| {})?;
         rec.submit();
-        self.gpu.idle().await?;
+        self.device.idle().await?;
         let encode_time = started.elapsed();
 
         // The positions bound every buffer the loop sizes (KV caches, ids), whatever was asked.
         let max_len = max_new_tokens.saturating_add(1).min(self.cfg.text_config.max_position_embeddings);
         let mut reporter = StepReporter { started: Instant::now(), steps: 0, on_step };
-        let mut rec = Recorder::new(&self.gpu);
+        let mut rec = Recorder::new(&self.device);
         let state = self.language.start(&mut rec, &encoded, max_len)?;
         let mut generated = match decoding {
             Decoding::Greedy => self.greedy(rec, state, max_len, false, &mut reporter).await?,
@@ -151,21 +151,21 @@ impl Florence2 {
                 let (_, vocab) = logits.dims2();
                 let lp = logprobs::search_log_probs(&mut rec, &logits, &[0.0], None, &[])?;
                 let picked = embedding::embedding(&mut rec, &lp.reshape(&[vocab, 1]), &next)?;
-                Some(rec.stage_read(&picked))
+                Some(rec.stage_read(&picked)?)
             } else {
                 None
             };
-            let staged = rec.stage_read(&next);
+            let staged = rec.stage_read(&next)?;
             rec.submit();
-            let id = staged.read_u32(&self.gpu).await?[0];
+            let id = staged.read_u32(&self.device).await?[0];
             if let Some(s) = staged_logprob {
-                let lp = s.read_f32(&self.gpu).await?[0];
+                let lp = s.read_f32(&self.device).await?[0];
                 if !lp.is_finite() {
                     return Err(ModelError::Numerics(format!("log-probability {lp} at step {}: the logits overflowed", ids.len() - 1)));
                 }
                 logprobs_out.push(lp);
             }
-            self.gpu.check_alive()?;
+            self.device.check_alive()?;
             ids.push(id);
             if reporter.report(&ids).is_break() {
                 stopped = true;
@@ -174,7 +174,7 @@ impl Florence2 {
             if id == t.eos_token_id {
                 break;
             }
-            rec = Recorder::new(&self.gpu);
+            rec = Recorder::new(&self.device);
         }
         Ok(Generated {
             ids,

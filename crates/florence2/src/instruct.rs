@@ -155,10 +155,10 @@ impl Florence2 {
             return Ok(run);
         }
         let t = Instant::now();
-        let mut rec = Recorder::new(&self.gpu);
+        let mut rec = Recorder::new(&self.device);
         let features = self.image_features(&mut rec, &pixels, &mut |_, _| {})?;
         rec.submit();
-        self.gpu.idle().await?;
+        self.device.idle().await?;
         run.timings.vision_ms = ms_since(t);
 
         let calls = run.routed.tasks.clone();

@@ -243,18 +243,18 @@ impl LanguageModel {
     }
 
     /// A copy of `state` whose caches are new buffers (beam search reorders by copying).
-    pub fn fork(&self, rec: &mut Recorder, state: &DecoderState) -> DecoderState {
-        let dup = |rec: &mut Recorder, t: &Tensor| {
+    pub fn fork(&self, rec: &mut Recorder, state: &DecoderState) -> Result<DecoderState> {
+        let dup = |rec: &mut Recorder, t: &Tensor| -> Result<Tensor> {
             let n = rec.alloc(&t.shape, t.dtype);
-            rec.copy_into(t, &n, 0);
-            n
+            rec.copy_into(t, &n, 0)?;
+            Ok(n)
         };
-        DecoderState {
-            self_k: state.self_k.iter().map(|t| dup(rec, t)).collect(),
-            self_v: state.self_v.iter().map(|t| dup(rec, t)).collect(),
+        Ok(DecoderState {
+            self_k: state.self_k.iter().map(|t| dup(rec, t)).collect::<Result<_>>()?,
+            self_v: state.self_v.iter().map(|t| dup(rec, t)).collect::<Result<_>>()?,
             cross: state.cross.clone(),
             len: state.len,
             max_len: state.max_len,
-        }
+        })
     }
 }

@@ -5,10 +5,9 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 use std::path::Path;
-use std::sync::Arc;
 
 use visionllm_gpu::ops::copy;
-use visionllm_gpu::{DType, Gpu, Recorder, Tensor};
+use visionllm_gpu::{DType, Device, Recorder, Tensor};
 use visionllm_weights::Checkpoint;
 
 use crate::config::Florence2Config;
@@ -21,7 +20,7 @@ use crate::vision::{Tap, VisionTower};
 pub use visionllm_modelkit::{ModelError, Result};
 
 pub struct Florence2 {
-    pub(crate) gpu: Arc<Gpu>,
+    pub(crate) device: Device,
     pub(crate) cfg: Florence2Config,
     dtype: DType,
     /// The square side images are resized to (preprocessor_config.json).
@@ -35,7 +34,7 @@ impl Florence2 {
     /// Load from a checkpoint directory (`config.json`, `preprocessor_config.json` + safetensors)
     /// in activation dtype `dtype` (F32 everywhere; F16 where the device has shader-f16).
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn load_dir(gpu: Arc<Gpu>, dir: &Path, dtype: DType) -> Result<Florence2> {
+    pub fn load_dir(device: Device, dir: &Path, dtype: DType) -> Result<Florence2> {
         use visionllm_weights::limits::{read_text, FileKind};
         let text = read_text(&dir.join("config.json"), FileKind::Config).map_err(ModelError::Config)?;
         let cfg = Florence2Config::from_json(&text).map_err(ModelError::Config)?;
@@ -43,27 +42,28 @@ impl Florence2 {
         let pre = read_text(&dir.join("preprocessor_config.json"), FileKind::PreprocessorConfig).map_err(ModelError::Config)?;
         let input_size = preprocess::input_size(&pre).map_err(ModelError::Config)?;
         let ckpt = Checkpoint::open_dir(dir)?;
-        Self::load(gpu, cfg, input_size, &ckpt, dtype)
+        Self::load(device, cfg, input_size, &ckpt, dtype)
     }
 
     /// `input_size` is `preprocess::input_size` of the model's preprocessor_config.json.
-    pub fn load(gpu: Arc<Gpu>, cfg: Florence2Config, input_size: usize, ckpt: &Checkpoint, dtype: DType) -> Result<Florence2> {
-        if dtype == DType::F16 && !gpu.caps.f16 {
-            return Err(ModelError::Config("f16 activations need shader-f16, which this device lacks".into()));
+    pub fn load(device: Device, cfg: Florence2Config, input_size: usize, ckpt: &Checkpoint, dtype: DType) -> Result<Florence2> {
+        if dtype == DType::F16 && !device.supports_f16() {
+            return Err(ModelError::Config(format!("f16 activations need a GPU with shader-f16, not this {}", device.describe())));
         }
         if !preprocess::INPUT_SIZES.contains(&input_size) {
             let (lo, hi) = (preprocess::INPUT_SIZES.start(), preprocess::INPUT_SIZES.end());
             return Err(ModelError::Config(format!("input size {input_size}: must be {lo}..={hi}")));
         }
-        let l = Loader { gpu: &gpu, ckpt, dtype };
+        let l = Loader { device: &device, ckpt, dtype };
         let vision = VisionTower::load(&l, &cfg.vision_config)?;
         let projector = Projector::load(&l, &cfg)?;
         let language = LanguageModel::load(&l, &cfg.text_config)?;
-        Ok(Florence2 { gpu: gpu.clone(), cfg, dtype, input_size, vision, projector, language })
+        Ok(Florence2 { device, cfg, dtype, input_size, vision, projector, language })
     }
 
-    pub fn gpu(&self) -> &Arc<Gpu> {
-        &self.gpu
+    /// The backend the model was loaded on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     pub fn config(&self) -> &Florence2Config {

@@ -49,7 +49,7 @@ impl Projector {
         })
     }
 
-    fn table(&self, gpu: &visionllm_gpu::Gpu, h: usize, w: usize) -> Result<Tensor> {
+    fn table(&self, device: &visionllm_gpu::Device, h: usize, w: usize) -> Result<Tensor> {
         if h > self.max_pos || w > self.max_pos {
             return Err(ModelError::Config(format!("image grid {h}x{w} exceeds the {} learned positions", self.max_pos)));
         }
@@ -70,7 +70,7 @@ impl Projector {
                 }
             }
         }
-        let t = visionllm_weights::upload::upload_values(gpu, &[h * w, c], &values, self.dtype, "projector positions");
+        let t = visionllm_modelkit::loader::upload_values(device, &[h * w, c], &values, self.dtype, "projector positions");
         tables.insert((h, w), t.clone());
         Ok(t)
     }
@@ -79,7 +79,7 @@ impl Projector {
     pub fn forward(&self, rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
         let (h, w, c) = (x.shape[0], x.shape[1], x.shape[2]);
         let tokens = x.reshape(&[h * w, c]);
-        let table = self.table(rec.gpu, h, w)?;
+        let table = self.table(rec.device(), h, w)?;
         let tokens = elementwise::add(rec, &tokens, &table)?;
         let mean = pool::mean_pool(rec, &tokens)?;
         let all = copy::concat(rec, &[&mean, &tokens], 0)?;

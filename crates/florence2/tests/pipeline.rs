@@ -35,27 +35,33 @@ fn preprocessing_reproduces_reference_pixels_for_every_case() {
 fn photo_grounding_prompt_end_to_end() {
     let case = Case::open("geom2_photo");
     let tokenizer = Florence2Tokenizer::from_bytes(&std::fs::read(case.dir.join("tokenizer.json")).unwrap()).unwrap();
-    let model = case.model(DType::F32);
-    let (rgb, w, h) = decode_png(&case);
+    for device in common::devices() {
+        grounding_on(&case, &tokenizer, &device);
+    }
+}
+
+fn grounding_on(case: &Case, tokenizer: &Florence2Tokenizer, device: &visionllm_gpu::Device) {
+    let model = case.model_on(device, DType::F32);
+    let (rgb, w, h) = decode_png(case);
     let s = case.input_size();
     assert_eq!(model.input_size(), s, "the model's input size is its preprocessor's");
     let pixels = model.pixel_values(&rgb, w, h).unwrap();
     let num_image_tokens = case.f32("projector.image_features").len() / model.config().text_config.d_model;
     let ids = tokenizer.encoder_input_ids("<CAPTION_TO_PHRASE_GROUNDING>A cat on the floor", num_image_tokens).unwrap();
     assert_eq!(ids, case.ids("grounding.input_ids"), "prompt ids");
-    let n = run_and_compare(&case, model.gpu(), 1e-4, |n| format!("grounding.{}", n.replace("decoder.", "decoder.step0.")), |rec, tap| {
+    let compared = run_and_compare(case, device, 1e-4, |n| format!("grounding.{}", n.replace("decoder.", "decoder.step0.")), |rec, tap| {
         let features = model.image_features(rec, &pixels, &mut |_, _| {}).unwrap();
         let encoded = model.encode(rec, &ids, &features, tap).unwrap();
         model.first_step_logits(rec, &encoded, tap).unwrap();
     });
-    assert_eq!(n, 3);
-    let mut rec = Recorder::new(model.gpu());
+    assert_eq!(compared, ["grounding.decoder.step0.logits", "grounding.encoder.inputs_embeds", "grounding.encoder.last_hidden_state"], "on {device:?}");
+    let mut rec = Recorder::new(device);
     let features = model.image_features(&mut rec, &pixels, &mut |_, _| {}).unwrap();
     rec.submit();
     let want = case.ids("grounding.greedy_ids");
     let got = common::generate(&model, &ids, &features, &Decoding::Greedy, want.len() - 1).unwrap();
-    assert_eq!(got.ids, want);
+    assert_eq!(got.ids, want, "on {device:?}");
     let want = case.ids("grounding.beam3_ids");
     let got = common::generate(&model, &ids, &features, &Decoding::florence_beams(3), want.len() - 1).unwrap();
-    assert_eq!(got.ids, want);
+    assert_eq!(got.ids, want, "on {device:?}");
 }

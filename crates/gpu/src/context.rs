@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::bind_cache::BindCache;
 use crate::caps::{AdapterSummary, Capabilities, Overrides, Tiling};
 use crate::error::one_line;
-use crate::error::{GpuError, Result};
+use crate::error::{BackendError, Result};
 use crate::pipeline::PipelineCache;
 use crate::pool::BufferPool;
 use crate::shader::ShaderTarget;
@@ -30,7 +30,7 @@ pub struct Gpu {
     /// The first error the device reported outside any error scope since `check_alive` last ran.
     /// Recorded instead of wgpu's native default, which panics (and would take a process or a
     /// worker down for what may be one bad job).
-    uncaptured: Arc<Mutex<Option<GpuError>>>,
+    uncaptured: Arc<Mutex<Option<BackendError>>>,
 }
 
 /// A poisoned lock only means a thread panicked while holding it; the `Option` inside is still a
@@ -43,12 +43,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 const DETAIL_CHARS: usize = 300;
 
 /// A wgpu error as a message a person can act on; `during` names the work ("loading the model").
-pub fn describe_wgpu_error(e: wgpu::Error, during: &str) -> GpuError {
+pub fn describe_wgpu_error(e: wgpu::Error, during: &str) -> BackendError {
     let during = during.to_string();
     match e {
-        wgpu::Error::OutOfMemory { .. } => GpuError::OutOfMemory { during, detail: "out of memory".into() },
-        wgpu::Error::Validation { description, .. } => GpuError::Validation { during, detail: one_line(&description, DETAIL_CHARS) },
-        wgpu::Error::Internal { description, .. } => GpuError::Internal { during, detail: one_line(&description, DETAIL_CHARS) },
+        wgpu::Error::OutOfMemory { .. } => BackendError::OutOfMemory { during, detail: "out of memory".into() },
+        wgpu::Error::Validation { description, .. } => BackendError::Validation { during, detail: one_line(&description, DETAIL_CHARS) },
+        wgpu::Error::Internal { description, .. } => BackendError::Internal { during, detail: one_line(&description, DETAIL_CHARS) },
     }
 }
 
@@ -98,7 +98,7 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+            .map_err(|e| BackendError::NoAdapter(e.to_string()))?;
         Self::from_adapter(adapter, overrides).await
     }
 
@@ -129,7 +129,7 @@ impl Gpu {
                 ..Default::default()
             })
             .await
-            .map_err(|e| GpuError::DeviceRequest(e.to_string()))?;
+            .map_err(|e| BackendError::DeviceRequest(e.to_string()))?;
         // The browser's WebGPU does not report a device type; SwiftShader names itself.
         let is_software = info.device_type == wgpu::DeviceType::Cpu || info.name.to_lowercase().contains("swiftshader");
         let caps = Capabilities {
@@ -187,7 +187,7 @@ impl Gpu {
     /// so natively a bad command surfaces as an error of the work that checks next, not a panic.
     pub fn check_alive(&self) -> Result<()> {
         if let Some(why) = lock(&self.lost).clone() {
-            return Err(GpuError::DeviceLost(why));
+            return Err(BackendError::DeviceLost(why));
         }
         match lock(&self.uncaptured).take() {
             Some(e) => Err(e),
@@ -203,7 +203,7 @@ impl Gpu {
             let _ = tx.send(());
         });
         #[cfg(not(target_arch = "wasm32"))]
-        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| GpuError::Readback(e.to_string()))?;
+        self.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| BackendError::Readback(e.to_string()))?;
         // A lost device may never call back; the dropped sender then ends the wait.
         let _ = rx.await;
         self.check_alive()
@@ -292,7 +292,7 @@ mod tests {
         let scope = gpu.error_scope("the test");
         let _bad = invalid_buffer(&gpu);
         match pollster::block_on(scope.finish()) {
-            Err(GpuError::Validation { during, detail }) => {
+            Err(BackendError::Validation { during, detail }) => {
                 assert_eq!(during, "the test");
                 assert!(!detail.is_empty() && !detail.contains('\n'), "{detail}");
             }
@@ -308,7 +308,7 @@ mod tests {
     fn an_error_outside_a_scope_is_recorded_and_reported_once() {
         let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
         let _bad = invalid_buffer(&gpu);
-        assert!(matches!(gpu.check_alive(), Err(GpuError::Validation { .. })));
+        assert!(matches!(gpu.check_alive(), Err(BackendError::Validation { .. })));
         assert!(gpu.check_alive().is_ok());
     }
 
@@ -321,7 +321,7 @@ mod tests {
         // Natively the lost callback runs when the device is maintained.
         let _ = gpu.device.poll(wgpu::PollType::wait_indefinitely());
         assert!(gpu.is_lost());
-        assert!(matches!(gpu.check_alive(), Err(GpuError::DeviceLost(_))));
-        assert!(matches!(pollster::block_on(scope.finish()), Err(GpuError::DeviceLost(_))));
+        assert!(matches!(gpu.check_alive(), Err(BackendError::DeviceLost(_))));
+        assert!(matches!(pollster::block_on(scope.finish()), Err(BackendError::DeviceLost(_))));
     }
 }

@@ -1,17 +1,27 @@
-//! A tensor is a view into a GPU buffer: shape, dtype, and a byte offset aligned to 256 so any
-//! tensor can be bound directly (WebGPU's minStorageBufferOffsetAlignment).
+//! A tensor is a shape, a dtype and a view into storage on one backend: a GPU buffer (at a byte
+//! offset aligned to 256, so any tensor can be bound directly: WebGPU's
+//! minStorageBufferOffsetAlignment) or CPU memory. Clones share the storage, and writes into it
+//! (a KV cache append, a copy into a larger tensor) are seen by every clone, on both backends.
 
 use std::sync::Arc;
 
+use crate::cpu::CpuBuffer;
 use crate::dtype::DType;
+use crate::error::{BackendError, Result};
 use crate::pool::GpuBuffer;
-use crate::quant;
 
 pub const OFFSET_ALIGN: u64 = 256;
 
+/// Where a tensor's bytes live.
+#[derive(Clone)]
+pub enum Storage {
+    Gpu(Arc<GpuBuffer>),
+    Cpu(Arc<CpuBuffer>),
+}
+
 #[derive(Clone)]
 pub struct Tensor {
-    pub(crate) buf: Arc<GpuBuffer>,
+    pub(crate) storage: Storage,
     pub(crate) offset: u64,
     pub shape: Vec<usize>,
     pub dtype: DType,
@@ -19,15 +29,24 @@ pub struct Tensor {
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Tensor({:?}, {:?}, +{})", self.shape, self.dtype, self.offset)
+        let on = if self.is_cpu() { "cpu" } else { "gpu" };
+        write!(f, "Tensor({:?}, {:?}, {on}+{})", self.shape, self.dtype, self.offset)
     }
 }
 
 impl Tensor {
     pub fn new(buf: Arc<GpuBuffer>, offset: u64, shape: Vec<usize>, dtype: DType) -> Tensor {
         assert!(offset % OFFSET_ALIGN == 0, "tensor offsets must be 256-byte aligned");
-        let t = Tensor { buf, offset, shape, dtype };
-        assert!(t.offset + t.byte_len() <= t.buf.size(), "tensor {t:?} overruns its buffer");
+        let size = buf.size();
+        let t = Tensor { storage: Storage::Gpu(buf), offset, shape, dtype };
+        assert!(t.offset + t.byte_len() <= size, "tensor {t:?} overruns its buffer");
+        t
+    }
+
+    /// A tensor over CPU memory that holds at least its bytes.
+    pub(crate) fn on_cpu(buf: Arc<CpuBuffer>, shape: Vec<usize>, dtype: DType) -> Tensor {
+        let t = Tensor { storage: Storage::Cpu(buf), offset: 0, shape, dtype };
+        assert!(t.byte_len() <= t.cpu_buffer_unchecked().byte_len(), "tensor {t:?} overruns its memory");
         t
     }
 
@@ -40,8 +59,45 @@ impl Tensor {
         byte_len(&self.shape, self.dtype)
     }
 
+    pub fn is_cpu(&self) -> bool {
+        matches!(self.storage, Storage::Cpu(_))
+    }
+
+    fn gpu_buffer(&self) -> &GpuBuffer {
+        match &self.storage {
+            Storage::Gpu(b) => b,
+            // The launchers check every operand's backend first (`ops::float_dtype`,
+            // `ops::same_backend`), so reaching this is a bug in a launcher, not bad input.
+            Storage::Cpu(_) => panic!("{self:?} is in CPU memory but was bound to a GPU dispatch"),
+        }
+    }
+
+    fn cpu_buffer_unchecked(&self) -> &Arc<CpuBuffer> {
+        match &self.storage {
+            Storage::Cpu(b) => b,
+            Storage::Gpu(_) => panic!("{self:?} is on the GPU but was read as CPU memory"),
+        }
+    }
+
+    /// The CPU memory behind this tensor, or an error naming `op` when it is on the GPU.
+    pub(crate) fn cpu_buffer(&self, op: &'static str) -> Result<&Arc<CpuBuffer>> {
+        match &self.storage {
+            Storage::Cpu(b) => Ok(b),
+            Storage::Gpu(_) => Err(BackendError::WrongBackend { op, detail: format!("{:?} is on the GPU, the work on the CPU", self.shape) }),
+        }
+    }
+
+    /// Whether two tensors share storage (a write to one is seen by the other).
+    pub(crate) fn shares_storage(&self, other: &Tensor) -> bool {
+        match (&self.storage, &other.storage) {
+            (Storage::Gpu(a), Storage::Gpu(b)) => Arc::ptr_eq(a, b),
+            (Storage::Cpu(a), Storage::Cpu(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     pub fn buffer(&self) -> &wgpu::Buffer {
-        &self.buf.buffer
+        &self.gpu_buffer().buffer
     }
 
     pub fn offset(&self) -> u64 {
@@ -55,7 +111,7 @@ impl Tensor {
 
     pub fn binding(&self) -> wgpu::BindingResource<'_> {
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-            buffer: &self.buf.buffer,
+            buffer: &self.gpu_buffer().buffer,
             offset: self.offset,
             size: wgpu::BufferSize::new(self.binding_size()),
         })
@@ -75,16 +131,4 @@ impl Tensor {
     }
 }
 
-/// Bytes needed by a tensor of this shape and dtype.
-pub fn byte_len(shape: &[usize], dtype: DType) -> u64 {
-    match dtype.size() {
-        Some(s) => (shape.iter().product::<usize>() * s) as u64,
-        None => {
-            let (n, k) = match shape {
-                [n, k] => (*n, *k),
-                _ => panic!("quantized tensors are 2-D [N, K], got {shape:?}"),
-            };
-            quant::QuantLayout::new(dtype, n, k).total_bytes()
-        }
-    }
-}
+pub use visionllm_core::byte_len;

@@ -2,28 +2,28 @@
 //! with the same CPU twins as natively. Run with `cargo test --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
-use visionllm_gpu::{conformance, Gpu, Overrides, Tiling};
+use visionllm_gpu::{conformance, Device, Gpu, Overrides, Tiling};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-async fn gpu() -> std::sync::Arc<Gpu> {
+async fn gpu() -> Device {
     let gpu = Gpu::new(Overrides::NONE).await.expect("navigator.gpu adapter (start Chromium with --enable-unsafe-webgpu)");
     console_log!("adapter: {}", gpu.caps.describe());
     // A software adapter (SwiftShader here) gets the barrier-free kernels unless forced.
     assert_eq!(gpu.caps.tiling, Tiling::for_adapter(gpu.caps.adapter.is_software), "{}", gpu.caps.describe());
-    gpu
+    Device::Gpu(gpu)
 }
 
 #[wasm_bindgen_test]
 async fn matmul_in_browser() {
-    let n = conformance::matmul::check_matmul(&*gpu().await, 11).await.unwrap();
+    let n = conformance::matmul::check_matmul(&gpu().await, 11).await.unwrap();
     console_log!("matmul: {n} cases match the CPU twin");
 }
 
 #[wasm_bindgen_test]
 async fn quantized_gemv_in_browser() {
-    let n = conformance::qmatmul::check_qmatmul(&*gpu().await, 12).await.unwrap();
+    let n = conformance::qmatmul::check_qmatmul(&gpu().await, 12).await.unwrap();
     console_log!("qmatmul/qgemv: {n} cases match the CPU twin");
 }
 
@@ -38,8 +38,8 @@ async fn attention_in_browser() {
 /// The rest of the suite, so the browser is held to the same standard as the native adapter.
 #[wasm_bindgen_test]
 async fn every_other_kernel_in_browser() {
-    let gpu = gpu().await;
-    let g = &*gpu;
+    let device = gpu().await;
+    let g = &device;
     let mut n = 0;
     n += conformance::attention::check_causal_attention(g, 21).await.unwrap();
     n += conformance::attention::check_channel_attention(g, 22).await.unwrap();
@@ -63,7 +63,8 @@ async fn every_other_kernel_in_browser() {
 async fn workgroup_kernels_in_browser() {
     let gpu = Gpu::new(Overrides { tiling: Some(Tiling::Workgroup), ..Overrides::NONE }).await.unwrap();
     assert_eq!(gpu.caps.tiling, Tiling::Workgroup);
-    let g = &*gpu;
+    let device = Device::Gpu(gpu);
+    let g = &device;
     let mut n = conformance::matmul::check_matmul(g, 41).await.unwrap();
     n += conformance::qmatmul::check_qmatmul(g, 42).await.unwrap();
     n += conformance::attention::check_window_attention(g, 43).await.unwrap();

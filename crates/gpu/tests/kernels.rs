@@ -1,14 +1,13 @@
-//! Every kernel against its CPU twin on the native adapter (lavapipe in CI), once per capability
-//! variant: both tilings (registers is lavapipe's own; workgroup is a real GPU's), each with f16
-//! and with f16 forced off, and the workgroup kernels also with subgroups forced off.
+//! Every kernel against its twin on every backend (candle's `test_device!` idea): the CPU backend,
+//! and the native adapter (lavapipe in CI) once per capability variant: both tilings (registers is
+//! lavapipe's own; workgroup is a real GPU's), each with f16 and with f16 forced off, and the
+//! workgroup kernels also with subgroups forced off.
 #![cfg(not(target_arch = "wasm32"))]
 
-use std::sync::Arc;
+use visionllm_gpu::{conformance, Device, Gpu, Overrides, Tiling};
 
-use visionllm_gpu::{conformance, Gpu, Overrides, Tiling};
-
-fn variants() -> Vec<(&'static str, Arc<Gpu>)> {
-    let mut out = Vec::new();
+fn variants() -> Vec<(&'static str, Device)> {
+    let mut out = vec![("cpu", Device::cpu())];
     let registers = Some(Tiling::Registers);
     let workgroup = Some(Tiling::Workgroup);
     for (name, o) in [
@@ -19,7 +18,7 @@ fn variants() -> Vec<(&'static str, Arc<Gpu>)> {
     ] {
         let gpu = Gpu::new_blocking(o).expect("a GPU adapter (install mesa-vulkan-drivers for lavapipe)");
         eprintln!("[{name}] {}", gpu.caps.describe());
-        out.push((name, gpu));
+        out.push((name, Device::Gpu(gpu)));
     }
     out
 }
@@ -28,8 +27,8 @@ macro_rules! conformance_test {
     ($name:ident, $check:path) => {
         #[test]
         fn $name() {
-            for (variant, gpu) in variants() {
-                let cases = pollster::block_on($check(&gpu, 7)).unwrap_or_else(|e| panic!("[{variant}] {e}"));
+            for (variant, device) in variants() {
+                let cases = pollster::block_on($check(&device, 7)).unwrap_or_else(|e| panic!("[{variant}] {e}"));
                 assert!(cases > 0);
                 eprintln!("[{variant}] {} cases passed", cases);
             }

@@ -4,15 +4,16 @@
 
 use visionllm_gpu::ops::matmul::matmul;
 use visionllm_gpu::recorder::run_and_read;
-use visionllm_gpu::{DType, Gpu, GpuError, Overrides, Recorder};
+use visionllm_gpu::{BackendError, DType, Device, Gpu, Overrides, Recorder};
 
 
 #[test]
 fn pool_reuses_released_buffers() {
     let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let device = Device::Gpu(gpu.clone());
     let before = gpu.pool.stats();
     {
-        let mut rec = Recorder::new(&gpu);
+        let mut rec = Recorder::new(&device);
         let a = rec.alloc(&[1000], DType::F32);
         drop(a);
         let _b = rec.alloc(&[990], DType::F32); // same size class: reused
@@ -26,11 +27,12 @@ fn pool_reuses_released_buffers() {
 #[test]
 fn chained_dispatches_in_one_submit_and_cached_pipelines() {
     let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let device = Device::Gpu(gpu.clone());
     // (A * I) * I ... ten times in one recording equals A.
     let n = 9;
     let a: Vec<f32> = (0..n * n).map(|i| i as f32 * 0.25 - 3.0).collect();
     let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
-    let got = pollster::block_on(run_and_read(&gpu, |rec| {
+    let got = pollster::block_on(run_and_read(&device, |rec| {
         let mut x = rec.upload_f32(&[n, n], &a);
         let id = rec.upload_f32(&[n, n], &eye);
         for _ in 0..10 {
@@ -47,11 +49,12 @@ fn chained_dispatches_in_one_submit_and_cached_pipelines() {
 #[test]
 fn shape_mismatch_is_an_error() {
     let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
-    let mut rec = Recorder::new(&gpu);
+    let device = Device::Gpu(gpu.clone());
+    let mut rec = Recorder::new(&device);
     let a = rec.alloc(&[2, 3], DType::F32);
     let b = rec.alloc(&[4, 5], DType::F32);
     match matmul(&mut rec, &a, &b, false) {
-        Err(GpuError::Shape { op: "matmul", .. }) => {}
+        Err(BackendError::Shape { op: "matmul", .. }) => {}
         other => panic!("expected a shape error, got {other:?}"),
     }
     assert!(gpu.check_alive().is_ok());
@@ -61,12 +64,13 @@ fn shape_mismatch_is_an_error() {
 fn repeated_dispatches_reuse_bind_groups_and_weights_leave_the_cache() {
     use visionllm_gpu::ops::matmul::{matmul_into, MatmulGeometry};
     let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let device = Device::Gpu(gpu.clone());
     let w = gpu.upload_persistent(&[4, 4], DType::F32, bytemuck::cast_slice(&[0.5f32; 16]), "w");
     let x = gpu.upload_persistent(&[1, 4], DType::F32, bytemuck::cast_slice(&[1.0f32, 2.0, 3.0, 4.0]), "x");
     let y = gpu.upload_persistent(&[1, 4], DType::F32, bytemuck::cast_slice(&[0.0f32; 4]), "y");
     let g = MatmulGeometry::contiguous(1, 1, 4, 4, true, true);
     let step = || {
-        pollster::block_on(run_and_read(&gpu, |rec| {
+        pollster::block_on(run_and_read(&device, |rec| {
             matmul_into(rec, &x, &w, &y, &g, None)?;
             Ok(y.clone())
         }))
@@ -83,7 +87,7 @@ fn repeated_dispatches_reuse_bind_groups_and_weights_leave_the_cache() {
     drop(w);
     assert_eq!(gpu.binds.len(), cached - 1);
     let w2 = gpu.upload_persistent(&[4, 4], DType::F32, bytemuck::cast_slice(&[0.25f32; 16]), "w2");
-    let got = pollster::block_on(run_and_read(&gpu, |rec| {
+    let got = pollster::block_on(run_and_read(&device, |rec| {
         matmul_into(rec, &x, &w2, &y, &g, None)?;
         Ok(y.clone())
     }))
@@ -97,31 +101,32 @@ fn repeated_dispatches_reuse_bind_groups_and_weights_leave_the_cache() {
 #[test]
 fn counters_and_the_kernel_profile() {
     let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
+    let device = Device::Gpu(gpu.clone());
     let n = 7;
     let a: Vec<f32> = (0..n * n).map(|i| (i as f32 * 0.37).sin()).collect();
     let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
     // Dispatches, a copy between them (it ends the compute pass), then more dispatches.
-    let run = |gpu: &Gpu| {
-        pollster::block_on(run_and_read(gpu, |rec| {
+    let run = |device: &Device| {
+        pollster::block_on(run_and_read(device, |rec| {
             let id = rec.upload_f32(&[n, n], &eye);
             let mut x = rec.upload_f32(&[n, n], &a);
             x = matmul(rec, &x, &id, false)?;
             let copy = rec.alloc(&[n, n], DType::F32);
-            rec.copy_into(&x, &copy, 0);
+            rec.copy_into(&x, &copy, 0)?;
             x = visionllm_gpu::ops::elementwise::add(rec, &copy, &x)?;
             matmul(rec, &x, &id, false)
         }))
         .unwrap()
     };
     let (submits, dispatches) = gpu.profiler.counts();
-    let plain = run(&gpu);
+    let plain = run(&device);
     assert_eq!(gpu.profiler.counts(), (submits + 1, dispatches + 3));
     let want: Vec<f32> = a.iter().map(|v| 2.0 * v).collect();
     assert!(plain.iter().zip(&want).all(|(g, w)| (g - w).abs() <= 1e-5 * (1.0 + w.abs())), "{plain:?}");
 
     assert!(gpu.profiler.take().is_empty(), "no profile unless asked for");
     gpu.profiler.set_enabled(true);
-    let profiled = run(&gpu);
+    let profiled = run(&device);
     gpu.profiler.set_enabled(false);
     assert_eq!(profiled, plain);
     let profile = gpu.profiler.take();

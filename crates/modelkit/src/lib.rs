@@ -8,7 +8,7 @@ pub mod pillow_resize;
 pub mod table;
 
 use thiserror::Error;
-use visionllm_gpu::GpuError;
+use visionllm_gpu::BackendError;
 use visionllm_weights::WeightsError;
 
 pub use layers::{LayerNorm, Linear, RmsNorm};
@@ -30,7 +30,7 @@ pub enum ModelError {
     #[error(transparent)]
     Weights(#[from] WeightsError),
     #[error(transparent)]
-    Gpu(#[from] GpuError),
+    Backend(#[from] BackendError),
 }
 
 pub type Result<T> = std::result::Result<T, ModelError>;

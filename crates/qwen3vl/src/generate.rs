@@ -38,8 +38,8 @@ impl Qwen3Vl {
         if max_new_tokens == 0 || max_new_tokens > MAX_NEW_TOKENS {
             return Err(ModelError::Input(format!("max new tokens {max_new_tokens}: must be 1..={MAX_NEW_TOKENS}")));
         }
-        let gpu = self.gpu().clone();
-        let mut rec = Recorder::new(&gpu);
+        let device = self.device().clone();
+        let mut rec = Recorder::new(&device);
         let image = self.image_features(&mut rec, patches, prompt.grid, &mut |_, _| {})?;
         let mut state = self.start(&mut rec, prompt, max_new_tokens);
         let logits = self.prefill(&mut rec, &mut state, prompt, &image, &mut |_, _| {})?;
@@ -55,7 +55,7 @@ impl Qwen3Vl {
             if self.eos_ids().contains(&next) || ids.len() == max_new_tokens {
                 break;
             }
-            let mut rec = Recorder::new(&gpu);
+            let mut rec = Recorder::new(&device);
             let logits = self.decode_step(&mut rec, &mut state, prompt, ids.len() - 1, next)?;
             next = read_argmax(rec, &logits).await?;
         }
@@ -65,9 +65,9 @@ impl Qwen3Vl {
 
 async fn read_argmax(mut rec: Recorder<'_>, logits: &visionllm_gpu::Tensor) -> Result<u32> {
     let best = argmax(&mut rec, logits)?;
-    let staged = rec.stage_read(&best);
-    let gpu = rec.gpu;
+    let staged = rec.stage_read(&best)?;
+    let device = rec.device();
     rec.submit();
-    let v = staged.read_u32(gpu).await?;
+    let v = staged.read_u32(device).await?;
     v.first().copied().ok_or_else(|| ModelError::Numerics("argmax returned nothing".into()))
 }

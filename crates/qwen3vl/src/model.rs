@@ -4,9 +4,8 @@
 //! the positional bookkeeping (the image tokens' rows, the next rotary position), so a caller
 //! cannot misplace the image or restart positions.
 
-use std::sync::Arc;
 
-use visionllm_gpu::{DType, Gpu, Recorder, Tensor};
+use visionllm_gpu::{DType, Device, Recorder, Tensor};
 use visionllm_modelkit::{Loader, ModelError, Result, Tap};
 use visionllm_weights::Checkpoint;
 
@@ -28,7 +27,7 @@ pub struct CheckpointTexts {
 }
 
 pub struct Qwen3Vl {
-    gpu: Arc<Gpu>,
+    device: Device,
     cfg: Qwen3VlConfig,
     dtype: DType,
     pub processor: ImageProcessor,
@@ -57,7 +56,7 @@ impl Prompt {
 
 impl Qwen3Vl {
     #[cfg(not(target_arch = "wasm32"))]
-    pub fn load_dir(gpu: Arc<Gpu>, dir: &std::path::Path, dtype: DType) -> Result<Qwen3Vl> {
+    pub fn load_dir(device: Device, dir: &std::path::Path, dtype: DType) -> Result<Qwen3Vl> {
         use visionllm_weights::limits::{read_text, FileKind};
         let read = |name: &str, kind| read_text(&dir.join(name), kind).map_err(ModelError::Config);
         let optional = |name: &str, kind| if dir.join(name).exists() { read(name, kind).map(Some) } else { Ok(None) };
@@ -70,12 +69,12 @@ impl Qwen3Vl {
             generation_config: optional("generation_config.json", FileKind::Config)?,
         };
         let ckpt = Checkpoint::open_dir(dir)?;
-        Self::load(gpu, &texts, &ckpt, dtype)
+        Self::load(device, &texts, &ckpt, dtype)
     }
 
-    pub fn load(gpu: Arc<Gpu>, texts: &CheckpointTexts, ckpt: &Checkpoint, dtype: DType) -> Result<Qwen3Vl> {
-        if dtype == DType::F16 && !gpu.caps.f16 {
-            return Err(ModelError::Config("f16 activations need shader-f16, which this device lacks".into()));
+    pub fn load(device: Device, texts: &CheckpointTexts, ckpt: &Checkpoint, dtype: DType) -> Result<Qwen3Vl> {
+        if dtype == DType::F16 && !device.supports_f16() {
+            return Err(ModelError::Config(format!("f16 activations need a GPU with shader-f16, not this {}", device.describe())));
         }
         let cfg = Qwen3VlConfig::from_json(&texts.config).map_err(ModelError::Config)?;
         let processor = ImageProcessor::from_json(&texts.preprocessor_config).map_err(ModelError::Config)?;
@@ -85,14 +84,15 @@ impl Qwen3Vl {
         let template = ChatPrompt::template_from(texts.chat_template.clone(), texts.tokenizer_config.as_deref()).map_err(ModelError::Config)?;
         let chat = ChatPrompt::new(template, &texts.tokenizer_json, cfg.image_token_id).map_err(ModelError::Config)?;
         let eos = eos_ids(texts.generation_config.as_deref(), &cfg, &chat);
-        let l = Loader { gpu: &gpu, ckpt, dtype };
+        let l = Loader { device: &device, ckpt, dtype };
         let vision = VisionTower::load(&l, &cfg)?;
         let text = TextModel::load(&l, &cfg, dtype)?;
-        Ok(Qwen3Vl { gpu: gpu.clone(), cfg, dtype, processor, chat, vision, text, eos })
+        Ok(Qwen3Vl { device, cfg, dtype, processor, chat, vision, text, eos })
     }
 
-    pub fn gpu(&self) -> &Arc<Gpu> {
-        &self.gpu
+    /// The backend the model was loaded on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     pub fn config(&self) -> &Qwen3VlConfig {

@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 
 use common::{Case, CASES};
-use visionllm_gpu::{conformance, DType, Gpu, Overrides, Recorder};
+use visionllm_gpu::{conformance, DType, Device, Recorder};
 use visionllm_qwen3vl::positions::Grid;
 use visionllm_qwen3vl::Qwen3Vl;
 use visionllm_weights::conversion_plan::part_name;
@@ -34,18 +34,17 @@ fn grid(case: &Case) -> Grid {
 }
 
 /// Greedy ids and the prefill's last logits of the model in `dir` on the case's image.
-fn run(dir: &Path, case: &Case, max_new: usize) -> (Vec<u32>, Vec<f32>) {
-    let gpu = Gpu::new_blocking(Overrides::NONE).unwrap();
-    let model = Qwen3Vl::load_dir(gpu.clone(), dir, DType::F32).unwrap();
+fn run(device: &Device, dir: &Path, case: &Case, max_new: usize) -> (Vec<u32>, Vec<f32>) {
+    let model = Qwen3Vl::load_dir(device.clone(), dir, DType::F32).unwrap();
     let patches = case.f32("pixel_values");
     let prompt = model.prompt(case.system().as_deref(), &case.prompt_text(), grid(case)).unwrap();
-    let mut rec = Recorder::new(&gpu);
+    let mut rec = Recorder::new(device);
     let image = model.image_features(&mut rec, &patches, prompt.grid, &mut |_, _| {}).unwrap();
     let mut state = model.start(&mut rec, &prompt, 1);
     let logits = model.prefill(&mut rec, &mut state, &prompt, &image, &mut |_, _| {}).unwrap();
-    let staged = rec.stage_read(&logits);
+    let staged = rec.stage_read(&logits).unwrap();
     rec.submit();
-    let logits = pollster::block_on(staged.read_f32(&gpu)).unwrap();
+    let logits = pollster::block_on(staged.read_f32(device)).unwrap();
     let mut streamed = Vec::new();
     let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |t, _| {
         streamed.push(t);
@@ -66,7 +65,7 @@ fn an_embedding_in_row_parts_gives_the_reference_answer() {
         assert!(!ckpt.contains(EMBED), "{name}: the table should be stored in parts");
         let parts = (0..).take_while(|&i| ckpt.contains(&part_name(EMBED, i))).count();
         assert!(parts >= 5, "{name}: {parts} parts");
-        let (ids, logits) = run(&dir, &case, greedy.len());
+        let (ids, logits) = run(&common::gpu(), &dir, &case, greedy.len());
         assert_eq!(ids, greedy, "{name}: greedy ids");
         conformance::compare(&logits, &case.f32("prefill.last_logits"), 1e-4, name).unwrap();
         let _ = std::fs::remove_dir_all(dir);
@@ -74,18 +73,24 @@ fn an_embedding_in_row_parts_gives_the_reference_answer() {
 }
 
 #[test]
-fn q4_in_parts_equals_q4_whole() {
+fn q4_in_parts_equals_q4_whole_on_both_backends() {
     let case = Case::open("tiny");
     let whole = convert(&case, Stored::Q4, u64::MAX);
     let split = convert(&case, Stored::Q4, 2 << 10);
     assert!(Checkpoint::open_dir(&whole).unwrap().contains(EMBED));
     assert!(Checkpoint::open_dir(&split).unwrap().contains(&part_name(EMBED, 3)));
-    let (ids_whole, logits_whole) = run(&whole, &case, 8);
-    let (ids_split, logits_split) = run(&split, &case, 8);
+    let gpu = common::gpu();
+    let (ids_whole, logits_whole) = run(&gpu, &whole, &case, 8);
+    let (ids_split, logits_split) = run(&gpu, &split, &case, 8);
     // Quantization is per row, so the parts hold the very same values; each logit is the same
     // dot product.
     assert_eq!(ids_split, ids_whole);
     conformance::compare(&logits_split, &logits_whole, 1e-6, "q4 split vs whole").unwrap();
+    // The CPU backend's quantized kernels (blocks dequantized as they are read) compute the same
+    // dot products as the GPU's: same ids, logits within f32 summation-order noise.
+    let (ids_cpu, logits_cpu) = run(&Device::cpu(), &split, &case, 8);
+    assert_eq!(ids_cpu, ids_whole, "Q4 on the CPU backend");
+    conformance::compare(&logits_cpu, &logits_whole, 1e-4, "q4 cpu vs gpu").unwrap();
     let _ = std::fs::remove_dir_all(whole);
     let _ = std::fs::remove_dir_all(split);
 }

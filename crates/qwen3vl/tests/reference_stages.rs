@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{run_and_compare, Case, CASES};
+use common::{devices, run_and_compare, Case, CASES};
 use visionllm_gpu::{conformance, DType, Recorder};
 use visionllm_qwen3vl::positions::Grid;
 
@@ -60,31 +60,30 @@ fn prompt_ids_and_positions_match() {
 
 #[test]
 fn vision_tower_matches_each_stage() {
-    for name in CASES {
+    for (name, device) in CASES.iter().flat_map(|n| devices().into_iter().map(move |d| (n, d))) {
         let case = Case::open(name);
-        let model = case.model(DType::F32);
+        let model = case.model_on(&device, DType::F32);
         let patches = case.f32("pixel_values");
-        let compared = run_and_compare(&case, model.gpu(), RTOL, |rec, tap| {
+        let compared = run_and_compare(&case, &device, RTOL, |rec, tap| {
             model.image_features(rec, &patches, grid(&case), tap).unwrap();
         });
         for must in ["vision.patch_embed", "vision.pos_embed", "vision.rotary_cos", "vision.block0", "vision.deepstack0", "vision.image_embeds"] {
-            assert!(compared.iter().any(|n| n == must), "{name}: {must} not compared");
+            assert!(compared.iter().any(|n| n == must), "{name} on {device:?}: {must} not compared");
         }
     }
 }
 
 #[test]
 fn prefill_and_decode_step_match() {
-    for name in CASES {
+    for (name, device) in CASES.iter().flat_map(|n| devices().into_iter().map(move |d| (n, d))) {
         let case = Case::open(name);
-        let model = case.model(DType::F32);
+        let model = case.model_on(&device, DType::F32);
         let patches = case.f32("pixel_values");
         let prompt = model.prompt(case.system().as_deref(), &case.prompt_text(), grid(&case)).unwrap();
         let greedy = case.ids("greedy_ids");
-        let gpu = model.gpu().clone();
         let mut state = None;
         let mut logits = None;
-        let compared = run_and_compare(&case, &gpu, RTOL, |rec, tap| {
+        let compared = run_and_compare(&case, &device, RTOL, |rec, tap| {
             let image = model.image_features(rec, &patches, prompt.grid, &mut |_, _| {}).unwrap();
             let mut s = model.start(rec, &prompt, 4);
             logits = Some(model.prefill(rec, &mut s, &prompt, &image, tap).unwrap());
@@ -95,14 +94,14 @@ fn prefill_and_decode_step_match() {
         }
         let read = |rec: Recorder, t: &visionllm_gpu::Tensor| {
             let mut rec = rec;
-            let s = rec.stage_read(t);
+            let s = rec.stage_read(t).unwrap();
             rec.submit();
-            pollster::block_on(s.read_f32(&gpu)).unwrap()
+            pollster::block_on(s.read_f32(&device)).unwrap()
         };
-        let got = read(Recorder::new(&gpu), logits.as_ref().unwrap());
+        let got = read(Recorder::new(&device), logits.as_ref().unwrap());
         conformance::compare(&got, &case.f32("prefill.last_logits"), RTOL, &format!("{name}: prefill.last_logits")).unwrap();
         let mut state = state.unwrap();
-        let mut rec = Recorder::new(&gpu);
+        let mut rec = Recorder::new(&device);
         let step = model.decode_step(&mut rec, &mut state, &prompt, 0, greedy[0]).unwrap();
         let got = read(rec, &step);
         conformance::compare(&got, &case.f32("decode.step1.logits"), RTOL, &format!("{name}: decode.step1.logits")).unwrap();
@@ -111,9 +110,9 @@ fn prefill_and_decode_step_match() {
 
 #[test]
 fn greedy_ids_equal_the_reference() {
-    for name in CASES {
+    for (name, device) in CASES.iter().flat_map(|n| devices().into_iter().map(move |d| (n, d))) {
         let case = Case::open(name);
-        let model = case.model(DType::F32);
+        let model = case.model_on(&device, DType::F32);
         let (w, h, rgb) = case.image();
         let (patches, g) = model.pixel_values(&rgb, w, h).unwrap();
         let want = case.ids("greedy_ids");

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use safetensors::{Dtype, SafeTensors};
-use visionllm_gpu::DType;
+use visionllm_core::DType;
 
 use crate::manifest::Manifest;
 use thiserror::Error;
@@ -26,8 +26,6 @@ pub enum WeightsError {
     Shape { name: String, got: Vec<usize>, want: Vec<usize> },
     #[error("{path}: {detail}")]
     Bad { path: PathBuf, detail: String },
-    #[error(transparent)]
-    Gpu(#[from] visionllm_gpu::GpuError),
 }
 
 pub type Result<T> = std::result::Result<T, WeightsError>;
@@ -65,7 +63,7 @@ pub(crate) enum EntryDtype {
     F32,
     F16,
     BF16,
-    /// Packed as `visionllm_gpu::quant` (Q8/Q4), logical shape [N, K].
+    /// Packed as `visionllm_core::quant` (Q8/Q4), logical shape [N, K].
     Quant(DType),
     Unsupported(String),
 }
@@ -234,7 +232,7 @@ impl Checkpoint {
                     return Err(WeightsError::Shape { name: name.to_string(), got: e.shape.clone(), want: vec![0, 0] });
                 };
                 let words: Vec<u32> = data.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-                visionllm_gpu::quant::dequantize(*dtype, n, k, &words)
+                visionllm_core::quant::dequantize(*dtype, n, k, &words)
             }
             EntryDtype::Unsupported(dtype) => return Err(WeightsError::Dtype { name: name.to_string(), dtype: dtype.clone() }),
         };

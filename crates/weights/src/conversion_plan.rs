@@ -265,7 +265,7 @@ impl ConversionPlan {
             config: "config.json".into(),
             tokenizer,
             quantization: self.options.plan.table(),
-            block: visionllm_gpu::quant::BLOCK,
+            block: visionllm_core::quant::BLOCK,
             total_bytes: shards.iter().map(|s| s.bytes).sum(),
             shards,
             tensors: self.shards.iter().flat_map(|s| s.entries.iter().cloned()).collect(),

@@ -3,7 +3,7 @@
 //! as f32). Quantized tensors are encoded whole rows at a time: a row's blocks and scales depend
 //! on that row only, so rows encoded in pieces give exactly the bytes of the whole matrix.
 
-use visionllm_gpu::quant::{self, QuantLayout};
+use visionllm_core::quant::{self, QuantLayout};
 
 use crate::manifest::Stored;
 use crate::source_header::SourceDtype;

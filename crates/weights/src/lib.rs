@@ -1,5 +1,6 @@
-//! Weights: reading checkpoints and putting their tensors on the GPU one at a time, so a model
-//! never sits whole in memory twice. Two on-disk forms: Hugging Face safetensors directories
+//! Weights: reading checkpoints one tensor at a time (the model loader in `visionllm-modelkit`
+//! puts each on the model's backend), so a model never sits whole in memory twice. No backend
+//! here: the converter builds without wgpu. Two on-disk forms: Hugging Face safetensors directories
 //! (`checkpoint`), and the converted, quantized, sharded format of issue 5 (`manifest` describes
 //! it, `convert` writes it, `verify` checks it before anything is loaded from it).
 
@@ -13,7 +14,6 @@ pub mod msft;
 pub mod shards;
 pub mod source_header;
 pub mod stream_convert;
-pub mod upload;
 pub mod verify;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod convert;

@@ -8,7 +8,7 @@
 //!
 //! Stored dtypes: `f32`, `f16` (safetensors F32/F16, logical shape as is) and `q8`, `q4`
 //! (symmetric blockwise quantization of a matrix [N, K], one f16 scale per 32 values along K,
-//! packed in u32 words exactly as `visionllm_gpu::quant` lays them out for the kernels; stored in
+//! packed in u32 words exactly as `visionllm_core::quant` lays them out for the kernels; stored in
 //! the shard as safetensors dtype U32 with shape `[words]`; the manifest keeps the logical shape
 //! [N, K]). `offset` is the absolute byte offset of the tensor's data in the shard file, so a
 //! reader can slice the bytes without the safetensors header.
@@ -16,8 +16,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{check_file_name, shown, FileKind, MAX_SHARD_FILE_BYTES, MAX_TENSOR_BYTES};
-use visionllm_gpu::quant::QuantLayout;
-use visionllm_gpu::DType;
+use visionllm_core::quant::QuantLayout;
+use visionllm_core::DType;
 
 pub const MANIFEST_FILE: &str = "manifest.json";
 pub const FORMAT: &str = "visionllm-sharded";
@@ -80,7 +80,7 @@ impl Stored {
             Stored::Q8 | Stored::Q4 => match shape {
                 &[rows, k] if k > 0 => {
                     // `QuantLayout`'s words, in checked u64: packed values, then one f16 scale per block.
-                    let blocks = u64::try_from(rows).ok()?.checked_mul(u64::try_from(k.div_ceil(visionllm_gpu::quant::BLOCK)).ok()?)?;
+                    let blocks = u64::try_from(rows).ok()?.checked_mul(u64::try_from(k.div_ceil(visionllm_core::quant::BLOCK)).ok()?)?;
                     let per_block = if self == Stored::Q8 { 8 } else { 4 };
                     let words = blocks.checked_mul(per_block)?.checked_add(blocks.div_ceil(2))?;
                     let bytes = words.checked_mul(4)?;
@@ -162,8 +162,8 @@ impl Manifest {
         if self.version != VERSION {
             return Err(format!("format version {} is not supported (this build reads version {VERSION})", self.version));
         }
-        if self.block != visionllm_gpu::quant::BLOCK {
-            return Err(format!("quantization block {} is not supported (the kernels use {})", self.block, visionllm_gpu::quant::BLOCK));
+        if self.block != visionllm_core::quant::BLOCK {
+            return Err(format!("quantization block {} is not supported (the kernels use {})", self.block, visionllm_core::quant::BLOCK));
         }
         // Names become paths, URLs and cache keys: plain file names only.
         check_file_name(&self.config).map_err(|e| format!("config: {e}"))?;

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{fixture, TempDir};
-use visionllm_gpu::{quant, DType};
+use visionllm_core::{quant, DType};
 use visionllm_weights::classify::{classify, Class};
 use visionllm_weights::convert::{convert_dir, Options};
 use visionllm_weights::manifest::Manifest;
@@ -86,7 +86,7 @@ fn quantized_tensors_are_the_kernels_packing() {
                     assert_eq!(q.dtype, dtype);
                     let want = quant::quantize(dtype, shape[0], shape[1], &values);
                     assert_eq!(&*q.bytes, bytemuck::cast_slice::<u32, u8>(&want), "{}", t.name);
-                    assert_eq!(q.bytes.len() as u64, visionllm_gpu::tensor::byte_len(&shape, dtype));
+                    assert_eq!(q.bytes.len() as u64, visionllm_core::byte_len(&shape, dtype));
                     quantized += 1;
                 }
                 None => {

@@ -278,7 +278,7 @@ async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> R
     state.segmenter.borrow_mut().take();
     let t0 = now_ms();
     let scope = gpu.error_scope("loading the model");
-    let loaded = model_loader::load_model(gpu, files).await;
+    let loaded = model_loader::load_model(&visionllm_gpu::Device::Gpu(gpu.clone()), files).await;
     // A GPU error (out of memory while uploading) explains a failed load better than its symptom.
     let loaded = match (scope.finish().await, loaded) {
         (Err(e), _) => return Err(format!("loading {}: {e}", files.id)),

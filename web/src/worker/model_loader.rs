@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use visionllm_florence2::{preprocess, Florence2, Florence2Config};
 use visionllm_qwen3vl::{CheckpointTexts, Qwen3Vl};
-use visionllm_gpu::{DType, Gpu};
+use visionllm_gpu::{DType, Device};
 use visionllm_tasks::Florence2Tokenizer;
 use visionllm_weights::limits::FileKind;
 use visionllm_weights::{Checkpoint, Manifest, Stored};
@@ -74,7 +74,7 @@ impl Reporter {
     }
 }
 
-pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedModel, String> {
+pub async fn load_model(device: &Device, files: &ModelFiles) -> Result<LoadedModel, String> {
     // Every size is capped by the kind of file before its body is read (`fetch::Limit`); names
     // from the catalog, a manifest or an index only ever extend the base URL as plain names (`url`).
     let (config_text, config_seen) = fetch_text_validated(&url(&files.base_url, &files.config)?, FileKind::Config).await?;
@@ -133,14 +133,14 @@ pub async fn load_model(gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<LoadedMode
     // f32 activations: correct on every adapter (the fallback adapters lack shader-f16).
     let family = match pending {
         Pending::Florence2 { cfg, input_size, tokenizer } => {
-            let model = Florence2::load(gpu.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
+            let model = Florence2::load(device.clone(), cfg, input_size, &checkpoint, DType::F32).map_err(|e| e.to_string())?;
             // Complete in storage and loadable: family #2 may borrow it for masks from now on.
             if let Some(cache) = &stored_in {
                 segmenter::remember(cache, files).await;
             }
             Family::Florence2 { model, tokenizer }
         }
-        Pending::Qwen3Vl(texts) => Family::Qwen3Vl(Qwen3Vl::load(gpu.clone(), &texts, &checkpoint, DType::F32).map_err(|e| e.to_string())?),
+        Pending::Qwen3Vl(texts) => Family::Qwen3Vl(Qwen3Vl::load(device.clone(), &texts, &checkpoint, DType::F32).map_err(|e| e.to_string())?),
     };
     progress(Progress { job: None, stage: Stage::Load, done: weight_bytes.unwrap_or(0), total: weight_bytes, elapsed_ms: now_ms() - started });
     Ok(LoadedModel { family, bytes, weight_bytes: weight_bytes.unwrap_or(bytes) })

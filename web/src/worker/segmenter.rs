@@ -68,7 +68,7 @@ async fn segmenter(state: &WorkerState) -> Result<Option<(String, Rc<LoadedModel
     let gpu = state.gpu.borrow().clone().ok_or("the GPU is not ready")?;
     let mut failures = Vec::new();
     for files in stored().await? {
-        match model_loader::load_model(&gpu, &files).await {
+        match model_loader::load_model(&visionllm_gpu::Device::Gpu(gpu.clone()), &files).await {
             Ok(loaded) if matches!(loaded.family, Family::Florence2 { .. }) => {
                 let loaded = (files.id.clone(), Rc::new(loaded));
                 *state.segmenter.borrow_mut() = Some(loaded.clone());

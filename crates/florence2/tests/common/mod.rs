@@ -5,10 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-
 use visionllm_florence2::Florence2;
-use visionllm_gpu::{conformance, DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_gpu::{conformance, DType, Device, Gpu, Overrides, Recorder, Tensor};
 
 pub struct Case {
     pub dir: PathBuf,
@@ -30,6 +28,15 @@ impl Case {
 
     pub fn has(&self, name: &str) -> bool {
         self.st().names().contains(&name)
+    }
+
+    /// The reference's activations of one forward pass: every tensor under the stage prefixes
+    /// (`vision.`, `projector.`, `encoder.`, `decoder.step0.`), inputs and generated ids left out.
+    pub fn stage_names(&self) -> Vec<String> {
+        let stages = ["vision.", "projector.", "encoder.", "decoder.step0."];
+        let mut names: Vec<String> = self.st().names().into_iter().filter(|n| stages.iter().any(|p| n.starts_with(p))).map(str::to_owned).collect();
+        names.sort();
+        names
     }
 
     pub fn f32(&self, name: &str) -> Vec<f32> {
@@ -54,14 +61,18 @@ impl Case {
         self.info["input_size"][0].as_u64().unwrap() as usize
     }
 
+    /// The case's model on the native GPU adapter (lavapipe in CI).
     pub fn model(&self, dtype: DType) -> Florence2 {
-        let gpu: Arc<Gpu> = Gpu::new_blocking(Overrides::NONE).unwrap();
-        Florence2::load_dir(gpu, &self.dir, dtype).unwrap()
+        self.model_on(&gpu(), dtype)
+    }
+
+    pub fn model_on(&self, device: &Device, dtype: DType) -> Florence2 {
+        Florence2::load_dir(device.clone(), &self.dir, dtype).unwrap()
     }
 
     /// The image features of the case's pixel values (vision tower and projector), submitted.
     pub fn features(&self, model: &Florence2) -> Tensor {
-        let mut rec = Recorder::new(model.gpu());
+        let mut rec = Recorder::new(model.device());
         let features = model.image_features(&mut rec, &self.pixel_values(), &mut |_, _| {}).unwrap();
         rec.submit();
         features
@@ -81,27 +92,37 @@ impl Case {
     }
 }
 
+/// The native GPU adapter (lavapipe in CI).
+pub fn gpu() -> Device {
+    Device::Gpu(Gpu::new_blocking(Overrides::NONE).expect("a GPU adapter (install mesa-vulkan-drivers for lavapipe)"))
+}
+
+/// Every backend a reference test runs on: the CPU backend and the native GPU adapter.
+pub fn devices() -> Vec<Device> {
+    vec![Device::cpu(), gpu()]
+}
+
 /// Record with `f` (which taps tensors), read every tap back, compare each with the reference
-/// (under `rename(tap name)`), return how many were compared.
-pub fn run_and_compare(case: &Case, gpu: &Gpu, rtol: f32, rename: impl Fn(&str) -> String, f: impl FnOnce(&mut Recorder, &mut dyn FnMut(&str, &Tensor))) -> usize {
+/// (under `rename(tap name)`), return the names compared (sorted).
+pub fn run_and_compare(case: &Case, device: &Device, rtol: f32, rename: impl Fn(&str) -> String, f: impl FnOnce(&mut Recorder, &mut dyn FnMut(&str, &Tensor))) -> Vec<String> {
     let mut taps: BTreeMap<String, Tensor> = BTreeMap::new();
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     f(&mut rec, &mut |name, t| {
         taps.insert(rename(name), t.clone());
     });
-    let staged: Vec<(String, visionllm_gpu::readback::Staged)> = taps.iter().filter(|(n, _)| case.has(n)).map(|(n, t)| (n.clone(), rec.stage_read(t))).collect();
+    let staged: Vec<(String, visionllm_gpu::readback::Staged)> = taps.iter().filter(|(n, _)| case.has(n)).map(|(n, t)| (n.clone(), rec.stage_read(t).unwrap())).collect();
     rec.submit();
     let mut worst = Vec::new();
     for (name, s) in &staged {
-        let got = pollster::block_on(s.read_f32(gpu)).unwrap();
+        let got = pollster::block_on(s.read_f32(device)).unwrap();
         let want = case.f32(name);
         match conformance::compare(&got, &want, rtol, name) {
             Ok(w) => worst.push(format!("{name}: {w:.3}")),
             Err(e) => panic!("{e}\n(passed before it: {worst:?})"),
         }
     }
-    eprintln!("compared (worst err/bound): {worst:?}");
-    staged.len()
+    eprintln!("compared on {device:?} (worst err/bound): {worst:?}");
+    staged.into_iter().map(|(n, _)| n).collect()
 }
 
 /// The one generation path, run to the end (no step stops it).

@@ -3,7 +3,7 @@
 //! channel counts, outputs not a multiple of the workgroup, with and without bias.
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::conv::{conv2d, dwconv3x3, dwconv3x3_residual};
 use crate::recorder::{run_and_read, Recorder};
@@ -12,7 +12,7 @@ use crate::twin;
 /// (h, w, cin, cout, kh, kw, stride, pad)
 type ConvCase = (usize, usize, usize, usize, usize, usize, [usize; 2], [usize; 2]);
 
-pub async fn check_conv(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_conv(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     let mut convs: Vec<ConvCase> = vec![
         (1, 1, 1, 1, 1, 1, [1, 1], [0, 0]),
@@ -34,7 +34,7 @@ pub async fn check_conv(gpu: &Gpu, seed: u64) -> Result<usize, String> {
     let mut dws = vec![(1, 1, 1), (1, 1, 5), (2, 3, 7), (7, 5, 33), (12, 12, 64), (14, 9, 130)];
     dws.push((rng.range(1, 30), rng.range(1, 30), rng.range(1, 100)));
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for &(h, w, cin, cout, kh, kw, stride, pad) in &convs {
             if h + 2 * pad[0] < kh || w + 2 * pad[1] < kw {
                 continue;
@@ -44,7 +44,7 @@ pub async fn check_conv(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             let bias = rng.bool().then(|| round_to(dtype, &rng.vec(cout)));
             let (want, _, _) = twin::conv::conv2d(&x, h, w, cin, &wt, cout, kh, kw, bias.as_deref(), stride, pad);
             let what = format!("conv2d {dtype:?} x [{h}, {w}, {cin}] w [{cout}, {cin}, {kh}, {kw}] s {stride:?} p {pad:?} bias {}", bias.is_some());
-            let got = run_and_read(gpu, |rec| {
+            let got = run_and_read(device, |rec| {
                 let tx = rec.upload_as(&[h, w, cin], &x, dtype);
                 let tw = rec.upload_as(&[cout, cin, kh, kw], &wt, dtype);
                 let tb = bias.as_ref().map(|b| rec.upload_as(&[cout], b, dtype));
@@ -66,7 +66,7 @@ pub async fn check_conv(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                 twin::conv::dwconv3x3(&x, h, w, c, &wt, bias.as_deref())
             };
             let what = format!("dwconv3x3 {dtype:?} [{h}, {w}, {c}] bias {} residual {residual}", bias.is_some());
-            let got = run_and_read(gpu, |rec| {
+            let got = run_and_read(device, |rec| {
                 let tx = rec.upload_as(&[h, w, c], &x, dtype);
                 let tw = rec.upload_as(&[c, 1, 3, 3], &wt, dtype);
                 let tb = bias.as_ref().map(|b| rec.upload_as(&[c], b, dtype));
@@ -83,7 +83,7 @@ pub async fn check_conv(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         }
     }
     // Shapes the launcher must refuse rather than run.
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     let x = rec.zeros(&[4, 4, 3], DType::F32);
     let w = rec.zeros(&[8, 2, 3, 3], DType::F32);
     if conv2d(&mut rec, &x, &w, None, [1, 1], [0, 0]).is_ok() {

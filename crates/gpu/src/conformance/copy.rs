@@ -5,7 +5,7 @@
 //! strided copy at offsets, u32 data, and refused shapes.
 
 use super::{float_dtypes, round_to, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::copy::{concat, copy_into, pad, permute, slice, CopyGeometry};
 use crate::recorder::{run_and_read, Recorder};
@@ -22,11 +22,11 @@ fn exact(got: &[f32], want: &[f32], what: &str) -> Result<(), String> {
     }
 }
 
-async fn run(gpu: &Gpu, f: impl FnOnce(&mut Recorder) -> crate::error::Result<Tensor>) -> Result<Vec<f32>, String> {
-    run_and_read(gpu, f).await.map_err(|e| e.to_string())
+async fn run(device: &Device, f: impl FnOnce(&mut Recorder) -> crate::error::Result<Tensor>) -> Result<Vec<f32>, String> {
+    run_and_read(device, f).await.map_err(|e| e.to_string())
 }
 
-pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_copy(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     let mut cases = 0;
     let permutes: Vec<(Vec<usize>, Vec<usize>)> = vec![
@@ -40,10 +40,10 @@ pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         (vec![2, 3, 4, 5], vec![0, 2, 1, 3]),
         (vec![3, 1, 5, 2], vec![3, 2, 1, 0]),
     ];
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for (shape, perm) in &permutes {
             let x = round_to(dtype, &rng.vec(shape.iter().product()));
-            let got = run(gpu, |rec| {
+            let got = run(device, |rec| {
                 let t = rec.upload_as(shape, &x, dtype);
                 permute(rec, &t, perm)
             })
@@ -60,7 +60,7 @@ pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         ];
         for (shapes, dim) in &concats {
             let xs: Vec<Vec<f32>> = shapes.iter().map(|s| round_to(dtype, &rng.vec(s.iter().product()))).collect();
-            let got = run(gpu, |rec| {
+            let got = run(device, |rec| {
                 let ts: Vec<Tensor> = xs.iter().zip(shapes).map(|(x, s)| rec.upload_as(s, x, dtype)).collect();
                 concat(rec, &ts.iter().collect::<Vec<_>>(), *dim)
             })
@@ -74,13 +74,13 @@ pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             let (hp, wp) = (h.next_multiple_of(12), w.next_multiple_of(12));
             let x = round_to(dtype, &rng.vec(h * w * c));
             let padded_want = twin::copy::pad(&x, &[h, w, c], &[0, 0, 0], &[hp - h, wp - w, 0], 0.0);
-            let got = run(gpu, |rec| {
+            let got = run(device, |rec| {
                 let t = rec.upload_as(&[h, w, c], &x, dtype);
                 pad(rec, &t, &[0, 0, 0], &[hp - h, wp - w, 0])
             })
             .await?;
             exact(&got, &padded_want, &format!("pad {dtype:?} [{h}, {w}, {c}] to [{hp}, {wp}, {c}]"))?;
-            let got = run(gpu, |rec| {
+            let got = run(device, |rec| {
                 let t = rec.upload_as(&[hp, wp, c], &padded_want, dtype);
                 slice(rec, &t, &[0, 0, 0], &[h, w, c])
             })
@@ -91,13 +91,13 @@ pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         // Padding on every side and a slice from the middle.
         let (shape, before, after) = ([3, 4, 5], [1, 0, 2], [2, 3, 1]);
         let x = round_to(dtype, &rng.vec(60));
-        let got = run(gpu, |rec| {
+        let got = run(device, |rec| {
             let t = rec.upload_as(&shape, &x, dtype);
             pad(rec, &t, &before, &after)
         })
         .await?;
         exact(&got, &twin::copy::pad(&x, &shape, &before, &after, 0.0), "pad both sides")?;
-        let got = run(gpu, |rec| {
+        let got = run(device, |rec| {
             let t = rec.upload_as(&shape, &x, dtype);
             slice(rec, &t, &[1, 1, 2], &[2, 3, 3])
         })
@@ -110,7 +110,7 @@ pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
     let src: Vec<f32> = (0..40).map(|i| i as f32).collect();
     let dst0: Vec<f32> = (0..27).map(|i| -(i as f32)).collect();
     let g = CopyGeometry::new(&[3, 4], 2, &[1, 10], 5, &[9, 1]).map_err(|e| e.to_string())?;
-    let got = run(gpu, |rec| {
+    let got = run(device, |rec| {
         let s = rec.upload_f32(&[40], &src);
         let d = rec.upload_f32(&[27], &dst0);
         copy_into(rec, &s, &d, &g)?;
@@ -126,17 +126,17 @@ pub async fn check_copy(gpu: &Gpu, seed: u64) -> Result<usize, String> {
     exact(&got, &want, "strided copy_into")?;
     // u32 values (ids) keep their bits, including ones an f32 path could not represent.
     let ids: Vec<u32> = (0..35).map(|i| u32::MAX - i * 977).collect();
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     let t = rec.upload_u32(&[5, 7], &ids);
     let y = permute(&mut rec, &t, &[1, 0]).map_err(|e| e.to_string())?;
-    let staged = rec.stage_read(&y);
+    let staged = rec.stage_read(&y).map_err(|e| e.to_string())?;
     rec.submit();
-    if staged.read_u32(gpu).await.map_err(|e| e.to_string())? != twin::copy::permute(&ids, &[5, 7], &[1, 0]) {
+    if staged.read_u32(device).await.map_err(|e| e.to_string())? != twin::copy::permute(&ids, &[5, 7], &[1, 0]) {
         return Err("permute of u32 ids changed values".into());
     }
     cases += 2;
     // Refused: not a permutation, mismatched concat parts, slice past the end, rank 5.
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     let a = rec.zeros(&[2, 3], DType::F32);
     let b = rec.zeros(&[3, 3], DType::F32);
     let five = rec.zeros(&[1, 1, 1, 1, 2], DType::F32);

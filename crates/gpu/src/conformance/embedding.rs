@@ -5,19 +5,19 @@
 //! value is the twin's.
 
 use super::{float_dtypes, round_to, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::embedding::{embedding, embedding_as};
 use crate::quant::quantize;
 use crate::recorder::run_and_read;
 use crate::twin;
 
-pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_embedding(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     let mut shapes = vec![(1, 1, 1), (5, 1, 3), (3, 7, 10), (100, 33, 64), (51_328, 8, 40), (1026, 768, 5)];
     shapes.push((rng.range(1, 500), rng.range(1, 300), rng.range(1, 100)));
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for &(vocab, dim, len) in &shapes {
             let table = round_to(dtype, &rng.vec(vocab * dim));
             let mut ids: Vec<u32> = (0..len).map(|_| rng.range(0, vocab) as u32).collect();
@@ -27,7 +27,7 @@ pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                 *slot = id;
             }
             let want = twin::embedding::embedding(&table, vocab, dim, &ids);
-            let got = run_and_read(gpu, |rec| {
+            let got = run_and_read(device, |rec| {
                 let tt = rec.upload_as(&[vocab, dim], &table, dtype);
                 let ti = rec.upload_u32(&[len], &ids);
                 embedding(rec, &tt, &ti)
@@ -39,7 +39,7 @@ pub async fn check_embedding(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             for qtype in [DType::Q8, DType::Q4] {
                 let words = quantize(qtype, vocab, dim, &table);
                 let want = round_to(dtype, &twin::embedding::embedding_quantized(&words, qtype, vocab, dim, &ids));
-                let got = run_and_read(gpu, |rec| {
+                let got = run_and_read(device, |rec| {
                     let tq = rec.upload_bytes(&[vocab, dim], qtype, bytemuck::cast_slice(&words));
                     let ti = rec.upload_u32(&[len], &ids);
                     embedding_as(rec, &tq, &ti, dtype)

@@ -3,17 +3,17 @@
 //! each fused epilogue (none, GELU, a residual).
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::linear::{linear_with, Epilogue};
 use crate::quant::quantize;
 use crate::recorder::run_and_read;
 use crate::twin;
 
-pub async fn check_linear(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_linear(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for wtype in [dtype, DType::Q8, DType::Q4] {
             for &(rows, n, k, with_bias) in &[(1, 40, 64, true), (7, 70, 100, false), (65, 3, 33, true), (33, 36, 32, false)] {
                 for fused in ["none", "gelu", "residual"] {
@@ -27,7 +27,7 @@ pub async fn check_linear(gpu: &Gpu, seed: u64) -> Result<usize, String> {
                         None => twin::matmul::linear(&x, &w, bias.as_deref(), rows, n, k),
                     };
                     let want = twin::matmul::epilogue(&plain, fused == "gelu", residual.as_deref());
-                    let got = run_and_read(gpu, |rec| {
+                    let got = run_and_read(device, |rec| {
                         let tx = rec.upload_as(&[rows, k], &x, dtype);
                         let tw = match &words {
                             Some(words) => rec.upload_bytes(&[n, k], wtype, bytemuck::cast_slice(words)),

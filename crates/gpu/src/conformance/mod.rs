@@ -19,7 +19,7 @@ pub mod embedding;
 pub mod copy;
 pub mod topk;
 
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 
 /// splitmix64: a seeded generator with no dependencies, identical on every target.
@@ -94,8 +94,8 @@ pub fn compare(got: &[f32], want: &[f32], rtol: f32, what: &str) -> Result<f32, 
 }
 
 /// Which dtypes this device can run float kernels in.
-pub fn float_dtypes(gpu: &Gpu) -> Vec<DType> {
-    if gpu.caps.f16 {
+pub fn float_dtypes(device: &Device) -> Vec<DType> {
+    if device.supports_f16() {
         vec![DType::F32, DType::F16]
     } else {
         vec![DType::F32]

@@ -2,24 +2,24 @@
 //! 64-wide workgroup, the tower's 577 x 1024, a large offset, and refused empty inputs.
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::pool::mean_pool;
 use crate::recorder::{run_and_read, Recorder};
 use crate::twin;
 
-pub async fn check_mean_pool(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_mean_pool(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     let mut shapes: Vec<(usize, usize, f32)> = vec![(1, 1, 0.0), (1, 9, 0.0), (7, 1, 0.0), (3, 64, 0.0), (5, 65, 0.0), (577, 1024, 0.0), (49, 131, 20.0)];
     for _ in 0..3 {
         shapes.push((rng.range(1, 300), rng.range(1, 300), 0.0));
     }
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for &(rows, cols, offset) in &shapes {
             let x = round_to(dtype, &rng.vec(rows * cols).iter().map(|v| v + offset).collect::<Vec<_>>());
             let want = round_to(dtype, &twin::pool::mean_pool(&x, rows, cols));
-            let got = run_and_read(gpu, |rec| {
+            let got = run_and_read(device, |rec| {
                 let t = rec.upload_as(&[rows, cols], &x, dtype);
                 mean_pool(rec, &t)
             })
@@ -29,7 +29,7 @@ pub async fn check_mean_pool(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             cases += 1;
         }
     }
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     for bad in [vec![0, 4], vec![4, 0], vec![5]] {
         let t = rec.zeros(&bad, DType::F32);
         if mean_pool(&mut rec, &t).is_ok() {

@@ -3,7 +3,7 @@
 //! different angles per row) and random ones, odd row counts, and refused shapes.
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::rope::rope;
 use crate::recorder::{run_and_read, Recorder};
@@ -25,19 +25,19 @@ fn position_tables(rows: usize, hd: usize) -> (Vec<f32>, Vec<f32>) {
     (cos, sin)
 }
 
-pub async fn check_rope(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_rope(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     // (rows, heads rotated, heads carried, head dim)
     let shapes = [(1, 1, 0, 2), (3, 2, 0, 16), (7, 8, 4, 16), (5, 4, 2, 64), (33, 2, 1, 128), (65, 3, 0, 6), (1, 16, 8, 128), (130, 1, 1, 4)];
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for (i, &(rows, heads, carried, hd)) in shapes.iter().enumerate() {
             let width = (heads + carried) * hd;
             let rotated = heads * hd;
             let x = round_to(dtype, &rng.vec(rows * width));
             let (cos, sin) = if i % 2 == 0 { position_tables(rows, hd) } else { (rng.vec(rows * hd), rng.vec(rows * hd)) };
             let want = round_to(dtype, &twin::rope::rope(&x, rows, width, &cos, &sin, hd, rotated));
-            let got = run_and_read(gpu, |rec| {
+            let got = run_and_read(device, |rec| {
                 let tx = rec.upload_as(&[rows, width], &x, dtype);
                 let tc = rec.upload_f32(&[rows, hd], &cos);
                 let ts = rec.upload_f32(&[rows, hd], &sin);
@@ -58,7 +58,7 @@ pub async fn check_rope(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         }
     }
     // Refused: odd head dim, partial head, f16 tables, tables of the wrong length.
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     let x = rec.zeros(&[2, 12], DType::F32);
     let t4 = rec.zeros(&[2, 4], DType::F32);
     let t3 = rec.zeros(&[2, 3], DType::F32);

@@ -3,12 +3,12 @@
 //! negative, large logits (overflow without the max subtraction) and -inf masks.
 
 use super::{compare, float_dtypes, round_to, tolerance, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::ops::softmax::softmax;
 use crate::recorder::run_and_read;
 use crate::twin;
 
-pub async fn check_softmax(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_softmax(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     // (rows, cols, scale, magnitude of x)
     let mut shapes: Vec<(usize, usize, f32, f32)> = vec![
@@ -19,7 +19,7 @@ pub async fn check_softmax(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         shapes.push((rng.range(1, 100), rng.range(1, 700), 0.5 + rng.unit().abs(), 5.0));
     }
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for &(rows, cols, scale, mag) in &shapes {
             let mut x: Vec<f32> = rng.vec(rows * cols).iter().map(|v| mag * v).collect();
             if cols > 2 && scale > 0.0 {
@@ -30,7 +30,7 @@ pub async fn check_softmax(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             }
             let x = round_to(dtype, &x);
             let want = round_to(dtype, &twin::softmax::softmax(&x, rows, cols, scale));
-            let got = run_and_read(gpu, |rec| {
+            let got = run_and_read(device, |rec| {
                 let t = rec.upload_as(&[rows, cols], &x, dtype);
                 softmax(rec, &t, scale)
             })

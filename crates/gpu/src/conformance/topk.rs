@@ -4,13 +4,13 @@
 //! maximum at the first and last column, and refused k.
 
 use super::{float_dtypes, round_to, Rng};
-use crate::context::Gpu;
+use crate::device::Device;
 use crate::dtype::DType;
 use crate::ops::topk::{argmax, topk};
 use crate::recorder::Recorder;
 use crate::twin;
 
-pub async fn check_topk(gpu: &Gpu, seed: u64) -> Result<usize, String> {
+pub async fn check_topk(device: &Device, seed: u64) -> Result<usize, String> {
     let mut rng = Rng::new(seed);
     // (rows, cols, k, levels: 0 for continuous values, else that many distinct values)
     let mut shapes = vec![
@@ -22,7 +22,7 @@ pub async fn check_topk(gpu: &Gpu, seed: u64) -> Result<usize, String> {
         shapes.push((rng.range(1, 10), cols, rng.range(1, 17).min(cols), rng.range(0, 6)));
     }
     let mut cases = 0;
-    for dtype in float_dtypes(gpu) {
+    for dtype in float_dtypes(device) {
         for &(rows, cols, k, levels) in &shapes {
             let mut x: Vec<f32> = rng.vec(rows * cols);
             if levels > 0 {
@@ -38,14 +38,15 @@ pub async fn check_topk(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             }
             let x = round_to(dtype, &x);
             let (want_v, want_i) = twin::topk::topk(&x, rows, cols, k);
-            let mut rec = Recorder::new(gpu);
+            let mut rec = Recorder::new(device);
             let t = rec.upload_as(&[rows, cols], &x, dtype);
             let (tv, ti) = topk(&mut rec, &t, k).map_err(|e| e.to_string())?;
             let am = argmax(&mut rec, &t).map_err(|e| e.to_string())?;
-            let (sv, si, sa) = (rec.stage_read(&tv), rec.stage_read(&ti), rec.stage_read(&am));
+            let err = |e: crate::BackendError| e.to_string();
+            let (sv, si, sa) = (rec.stage_read(&tv).map_err(err)?, rec.stage_read(&ti).map_err(err)?, rec.stage_read(&am).map_err(err)?);
             rec.submit();
-            let e = |e: crate::GpuError| e.to_string();
-            let (got_v, got_i, got_a) = (sv.read_f32(gpu).await.map_err(e)?, si.read_u32(gpu).await.map_err(e)?, sa.read_u32(gpu).await.map_err(e)?);
+            let e = |e: crate::BackendError| e.to_string();
+            let (got_v, got_i, got_a) = (sv.read_f32(device).await.map_err(e)?, si.read_u32(device).await.map_err(e)?, sa.read_u32(device).await.map_err(e)?);
             let what = format!("{dtype:?} [{rows}, {cols}] k {k} levels {levels}");
             if got_i != want_i || got_v != want_v {
                 let j = (0..want_i.len()).find(|&j| got_i[j] != want_i[j] || got_v[j] != want_v[j]).unwrap_or(0);
@@ -57,7 +58,7 @@ pub async fn check_topk(gpu: &Gpu, seed: u64) -> Result<usize, String> {
             cases += 2;
         }
     }
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     let x = rec.zeros(&[2, 5], DType::F32);
     for k in [0, 6, 17] {
         if topk(&mut rec, &x, k).is_ok() {

@@ -4,6 +4,7 @@
 
 use crate::caps::Tiling;
 use crate::error::{shape_err, Result};
+pub use visionllm_core::geometry::{AttentionSpec, Rows};
 use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::recorder::{grid, Recorder};
@@ -21,54 +22,13 @@ pub const MAX_HEAD_DIM: usize = 256;
 /// invocations each make a share of the iterations.
 const ROWS_LOOP_BUDGET: usize = 60_000;
 
-/// Where rows of one operand live: element (row r, head h, dim d) = off + r * rs + h * hd + d.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rows {
-    pub off: usize,
-    pub rs: usize,
+/// What the WGSL kernel needs of a spec: its parameter block and its loop count.
+trait AttentionParams {
+    fn rows_loop_iterations(&self) -> usize;
+    fn params(&self) -> Vec<u32>;
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AttentionSpec {
-    pub nq: usize,
-    pub nk: usize,
-    pub head_dim: usize,
-    pub heads: usize,
-    /// Query heads per key/value head (1: multi-head attention; heads / kv_heads for GQA).
-    pub kv_group: usize,
-    /// Number of windows (1 for plain attention).
-    pub groups: usize,
-    /// Window side (0 for plain attention), padded grid width, windows per grid row.
-    pub win: usize,
-    pub grid_w: usize,
-    pub nwx: usize,
-    pub q: Rows,
-    pub k: Rows,
-    pub v: Rows,
-    pub o: Rows,
-    pub scale: f32,
-    /// Causal masking: query i sees keys j <= i + offset.
-    pub causal_offset: Option<usize>,
-}
-
-impl AttentionSpec {
-    /// Contiguous q [nq, C], k and v [nk, C], o [nq, C] with C = heads * head_dim.
-    pub fn plain(nq: usize, nk: usize, heads: usize, head_dim: usize, causal_offset: Option<usize>) -> Self {
-        Self::grouped(nq, nk, heads, heads, head_dim, causal_offset)
-    }
-
-    /// Contiguous q and o [nq, heads * head_dim], k and v [nk, kv_heads * head_dim]; kv_heads
-    /// divides heads.
-    pub fn grouped(nq: usize, nk: usize, heads: usize, kv_heads: usize, head_dim: usize, causal_offset: Option<usize>) -> Self {
-        let qo = Rows { off: 0, rs: heads * head_dim };
-        let kv = Rows { off: 0, rs: kv_heads * head_dim };
-        AttentionSpec {
-            nq, nk, head_dim, heads, kv_group: heads / kv_heads.max(1), groups: 1, win: 0, grid_w: 0, nwx: 1,
-            q: qo, k: kv, v: kv, o: qo,
-            scale: (head_dim as f32).powf(-0.5), causal_offset,
-        }
-    }
-
+impl AttentionParams for AttentionSpec {
     /// Loop iterations one invocation of the `rows` kernel makes (per key: two loops over the
     /// head dimension's vec4s and one step), with room for the set-up loops.
     fn rows_loop_iterations(&self) -> usize {
@@ -89,28 +49,49 @@ impl AttentionSpec {
     }
 }
 
+
 /// Record attention over explicit layouts (the general form the helpers below fill in).
 pub fn attention_into(rec: &mut Recorder, q: &Tensor, k: &Tensor, v: &Tensor, o: &Tensor, spec: &AttentionSpec) -> Result<()> {
-    let dtype = float_dtype(rec.gpu, "attention", &[q, k, v, o])?;
+    let dtype = float_dtype(rec, "attention", &[q, k, v, o])?;
     if spec.nk > MAX_KEYS || spec.head_dim > MAX_HEAD_DIM || spec.nk == 0 {
         return Err(shape_err("attention", format!("{} keys, head dim {} (limits 1..={MAX_KEYS}, {MAX_HEAD_DIM})", spec.nk, spec.head_dim)));
     }
     if spec.kv_group == 0 || spec.heads % spec.kv_group != 0 {
         return Err(shape_err("attention", format!("{} query heads cannot share k/v heads in groups of {}", spec.heads, spec.kv_group)));
     }
+    let (eq, ek, ev, eo) = spec.extents();
+    if eq > q.numel() || ek > k.numel() || ev > v.numel() || eo > o.numel() {
+        return Err(shape_err("attention", format!("{spec:?} reaches past q {:?}, k {:?}, v {:?} or o {:?}", q.shape, k.shape, v.shape, o.shape)));
+    }
     let n = spec.groups * spec.heads * spec.nq;
     if n == 0 {
         return Ok(());
     }
-    let variant = variant_for(rec.gpu, dtype).flag("CAUSAL", spec.causal_offset.is_some());
-    let (pipeline, groups) = if rec.gpu.caps.tiling == Tiling::Registers && spec.rows_loop_iterations() <= ROWS_LOOP_BUDGET {
+    if rec.cpu().is_some() {
+        return attention_on_cpu(q, k, v, o, spec);
+    }
+    let variant = variant_for(rec.gpu(), dtype).flag("CAUSAL", spec.causal_offset.is_some());
+    let (pipeline, groups) = if rec.gpu().caps.tiling == Tiling::Registers && spec.rows_loop_iterations() <= ROWS_LOOP_BUDGET {
         let hd = spec.head_dim;
         let variant = variant.flag("ROWS", true).flag("HD_VEC4", hd % 4 == 0).define("HD", hd as u32).define("HD4", hd.div_ceil(4) as u32);
-        (rec.gpu.pipeline(&ATTENTION, "rows", &variant), grid(n.div_ceil(64) as u32))
+        (rec.gpu().pipeline(&ATTENTION, "rows", &variant), grid(n.div_ceil(64) as u32))
     } else {
-        (rec.gpu.pipeline(&ATTENTION, "main", &variant), grid(n as u32))
+        (rec.gpu().pipeline(&ATTENTION, "main", &variant), grid(n as u32))
     };
     rec.dispatch(&pipeline, &spec.params(), &[q, k, v, o], groups);
+    Ok(())
+}
+
+/// The CPU branch of [`attention_into`]: `o` is written in place, so operands sharing its memory
+/// are copied first (their read locks would wait on its write lock).
+fn attention_on_cpu(q: &Tensor, k: &Tensor, v: &Tensor, o: &Tensor, spec: &AttentionSpec) -> Result<()> {
+    const OP: &str = "attention";
+    let copies: Vec<Option<Vec<f32>>> = [q, k, v].iter().map(|t| t.shares_storage(o).then(|| t.cpu_f32_copy(OP)).transpose()).collect::<Result<_>>()?;
+    let reads: Vec<Option<crate::cpu::CpuRead>> = [q, k, v].iter().zip(&copies).map(|(t, c)| c.is_none().then(|| t.cpu_read(OP)).transpose()).collect::<Result<_>>()?;
+    let view = |i: usize| copies[i].as_deref().or(reads[i].as_ref().map(|r| r.f32())).unwrap_or_default();
+    let mut out = o.cpu_buffer(OP)?.write();
+    let o_vals: &mut [f32] = &mut bytemuck::cast_slice_mut(&mut out[..])[..o.numel()];
+    visionllm_cpu::attention::attention_into(view(0), view(1), view(2), o_vals, spec);
     Ok(())
 }
 
@@ -171,8 +152,7 @@ pub fn kv_cache_append(rec: &mut Recorder, cache: &Tensor, new: &Tensor, at: usi
     // A buffer copy when the rows are whole words (f32, or f16 with even C); else the copy kernel.
     let row_bytes = (c * new.dtype.size().unwrap_or(4)) as u64;
     if row_bytes % 4 == 0 {
-        rec.copy_into(new, cache, at as u64 * row_bytes);
-        Ok(())
+        rec.copy_into(new, cache, at as u64 * row_bytes)
     } else {
         let g = super::copy::CopyGeometry::new(&[l, c], 0, &[c, 1], at * c, &[c, 1])?;
         super::copy::copy_into(rec, new, cache, &g)

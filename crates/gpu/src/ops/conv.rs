@@ -7,6 +7,7 @@
 //! four of them for four neighbouring pixels, so each load serves four products.
 
 use crate::error::{shape_err, Result};
+pub use visionllm_core::geometry::conv_out_len;
 use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::recorder::{grid, Recorder};
@@ -18,17 +19,12 @@ use super::{check_u32, float_dtype, variant_for};
 const CONV: Kernel = kernel!("conv");
 const WG: usize = 256;
 
-/// Output size along one axis, or `None` when the padded input is smaller than the kernel.
-pub fn conv_out_len(len: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
-    (stride > 0 && len + 2 * pad >= k).then(|| (len + 2 * pad - k) / stride + 1)
-}
-
 /// x [H, W, Cin] conv weight [Cout, Cin, KH, KW] (+ bias [Cout]) -> [Ho, Wo, Cout], with
 /// `stride` and zero `pad` given as [along H, along W].
 pub fn conv2d(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: [usize; 2], pad: [usize; 2]) -> Result<Tensor> {
     let mut operands = vec![x, weight];
     operands.extend(bias);
-    let dtype = float_dtype(rec.gpu, "conv2d", &operands)?;
+    let dtype = float_dtype(rec, "conv2d", &operands)?;
     let bad = || shape_err("conv2d", format!("x {:?}, weight {:?}, bias {:?}, stride {stride:?}, pad {pad:?}", x.shape, weight.shape, bias.map(|b| &b.shape)));
     let (&[h, w, cin], &[cout, wcin, kh, kw]) = (x.shape.as_slice(), weight.shape.as_slice()) else {
         return Err(bad());
@@ -41,12 +37,17 @@ pub fn conv2d(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Ten
     };
     let total = ho * wo * cout;
     check_u32("conv2d", total)?;
+    if let Some(c) = rec.cpu() {
+        let (x_, w_, b_) = (x.cpu_read("conv2d")?, weight.cpu_read("conv2d")?, bias.map(|b| b.cpu_read("conv2d")).transpose()?);
+        let (y, _, _) = visionllm_cpu::conv::conv2d(x_.f32(), h, w, cin, w_.f32(), cout, kh, kw, b_.as_ref().map(|b| b.f32()), stride, pad);
+        return Ok(c.from_f32(&[ho, wo, cout], y));
+    }
     let y = rec.alloc(&[ho, wo, cout], dtype);
     let params = [h, w, cin, cout, ho, wo, kh, kw, stride[0], stride[1], pad[0], pad[1], total, 0, 0, 0];
     // A 4x4 block (four pixels along x, four output channels) per invocation where the channels
     // divide evenly.
     let (entry, invocations) = if cout % 4 == 0 { ("conv2d_co4", ho * wo.div_ceil(4) * cout / 4) } else { ("conv2d", total) };
-    launch(rec, entry, variant_for(rec.gpu, dtype), &params, invocations, x, weight, &y, bias);
+    launch(rec, entry, variant_for(rec.gpu(), dtype), &params, invocations, x, weight, &y, bias);
     Ok(y)
 }
 
@@ -63,7 +64,7 @@ pub fn dwconv3x3_residual(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias:
 fn dwconv3x3_general(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, residual: bool) -> Result<Tensor> {
     let mut operands = vec![x, weight];
     operands.extend(bias);
-    let dtype = float_dtype(rec.gpu, "dwconv3x3", &operands)?;
+    let dtype = float_dtype(rec, "dwconv3x3", &operands)?;
     let &[h, w, c] = x.shape.as_slice() else {
         return Err(shape_err("dwconv3x3", format!("x {:?} is not [H, W, C]", x.shape)));
     };
@@ -72,19 +73,24 @@ fn dwconv3x3_general(rec: &mut Recorder, x: &Tensor, weight: &Tensor, bias: Opti
     }
     let total = h * w * c;
     check_u32("dwconv3x3", total)?;
+    if let Some(cpu) = rec.cpu() {
+        let (x_, w_, b_) = (x.cpu_read("dwconv3x3")?, weight.cpu_read("dwconv3x3")?, bias.map(|b| b.cpu_read("dwconv3x3")).transpose()?);
+        let kernel = if residual { visionllm_cpu::conv::dwconv3x3_residual } else { visionllm_cpu::conv::dwconv3x3 };
+        return Ok(cpu.from_f32(&[h, w, c], kernel(x_.f32(), h, w, c, w_.f32(), b_.as_ref().map(|b| b.f32()))));
+    }
     let y = rec.alloc(&[h, w, c], dtype);
     if total == 0 {
         return Ok(y);
     }
     let params = [h, w, c, c, h, w, 3, 3, 1, 1, 1, 1, total, 0, 0, 0];
-    launch(rec, "dwconv3x3", variant_for(rec.gpu, dtype).flag("RESIDUAL", residual), &params, total, x, weight, &y, bias);
+    launch(rec, "dwconv3x3", variant_for(rec.gpu(), dtype).flag("RESIDUAL", residual), &params, total, x, weight, &y, bias);
     Ok(y)
 }
 
 #[allow(clippy::too_many_arguments)]
 fn launch(rec: &mut Recorder, entry: &str, variant: Variant, params: &[usize; 16], invocations: usize, x: &Tensor, w: &Tensor, y: &Tensor, bias: Option<&Tensor>) {
     let variant = variant.flag("BIAS", bias.is_some());
-    let pipeline = rec.gpu.pipeline(&CONV, entry, &variant);
+    let pipeline = rec.gpu().pipeline(&CONV, entry, &variant);
     let params: Vec<u32> = params.iter().map(|&v| v as u32).collect();
     let mut tensors = vec![x, w, y];
     tensors.extend(bias);

@@ -3,7 +3,8 @@
 //! attention pads [H, W, C] to multiples of the window and crops back). Values move unchanged.
 
 use crate::dtype::DType;
-use crate::error::{shape_err, GpuError, Result};
+use crate::error::{shape_err, BackendError, Result};
+pub use visionllm_core::geometry::{contiguous_strides, CopyGeometry};
 use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::recorder::{grid, Recorder};
@@ -13,62 +14,15 @@ use super::{check_u32, variant_for};
 
 const COPY: Kernel = kernel!("copy");
 
-/// dst[dst_off + i . dst_stride] = src[src_off + i . src_stride] for every i < shape (elements).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct CopyGeometry {
-    pub shape: [usize; 4],
-    pub src_off: usize,
-    pub src_stride: [usize; 4],
-    pub dst_off: usize,
-    pub dst_stride: [usize; 4],
-}
-
-impl CopyGeometry {
-    /// A box of `shape` (rank <= 4, padded with leading 1s) with the given strides per dim.
-    pub fn new(shape: &[usize], src_off: usize, src_stride: &[usize], dst_off: usize, dst_stride: &[usize]) -> Result<Self> {
-        if shape.len() > 4 || src_stride.len() != shape.len() || dst_stride.len() != shape.len() {
-            return Err(shape_err("copy", format!("shape {shape:?} with strides {src_stride:?} / {dst_stride:?}: rank <= 4, one stride per dim")));
-        }
-        let lead = 4 - shape.len();
-        let mut g = CopyGeometry { shape: [1; 4], src_off, dst_off, ..Default::default() };
-        g.shape[lead..].copy_from_slice(shape);
-        g.src_stride[lead..].copy_from_slice(src_stride);
-        g.dst_stride[lead..].copy_from_slice(dst_stride);
-        Ok(g)
-    }
-
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-
-    /// One past the largest (src, dst) element index touched; (0, 0) for an empty box.
-    pub fn extents(&self) -> (usize, usize) {
-        if self.numel() == 0 {
-            return (0, 0);
-        }
-        let last = |off: usize, st: &[usize; 4]| off + (0..4).map(|d| (self.shape[d] - 1) * st[d]).sum::<usize>() + 1;
-        (last(self.src_off, &self.src_stride), last(self.dst_off, &self.dst_stride))
-    }
-}
-
-/// Row-major strides of a contiguous tensor.
-pub fn contiguous_strides(shape: &[usize]) -> Vec<usize> {
-    let mut s = vec![1; shape.len()];
-    for d in (0..shape.len().saturating_sub(1)).rev() {
-        s[d] = s[d + 1] * shape[d + 1];
-    }
-    s
-}
-
 /// The general form: copy the box `g` from `src` into `dst` (same dtype: float or u32).
 pub fn copy_into(rec: &mut Recorder, src: &Tensor, dst: &Tensor, g: &CopyGeometry) -> Result<()> {
-    let variant = match (src.dtype, dst.dtype) {
+    super::same_backend(rec, "copy", &[src, dst])?;
+    match (src.dtype, dst.dtype) {
         (a, b) if a != b => return Err(shape_err("copy", format!("src {a:?} into dst {b:?}"))),
-        (DType::U32, _) => rec.gpu.base_variant(false).flag("U32", true),
-        (DType::F32, _) => variant_for(rec.gpu, DType::F32),
-        (DType::F16, _) if rec.gpu.caps.f16 => variant_for(rec.gpu, DType::F16),
-        (other, _) => return Err(GpuError::DType { op: "copy", dtype: other }),
-    };
+        (DType::U32 | DType::F32, _) => {}
+        (DType::F16, _) if rec.device().supports_f16() => {}
+        (other, _) => return Err(BackendError::DType { op: "copy", dtype: other }),
+    }
     let (es, ed) = g.extents();
     if es > src.numel() || ed > dst.numel() {
         return Err(shape_err("copy", format!("{g:?} reaches past src {:?} or dst {:?}", src.shape, dst.shape)));
@@ -78,12 +32,26 @@ pub fn copy_into(rec: &mut Recorder, src: &Tensor, dst: &Tensor, g: &CopyGeometr
     if n == 0 {
         return Ok(());
     }
+    if rec.cpu().is_some() {
+        // Elements are whole words here (u32 or f32). A source sharing the destination's memory
+        // is copied out first: its read lock would wait on the write lock forever.
+        let copied = if src.shares_storage(dst) { Some(src.cpu_read("copy")?.words().to_vec()) } else { None };
+        let read = if copied.is_none() { Some(src.cpu_read("copy")?) } else { None };
+        let src_words = copied.as_deref().or(read.as_ref().map(|r| r.words())).unwrap_or_default();
+        let mut dst_words = dst.cpu_buffer("copy")?.write();
+        visionllm_cpu::copy::copy_into(src_words, &mut dst_words[..], g);
+        return Ok(());
+    }
+    let variant = match src.dtype {
+        DType::U32 => rec.gpu().base_variant(false).flag("U32", true),
+        dtype => variant_for(rec.gpu(), dtype),
+    };
     let mut params: Vec<u32> = Vec::with_capacity(16);
     for v in [g.shape, g.src_stride, g.dst_stride] {
         params.extend(v.iter().map(|&x| x as u32));
     }
     params.extend([g.src_off as u32, g.dst_off as u32, n as u32, 0]);
-    let pipeline = rec.gpu.pipeline(&COPY, "copy_strided", &variant);
+    let pipeline = rec.gpu().pipeline(&COPY, "copy_strided", &variant);
     rec.dispatch(&pipeline, &params, &[src, dst], grid((n as u32).div_ceil(256)));
     Ok(())
 }

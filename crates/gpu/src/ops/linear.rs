@@ -10,37 +10,18 @@ use crate::tensor::Tensor;
 
 use super::{matmul::linear_dense_with, qmatmul::qlinear_with};
 
-/// What the store does after the bias (shaders/lib/epilogue.wgsl).
-#[derive(Clone, Copy, Debug, Default)]
-pub enum Epilogue<'a> {
-    #[default]
-    None,
-    /// The exact GELU of the output (an MLP's first layer).
-    Gelu,
-    /// Adds a tensor with the output's elements in the output's order, whatever its shape
-    /// ([H, W, C] against [H*W, C] is fine): a residual connection.
-    Residual(&'a Tensor),
-}
+/// What the store does after the bias (shaders/lib/epilogue.wgsl), over GPU tensors.
+pub type Epilogue<'a> = visionllm_core::Epilogue<'a, Tensor>;
 
-impl<'a> Epilogue<'a> {
-    /// The shader flags, after checking a residual's element count against the output's (its
-    /// dtype is checked with the other operands', by `float_dtype`).
-    pub(crate) fn variant(&self, variant: Variant, op: &'static str, out_shape: &[usize]) -> Result<Variant> {
-        if let Epilogue::Residual(r) = self {
-            if r.numel() != out_shape.iter().product::<usize>() {
-                return Err(shape_err(op, format!("residual {:?} for an output {out_shape:?}", r.shape)));
-            }
-        }
-        Ok(variant.flag("GELU", matches!(self, Epilogue::Gelu)).flag("RESIDUAL", matches!(self, Epilogue::Residual(_))))
-    }
-
-    /// The residual to bind after the other operands, if any.
-    pub(crate) fn residual(&self) -> Option<&'a Tensor> {
-        match self {
-            Epilogue::Residual(r) => Some(r),
-            _ => None,
+/// The shader flags, after checking a residual's element count against the output's (its dtype
+/// is checked with the other operands', by `float_dtype`).
+pub(crate) fn epilogue_variant(epilogue: &Epilogue, variant: Variant, op: &'static str, out_shape: &[usize]) -> Result<Variant> {
+    if let Epilogue::Residual(r) = epilogue {
+        if r.numel() != out_shape.iter().product::<usize>() {
+            return Err(shape_err(op, format!("residual {:?} for an output {out_shape:?}", r.shape)));
         }
     }
+    Ok(variant.flag("GELU", epilogue.is_gelu()).flag("RESIDUAL", epilogue.residual().is_some()))
 }
 
 /// x [.., K] times the weight [N, K] transposed, plus bias [N] -> [.., N]: the tiled matmul for

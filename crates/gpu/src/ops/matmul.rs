@@ -3,6 +3,7 @@
 //! batched, with B plain or transposed, optional fused bias and epilogue; and a GEMV for one row.
 
 use crate::error::{shape_err, Result};
+pub use visionllm_core::geometry::MatmulGeometry;
 use crate::kernel;
 use crate::pipeline::Kernel;
 use crate::recorder::Recorder;
@@ -14,50 +15,15 @@ use super::{float_dtype, matmul_entry, variant_for};
 
 const MATMUL: Kernel = kernel!("matmul");
 
-/// Element strides of a batched matmul, see `shaders/matmul.wgsl`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MatmulGeometry {
-    pub batch: usize,
-    pub m: usize,
-    pub n: usize,
-    pub k: usize,
-    pub a_off: usize,
-    pub a_bs: usize,
-    pub a_rs: usize,
-    pub a_ks: usize,
-    pub b_off: usize,
-    pub b_bs: usize,
-    pub b_ks: usize,
-    pub b_ns: usize,
-    pub c_off: usize,
-    pub c_bs: usize,
-    pub c_rs: usize,
+/// What the WGSL kernel needs of a geometry: its parameter block and which operands allow vec4 loads.
+trait MatmulParams {
+    fn params(&self, alpha: f32) -> Vec<u32>;
+    fn a_vec4(&self) -> bool;
+    fn b_vec4_k(&self) -> bool;
+    fn b_vec4_n(&self) -> bool;
 }
 
-impl MatmulGeometry {
-    /// Contiguous a [batch, m, k], b [batch or 1, k, n] (or [.., n, k] when `trans_b`), c [batch, m, n].
-    pub fn contiguous(batch: usize, m: usize, n: usize, k: usize, trans_b: bool, broadcast_b: bool) -> Self {
-        let (b_ks, b_ns) = if trans_b { (1, k) } else { (n, 1) };
-        MatmulGeometry {
-            batch, m, n, k,
-            a_off: 0, a_bs: m * k, a_rs: k, a_ks: 1,
-            b_off: 0, b_bs: if broadcast_b { 0 } else { k * n }, b_ks, b_ns,
-            c_off: 0, c_bs: m * n, c_rs: n,
-        }
-    }
-
-    /// The largest element index each operand reaches, +1 (to validate against tensor sizes).
-    pub fn extents(&self) -> (usize, usize, usize) {
-        let last = |off: usize, bs: usize, r: usize, rs: usize, c: usize, cs: usize| {
-            off + (self.batch.max(1) - 1) * bs + r.saturating_sub(1) * rs + c.saturating_sub(1) * cs + 1
-        };
-        (
-            last(self.a_off, self.a_bs, self.m, self.a_rs, self.k, self.a_ks),
-            last(self.b_off, self.b_bs, self.k, self.b_ks, self.n, self.b_ns),
-            last(self.c_off, self.c_bs, self.m, self.c_rs, self.n, 1),
-        )
-    }
-
+impl MatmulParams for MatmulGeometry {
     fn params(&self, alpha: f32) -> Vec<u32> {
         let mut p: Vec<u32> = [
             self.m, self.n, self.k, self.batch,
@@ -85,6 +51,7 @@ impl MatmulGeometry {
     }
 }
 
+
 /// General strided form: writes into `c` (which may be a larger tensor, e.g. an attention output).
 pub fn matmul_into(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>) -> Result<()> {
     matmul_scaled_into(rec, a, b, c, g, bias, 1.0)
@@ -100,7 +67,7 @@ fn matmul_general(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &Ma
     let mut operands = vec![a, b, c];
     operands.extend(bias);
     operands.extend(epilogue.residual());
-    let dtype = float_dtype(rec.gpu, "matmul", &operands)?;
+    let dtype = float_dtype(rec, "matmul", &operands)?;
     let (ea, eb, ec) = g.extents();
     if ea > a.numel() || eb > b.numel() || ec > c.numel() {
         return Err(shape_err("matmul", format!("{g:?} reaches past a {:?}, b {:?} or c {:?}", a.shape, b.shape, c.shape)));
@@ -113,20 +80,55 @@ fn matmul_general(rec: &mut Recorder, a: &Tensor, b: &Tensor, c: &Tensor, g: &Ma
     if g.m == 0 || g.n == 0 || g.batch == 0 {
         return Ok(());
     }
+    if rec.cpu().is_some() {
+        return matmul_on_cpu(a, b, c, g, bias, alpha, epilogue);
+    }
     let gemv = g.m == 1 && g.batch == 1 && g.b_ks == 1;
     let b_vec4_k = g.b_vec4_k();
-    let variant = variant_for(rec.gpu, dtype)
+    let variant = variant_for(rec.gpu(), dtype)
         .flag("A_VEC4", if gemv { b_vec4_k && g.a_vec4() } else { g.a_vec4() })
         .flag("B_VEC4_K", b_vec4_k)
         .flag("B_VEC4_N", !b_vec4_k && g.b_vec4_n())
         .flag("BIAS", bias.is_some());
-    let variant = epilogue.variant(variant, "matmul", &c.shape)?;
+    let variant = super::linear::epilogue_variant(&epilogue, variant, "matmul", &c.shape)?;
     let mut tensors = vec![a, b, c];
     tensors.extend(bias);
     tensors.extend(epilogue.residual());
-    let (entry, groups) = matmul_entry(rec.gpu, gemv, g.m, g.n, g.batch);
-    let pipeline = rec.gpu.pipeline(&MATMUL, entry, &variant);
+    let (entry, groups) = matmul_entry(rec.gpu(), gemv, g.m, g.n, g.batch);
+    let pipeline = rec.gpu().pipeline(&MATMUL, entry, &variant);
     rec.dispatch(&pipeline, &g.params(alpha), &tensors, groups);
+    Ok(())
+}
+
+/// The CPU branch of [`matmul_general`]: `c` is written in place (it may be a view other tensors
+/// share), so inputs that share its memory are copied first (their read locks would wait on its
+/// write lock).
+fn matmul_on_cpu(a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: Option<&Tensor>, alpha: f32, epilogue: Epilogue) -> Result<()> {
+    const OP: &str = "matmul";
+    let contiguous = g.c_off == 0 && g.c_rs == g.n && (g.batch == 1 || g.c_bs == g.m * g.n);
+    if !matches!(epilogue, Epilogue::None) && !contiguous {
+        return Err(shape_err(OP, format!("an epilogue needs a contiguous output, not {g:?}")));
+    }
+    if let Some(r) = epilogue.residual() {
+        if r.numel() != g.batch * g.m * g.n {
+            return Err(shape_err(OP, format!("residual {:?} for {} outputs", r.shape, g.batch * g.m * g.n)));
+        }
+    }
+    let a_copy = if a.shares_storage(c) { Some(a.cpu_f32_copy(OP)?) } else { None };
+    let b_copy = if b.shares_storage(c) { Some(b.cpu_f32_copy(OP)?) } else { None };
+    let a_read = if a_copy.is_none() { Some(a.cpu_read(OP)?) } else { None };
+    let b_read = if b_copy.is_none() { Some(b.cpu_read(OP)?) } else { None };
+    let bias = bias.map(|t| t.cpu_read(OP)).transpose()?;
+    let residual = epilogue.residual().map(|t| t.cpu_read(OP)).transpose()?;
+    let a_vals = a_copy.as_deref().or(a_read.as_ref().map(|r| r.f32())).unwrap_or_default();
+    let b_vals = b_copy.as_deref().or(b_read.as_ref().map(|r| r.f32())).unwrap_or_default();
+    let mut out = c.cpu_buffer(OP)?.write();
+    let c_vals: &mut [f32] = &mut bytemuck::cast_slice_mut(&mut out[..])[..c.numel()];
+    visionllm_cpu::matmul::matmul_scaled_into(a_vals, b_vals, c_vals, g, bias.as_ref().map(|b| b.f32()), alpha);
+    if epilogue.is_gelu() || residual.is_some() {
+        let (_, _, end) = g.extents();
+        visionllm_cpu::matmul::epilogue_in_place(&mut c_vals[..end], epilogue.is_gelu(), residual.as_ref().map(|r| r.f32()));
+    }
     Ok(())
 }
 

@@ -18,13 +18,16 @@ pub mod copy;
 pub mod topk;
 
 use crate::context::Gpu;
+use crate::recorder::Recorder;
 use crate::dtype::DType;
-use crate::error::{GpuError, Result};
+use crate::error::{BackendError, Result};
 use crate::shader::Variant;
 use crate::tensor::Tensor;
 
-/// Float activations must be F32, or F16 on a device with shader-f16; all operands alike.
-pub(crate) fn float_dtype(gpu: &Gpu, op: &'static str, tensors: &[&Tensor]) -> Result<DType> {
+/// Float activations must be F32, or F16 on a GPU with shader-f16 (the CPU backend runs f32);
+/// all operands alike, and all on the recording's backend.
+pub(crate) fn float_dtype(rec: &Recorder, op: &'static str, tensors: &[&Tensor]) -> Result<DType> {
+    same_backend(rec, op, tensors)?;
     let dtype = tensors[0].dtype;
     for t in tensors {
         if t.dtype != dtype {
@@ -33,8 +36,17 @@ pub(crate) fn float_dtype(gpu: &Gpu, op: &'static str, tensors: &[&Tensor]) -> R
     }
     match dtype {
         DType::F32 => Ok(dtype),
-        DType::F16 if gpu.caps.f16 => Ok(dtype),
-        other => Err(GpuError::DType { op, dtype: other }),
+        DType::F16 if rec.device().supports_f16() => Ok(dtype),
+        other => Err(BackendError::DType { op, dtype: other }),
+    }
+}
+
+/// Every operand must live on the recording's backend (a GPU tensor cannot join CPU work).
+pub(crate) fn same_backend(rec: &Recorder, op: &'static str, tensors: &[&Tensor]) -> Result<()> {
+    let on_cpu = rec.cpu().is_some();
+    match tensors.iter().find(|t| t.is_cpu() != on_cpu) {
+        Some(t) => Err(BackendError::WrongBackend { op, detail: format!("{t:?} on a {} recording", rec.device().backend_name()) }),
+        None => Ok(()),
     }
 }
 

@@ -18,6 +18,9 @@ const WG: usize = 64;
 /// The index of the largest value of each row of x [.., V] -> u32 [rows] (first one on ties).
 pub fn argmax(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
     let (rows, cols) = checked(rec, x, 1, "argmax")?;
+    if let Some(c) = rec.cpu() {
+        return Ok(c.from_u32(&[rows], visionllm_cpu::topk::argmax(x.cpu_read("argmax")?.f32(), rows, cols)));
+    }
     let idx = rec.alloc(&[rows], DType::U32);
     launch(rec, x, rows, cols, 1, &[x, &idx]);
     Ok(idx)
@@ -27,6 +30,10 @@ pub fn argmax(rec: &mut Recorder, x: &Tensor) -> Result<Tensor> {
 /// -> (values f32 [rows, k], indices u32 [rows, k]).
 pub fn topk(rec: &mut Recorder, x: &Tensor, k: usize) -> Result<(Tensor, Tensor)> {
     let (rows, cols) = checked(rec, x, k, "topk")?;
+    if let Some(c) = rec.cpu() {
+        let (values, idx) = visionllm_cpu::topk::topk(x.cpu_read("topk")?.f32(), rows, cols, k);
+        return Ok((c.from_f32(&[rows, k], values), c.from_u32(&[rows, k], idx)));
+    }
     let values = rec.alloc(&[rows, k], DType::F32);
     let idx = rec.alloc(&[rows, k], DType::U32);
     launch(rec, x, rows, cols, k, &[x, &values, &idx]);
@@ -34,7 +41,7 @@ pub fn topk(rec: &mut Recorder, x: &Tensor, k: usize) -> Result<(Tensor, Tensor)
 }
 
 fn checked(rec: &Recorder, x: &Tensor, k: usize, op: &'static str) -> Result<(usize, usize)> {
-    float_dtype(rec.gpu, op, &[x])?;
+    float_dtype(rec, op, &[x])?;
     let (rows, cols) = x.dims2();
     if x.shape.is_empty() || k == 0 || k > MAX_K || k > cols {
         return Err(shape_err(op, format!("x {:?} with k = {k}: need 1 <= k <= min({MAX_K}, last dim)", x.shape)));
@@ -47,7 +54,7 @@ fn launch(rec: &mut Recorder, x: &Tensor, rows: usize, cols: usize, k: usize, te
     if rows == 0 {
         return;
     }
-    let variant = variant_for(rec.gpu, x.dtype).flag("ARGMAX", tensors.len() == 2).define("TOPK", k as u32).define("SLOTS", (WG * k) as u32);
-    let pipeline = rec.gpu.pipeline(&TOPK, "topk", &variant);
+    let variant = variant_for(rec.gpu(), x.dtype).flag("ARGMAX", tensors.len() == 2).define("TOPK", k as u32).define("SLOTS", (WG * k) as u32);
+    let pipeline = rec.gpu().pipeline(&TOPK, "topk", &variant);
     rec.dispatch(&pipeline, &[rows as u32, cols as u32, 0, 0], tensors, grid(rows as u32));
 }

@@ -6,9 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use visionllm_gpu::{conformance, DType, Gpu, Overrides, Recorder, Tensor};
+use visionllm_gpu::{conformance, DType, Device, Gpu, Overrides, Recorder, Tensor};
 use visionllm_qwen3vl::Qwen3Vl;
 
 pub const CASES: [&str; 3] = ["tiny", "odd", "photo"];
@@ -72,31 +71,45 @@ impl Case {
         (img.width() as usize, img.height() as usize, img.into_raw())
     }
 
+    /// The case's model on the native GPU adapter (lavapipe in CI).
     pub fn model(&self, dtype: DType) -> Qwen3Vl {
-        let gpu: Arc<Gpu> = Gpu::new_blocking(Overrides::NONE).unwrap();
-        Qwen3Vl::load_dir(gpu, &self.dir, dtype).unwrap()
+        self.model_on(&gpu(), dtype)
     }
+
+    pub fn model_on(&self, device: &Device, dtype: DType) -> Qwen3Vl {
+        Qwen3Vl::load_dir(device.clone(), &self.dir, dtype).unwrap()
+    }
+}
+
+/// The native GPU adapter (lavapipe in CI).
+pub fn gpu() -> Device {
+    Device::Gpu(Gpu::new_blocking(Overrides::NONE).expect("a GPU adapter (install mesa-vulkan-drivers for lavapipe)"))
+}
+
+/// Every backend a reference test runs on: the CPU backend and the native GPU adapter.
+pub fn devices() -> Vec<Device> {
+    vec![Device::cpu(), gpu()]
 }
 
 /// Record with `f` (which taps tensors), read every tap back, compare each with the reference,
 /// return the names compared.
-pub fn run_and_compare(case: &Case, gpu: &Gpu, rtol: f32, f: impl FnOnce(&mut Recorder, &mut dyn FnMut(&str, &Tensor))) -> Vec<String> {
+pub fn run_and_compare(case: &Case, device: &Device, rtol: f32, f: impl FnOnce(&mut Recorder, &mut dyn FnMut(&str, &Tensor))) -> Vec<String> {
     let mut taps: BTreeMap<String, Tensor> = BTreeMap::new();
-    let mut rec = Recorder::new(gpu);
+    let mut rec = Recorder::new(device);
     f(&mut rec, &mut |name, t| {
         taps.insert(name.to_string(), t.clone());
     });
-    let staged: Vec<(String, visionllm_gpu::readback::Staged)> = taps.iter().filter(|(n, _)| case.has(n)).map(|(n, t)| (n.clone(), rec.stage_read(t))).collect();
+    let staged: Vec<(String, visionllm_gpu::readback::Staged)> = taps.iter().filter(|(n, _)| case.has(n)).map(|(n, t)| (n.clone(), rec.stage_read(t).unwrap())).collect();
     rec.submit();
     let mut worst = Vec::new();
     for (name, s) in &staged {
-        let got = pollster::block_on(s.read_f32(gpu)).unwrap();
+        let got = pollster::block_on(s.read_f32(device)).unwrap();
         let want = case.f32(name);
         match conformance::compare(&got, &want, rtol, &format!("{}: {name}", case.name)) {
             Ok(w) => worst.push(format!("{name}: {w:.3}")),
             Err(e) => panic!("{e}\n(passed before it: {worst:?})"),
         }
     }
-    eprintln!("{}: compared (worst err/bound): {worst:?}", case.name);
+    eprintln!("{} on {device:?}: compared (worst err/bound): {worst:?}", case.name);
     staged.into_iter().map(|(n, _)| n).collect()
 }

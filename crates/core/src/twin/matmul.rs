@@ -1,6 +1,6 @@
 //! Twin of `ops::matmul`.
 
-use crate::ops::matmul::MatmulGeometry;
+use crate::geometry::MatmulGeometry;
 
 /// c = a * b (+ bias) over the strided geometry, f64 accumulation.
 pub fn matmul_into(a: &[f32], b: &[f32], c: &mut [f32], g: &MatmulGeometry, bias: Option<&[f32]>) {

@@ -1,9 +1,11 @@
-//! Errors a caller can show to a person: what failed and, where it helps, what to do.
+//! Errors a caller can show to a person: what failed and, where it helps, what to do. One type
+//! for every backend: a CPU run fails with the same shape and dtype errors as a GPU run, and the
+//! GPU's own faults (lost device, out of memory) are values of it too.
 
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum GpuError {
+pub enum BackendError {
     #[error("no GPU adapter available ({0}); in a browser, WebGPU may be disabled or unsupported")]
     NoAdapter(String),
     #[error("the GPU refused to create a device: {0}")]
@@ -20,6 +22,10 @@ pub enum GpuError {
     Internal { during: String, detail: String },
     #[error("shape error in {op}: {detail}")]
     Shape { op: &'static str, detail: String },
+    /// Operands on another backend than the work (a GPU tensor given to a CPU run): a bug in
+    /// the caller, reported instead of a panic.
+    #[error("{op}: an operand is on another backend than the work ({detail})")]
+    WrongBackend { op: &'static str, detail: String },
     #[error("{op} does not support dtype {dtype:?}")]
     DType { op: &'static str, dtype: crate::DType },
     #[error("{what} needs {needed} bytes but the device allows {limit} per binding")]
@@ -30,11 +36,11 @@ pub enum GpuError {
     Shader { name: String, detail: String },
 }
 
-pub type Result<T> = std::result::Result<T, GpuError>;
+pub type Result<T> = std::result::Result<T, BackendError>;
 
 /// Shorthand used by launchers to reject bad shapes with a readable message.
-pub(crate) fn shape_err(op: &'static str, detail: impl Into<String>) -> GpuError {
-    GpuError::Shape { op, detail: detail.into() }
+pub fn shape_err(op: &'static str, detail: impl Into<String>) -> BackendError {
+    BackendError::Shape { op, detail: detail.into() }
 }
 
 /// `text` on one line (whitespace runs become one space), at most `max_chars` characters with an
