@@ -62,7 +62,9 @@ fn scene_writes_png_and_json() {
 fn eval_prints_the_metrics_json() {
     let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../../public/models/demo");
     // A small token limit keeps this quick on lavapipe (the metrics' values are not checked here).
+    let started = std::time::Instant::now();
     let out = visionllm(&["eval", "--model", model, "--synthetic", "2", "--max-new-tokens", "24"]);
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["n"], 2);
@@ -78,9 +80,13 @@ fn eval_prints_the_metrics_json() {
     assert_eq!(counts["captions"], 2);
     assert!(counts["od_truths"].as_u64().unwrap() >= 2);
     assert!(counts["grounding_phrases"].as_u64().unwrap() >= 2);
-    for phase in ["load", "scenes", "vision", "encoder", "decode", "score", "total"] {
-        assert!(json["timings_ms"][phase].as_f64().unwrap() >= 0.0, "{phase}");
-    }
+    // Every phase took time, the phases add up to no more than the total, and the total to no
+    // more than the process's run.
+    let ms = |p: &str| json["timings_ms"][p].as_f64().unwrap_or_else(|| panic!("{p}: {json}"));
+    let phases: Vec<f64> = ["load", "scenes", "vision", "encoder", "decode", "score"].iter().map(|p| ms(p)).collect();
+    assert!(phases.iter().all(|&v| v > 0.0), "{phases:?}");
+    assert!(phases.iter().sum::<f64>() <= ms("total") && ms("total") <= wall_ms, "{phases:?}, total {}, run {wall_ms:.0} ms", ms("total"));
+    assert!(json["backend"] == "cpu" || json["backend"] == "gpu", "{json}");
     // Only the requested tasks run; the others report null.
     let out = visionllm(&["eval", "--model", model, "--synthetic", "1", "--tasks", "caption", "--max-new-tokens", "8"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

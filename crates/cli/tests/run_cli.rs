@@ -11,6 +11,7 @@ fn fixture(case: &str) -> String {
 fn run_greedy_json_and_dump() {
     let dir = fixture("tiny224");
     let dump = std::env::temp_dir().join(format!("visionllm-dump-{}", std::process::id()));
+    let started = std::time::Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_visionllm"))
         .args(["run", "--model", &dir, "--image", &format!("{dir}/image.png"), "--task", "<OD>", "--greedy", "--max-new-tokens", "20", "--json", "--dump"])
         .arg(&dump)
@@ -23,9 +24,12 @@ fn run_greedy_json_and_dump() {
     assert_eq!(json["token_ids"], case["greedy_ids"]);
     assert!(json["text"].as_str().unwrap().starts_with("</s>"));
     assert!(json["result"]["<OD>"]["bboxes"].is_array());
-    for phase in ["load", "preprocess", "vision", "encoder", "decode"] {
-        assert!(json["timings_ms"][phase].as_f64().unwrap() >= 0.0, "{phase}");
-    }
+    // Each phase took some time, and together they fit inside the process's own run (a phase
+    // counted twice, or a clock read in the wrong place, would not).
+    let wall_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let phases: Vec<f64> = ["load", "preprocess", "vision", "encoder", "decode"].iter().map(|p| json["timings_ms"][p].as_f64().unwrap_or_else(|| panic!("{p}: {json}"))).collect();
+    assert!(phases.iter().all(|&ms| ms > 0.0), "{phases:?}");
+    assert!(phases.iter().sum::<f64>() <= wall_ms, "phases {phases:?} sum past the run's {wall_ms:.0} ms");
     let bytes = std::fs::read(dump.join("activations.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(st.tensor("projector.image_features").unwrap().shape(), &[1, 50, 32]);
@@ -53,8 +57,13 @@ fn iou(a: &[f64], b: &[f64]) -> f64 {
 
 fn run_instruction(extra: &[&str]) -> std::process::Output {
     let root = format!("{}/../..", env!("CARGO_MANIFEST_DIR"));
+    run_instruction_on(&format!("{root}/public/examples/scene-1000006020.png"), extra)
+}
+
+fn run_instruction_on(image: &str, extra: &[&str]) -> std::process::Output {
+    let root = format!("{}/../..", env!("CARGO_MANIFEST_DIR"));
     Command::new(env!("CARGO_BIN_EXE_visionllm"))
-        .args(["run", "--model", &format!("{root}/public/models/demo"), "--image", &format!("{root}/public/examples/scene-1000006020.png"), "--json"])
+        .args(["run", "--model", &format!("{root}/public/models/demo"), "--image", image, "--json"])
         .args(extra)
         .env("XDG_RUNTIME_DIR", std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into()))
         .output()
@@ -101,4 +110,47 @@ fn run_instruction_refuses_mixed_or_bad_input_clearly() {
     let out = run_instruction(&["--instruction", &long, "--greedy"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("shorten it"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The same instances on both backends: the demo model on generated scenes, greedy and 3 beams,
+/// each box within a pixel; the JSON says which backend ran and why (`auto` on lavapipe, a
+/// software adapter, takes the CPU).
+#[test]
+fn the_cpu_backend_draws_what_the_gpu_backend_draws() {
+    let dir = std::env::temp_dir().join(format!("visionllm-backends-{}", std::process::id()));
+    let mut compared = 0;
+    for seed in 1_000_000_200u64..1_000_000_204 {
+        let made = Command::new(env!("CARGO_BIN_EXE_visionllm")).args(["scene", "--seed", &seed.to_string(), "--out", dir.to_str().unwrap()]).output().unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let image = dir.join(format!("scene-{seed}.png"));
+        for (instruction, decoding) in [("find the red circles", Some("--greedy")), ("find every shape", None), ("segment the biggest square", Some("--greedy"))] {
+            let answer = |backend: &str| {
+                let mut args = vec!["--instruction", instruction, "--backend", backend];
+                args.extend(decoding);
+                let out = run_instruction_on(image.to_str().unwrap(), &args);
+                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                assert_eq!(json["backend"], backend, "{json}");
+                json
+            };
+            let (cpu, gpu) = (answer("cpu"), answer("gpu"));
+            let (ci, gi) = (cpu["instances"].as_array().unwrap(), gpu["instances"].as_array().unwrap());
+            assert_eq!(ci.len(), gi.len(), "seed {seed}, {instruction:?}: cpu {cpu} vs gpu {gpu}");
+            for (c, g) in ci.iter().zip(gi) {
+                assert_eq!(c["label"], g["label"], "seed {seed}, {instruction:?}");
+                let (cb, gb): (Vec<f64>, Vec<f64>) = (serde_json::from_value(c["box"].clone()).unwrap(), serde_json::from_value(g["box"].clone()).unwrap());
+                assert!(cb.iter().zip(&gb).all(|(a, b)| (a - b).abs() <= 1.0), "seed {seed}, {instruction:?}: box {cb:?} on the CPU, {gb:?} on the GPU");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 4, "only {compared} instances compared");
+    let auto = run_instruction(&["--instruction", "find the red circles", "--greedy"]);
+    let auto: serde_json::Value = serde_json::from_slice(&auto.stdout).unwrap();
+    assert_eq!(auto["backend"], "cpu", "lavapipe is a software adapter: {auto}");
+    assert!(auto["backend_reason"].as_str().unwrap().contains("software"), "{auto}");
+    let bad = run_instruction(&["--instruction", "find the red circles", "--backend", "tpu"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected cpu, gpu or auto"));
+    let _ = std::fs::remove_dir_all(dir);
 }

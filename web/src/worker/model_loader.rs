@@ -12,7 +12,6 @@
 //! memory holds one tensor of the file at a time, never the model. Storage is OPFS, else the Cache
 //! API (`shard_cache`); with neither, converted shards are fetched into memory and checked the same way.
 
-use std::sync::Arc;
 
 use visionllm_florence2::{preprocess, Florence2, Florence2Config};
 use visionllm_qwen3vl::{CheckpointTexts, Qwen3Vl};
