@@ -228,7 +228,7 @@ def main():
             "tokens": rows[0]["tokens"],
             "submits_per_token": None,
             "dispatches_per_token": None,
-            "peak_gpu_bytes": None,
+            "peak_device_bytes": None,
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
             "precision": "f32/f32",
             "decoding": decoding,

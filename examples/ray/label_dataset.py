@@ -27,7 +27,9 @@ def label_shard(row, args):
     i, n = int(row["shard"]), args.shards
     out = os.path.join(args.out, f"shard-{i}-of-{n}.jsonl")
     cmd = [args.visionllm, "label", "--model", args.model, "--instruction", args.instruction, "--input", args.input,
-           "--out", out, "--shard", f"{i}/{n}"]
+           "--out", out, "--shard", f"{i}/{n}", "--backend", args.backend]
+    if args.threads or not args.gpus_per_shard:
+        cmd += ["--threads", str(max(1, args.threads))]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         # Raised, so Ray retries the task; the output so far is kept and the retry resumes it.
@@ -45,6 +47,9 @@ def main():
     ap.add_argument("--shards", type=int, default=4)
     ap.add_argument("--address", default=None, help="a running cluster (e.g. auto); default: a local Ray instance")
     ap.add_argument("--gpus-per-shard", type=float, default=0)
+    ap.add_argument("--backend", default="auto", choices=["auto", "cpu", "gpu"],
+                    help="visionllm's --backend: auto takes the CPU backend on nodes whose only adapter is a software one")
+    ap.add_argument("--threads", type=int, default=0, help="CPU backend threads per shard, reserved as num_cpus (default 1: one shard per core)")
     ap.add_argument("--categories", default=None, help="category ids to use first (a COCO file or its list)")
     args = ap.parse_args()
     if not 1 <= args.shards <= 65536:
@@ -59,7 +64,9 @@ def main():
     import ray
     ray.init(address=args.address, include_dashboard=False, log_to_driver=False)
     shards = ray.data.from_items([{"shard": i} for i in range(args.shards)], override_num_blocks=args.shards)
-    resources = {"num_gpus": args.gpus_per_shard} if args.gpus_per_shard else {"num_cpus": 1}
+    # A CPU-backend shard gets the cores its --threads asks for (1 when unset: Ray then packs
+    # one shard per core and each labels on one thread).
+    resources = {"num_gpus": args.gpus_per_shard} if args.gpus_per_shard else {"num_cpus": max(1, args.threads)}
     results = shards.map(label_shard, fn_kwargs={"args": args}, max_retries=3, **resources).take_all()
     for r in sorted(results, key=lambda r: r["shard"]):
         print(f"shard {r['shard']}: {r['log']}", file=sys.stderr)
