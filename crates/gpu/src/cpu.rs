@@ -159,10 +159,36 @@ impl Tensor {
         Ok(CpuRead { guard: buf.read(), numel: self.numel(), words: (self.byte_len() as usize).div_ceil(4) })
     }
 
-    /// A copy of a CPU tensor's f32 elements (for an input that shares storage with the output
-    /// it is written into, which a read guard next to the write guard would deadlock on).
-    pub(crate) fn cpu_f32_copy(&self, op: &'static str) -> Result<Vec<f32>> {
-        Ok(self.cpu_read(op)?.f32().to_vec())
+    /// Read access to an input of an op that writes `out` in place: a copy when the input shares
+    /// `out`'s memory (its read lock would wait forever on `out`'s write lock), else a read lock.
+    pub(crate) fn cpu_input(&self, op: &'static str, out: &Tensor) -> Result<CpuInput<'_>> {
+        let read = self.cpu_read(op)?;
+        Ok(match self.shares_storage(out) {
+            true => CpuInput::Copied { words: read.words().to_vec(), numel: read.numel },
+            false => CpuInput::Locked(read),
+        })
+    }
+}
+
+/// An input of an in-place op (see [`Tensor::cpu_input`]).
+pub(crate) enum CpuInput<'a> {
+    Locked(CpuRead<'a>),
+    Copied { words: Vec<u32>, numel: usize },
+}
+
+impl CpuInput<'_> {
+    pub fn f32(&self) -> &[f32] {
+        match self {
+            CpuInput::Locked(r) => r.f32(),
+            CpuInput::Copied { words, numel } => &bytemuck::cast_slice(words)[..*numel],
+        }
+    }
+
+    pub fn words(&self) -> &[u32] {
+        match self {
+            CpuInput::Locked(r) => r.words(),
+            CpuInput::Copied { words, .. } => words,
+        }
     }
 }
 

@@ -148,8 +148,8 @@ impl<'g> Recorder<'g> {
         assert!(len % 4 == 0 && dst_byte_offset % 4 == 0, "copies move whole words");
         if self.cpu().is_some() {
             let (at, words) = ((dst_byte_offset / 4) as usize, (len / 4) as usize);
-            let data = src.cpu_read("copy_into")?.words()[..words].to_vec();
-            dst.cpu_buffer("copy_into")?.write()[at..at + words].copy_from_slice(&data);
+            let src = src.cpu_input("copy_into", dst)?;
+            dst.cpu_buffer("copy_into")?.write()[at..at + words].copy_from_slice(&src.words()[..words]);
             return Ok(());
         }
         self.recording().encoder().copy_buffer_to_buffer(src.buffer(), src.offset(), dst.buffer(), dst.offset() + dst_byte_offset, len);

@@ -86,12 +86,10 @@ pub fn attention_into(rec: &mut Recorder, q: &Tensor, k: &Tensor, v: &Tensor, o:
 /// are copied first (their read locks would wait on its write lock).
 fn attention_on_cpu(q: &Tensor, k: &Tensor, v: &Tensor, o: &Tensor, spec: &AttentionSpec) -> Result<()> {
     const OP: &str = "attention";
-    let copies: Vec<Option<Vec<f32>>> = [q, k, v].iter().map(|t| t.shares_storage(o).then(|| t.cpu_f32_copy(OP)).transpose()).collect::<Result<_>>()?;
-    let reads: Vec<Option<crate::cpu::CpuRead>> = [q, k, v].iter().zip(&copies).map(|(t, c)| c.is_none().then(|| t.cpu_read(OP)).transpose()).collect::<Result<_>>()?;
-    let view = |i: usize| copies[i].as_deref().or(reads[i].as_ref().map(|r| r.f32())).unwrap_or_default();
+    let (q, k, v) = (q.cpu_input(OP, o)?, k.cpu_input(OP, o)?, v.cpu_input(OP, o)?);
     let mut out = o.cpu_buffer(OP)?.write();
     let o_vals: &mut [f32] = &mut bytemuck::cast_slice_mut(&mut out[..])[..o.numel()];
-    visionllm_cpu::attention::attention_into(view(0), view(1), view(2), o_vals, spec);
+    visionllm_cpu::attention::attention_into(q.f32(), k.f32(), v.f32(), o_vals, spec);
     Ok(())
 }
 

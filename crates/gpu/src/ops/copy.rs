@@ -33,13 +33,10 @@ pub fn copy_into(rec: &mut Recorder, src: &Tensor, dst: &Tensor, g: &CopyGeometr
         return Ok(());
     }
     if rec.cpu().is_some() {
-        // Elements are whole words here (u32 or f32). A source sharing the destination's memory
-        // is copied out first: its read lock would wait on the write lock forever.
-        let copied = if src.shares_storage(dst) { Some(src.cpu_read("copy")?.words().to_vec()) } else { None };
-        let read = if copied.is_none() { Some(src.cpu_read("copy")?) } else { None };
-        let src_words = copied.as_deref().or(read.as_ref().map(|r| r.words())).unwrap_or_default();
+        // Elements are whole words here (u32 or f32).
+        let src = src.cpu_input("copy", dst)?;
         let mut dst_words = dst.cpu_buffer("copy")?.write();
-        visionllm_cpu::copy::copy_into(src_words, &mut dst_words[..], g);
+        visionllm_cpu::copy::copy_into(src.words(), &mut dst_words[..], g);
         return Ok(());
     }
     let variant = match src.dtype {

@@ -114,17 +114,12 @@ fn matmul_on_cpu(a: &Tensor, b: &Tensor, c: &Tensor, g: &MatmulGeometry, bias: O
             return Err(shape_err(OP, format!("residual {:?} for {} outputs", r.shape, g.batch * g.m * g.n)));
         }
     }
-    let a_copy = if a.shares_storage(c) { Some(a.cpu_f32_copy(OP)?) } else { None };
-    let b_copy = if b.shares_storage(c) { Some(b.cpu_f32_copy(OP)?) } else { None };
-    let a_read = if a_copy.is_none() { Some(a.cpu_read(OP)?) } else { None };
-    let b_read = if b_copy.is_none() { Some(b.cpu_read(OP)?) } else { None };
+    let (a, b) = (a.cpu_input(OP, c)?, b.cpu_input(OP, c)?);
     let bias = bias.map(|t| t.cpu_read(OP)).transpose()?;
     let residual = epilogue.residual().map(|t| t.cpu_read(OP)).transpose()?;
-    let a_vals = a_copy.as_deref().or(a_read.as_ref().map(|r| r.f32())).unwrap_or_default();
-    let b_vals = b_copy.as_deref().or(b_read.as_ref().map(|r| r.f32())).unwrap_or_default();
     let mut out = c.cpu_buffer(OP)?.write();
     let c_vals: &mut [f32] = &mut bytemuck::cast_slice_mut(&mut out[..])[..c.numel()];
-    visionllm_cpu::matmul::matmul_scaled_into(a_vals, b_vals, c_vals, g, bias.as_ref().map(|b| b.f32()), alpha);
+    visionllm_cpu::matmul::matmul_scaled_into(a.f32(), b.f32(), c_vals, g, bias.as_ref().map(|b| b.f32()), alpha);
     if epilogue.is_gelu() || residual.is_some() {
         let (_, _, end) = g.extents();
         visionllm_cpu::matmul::epilogue_in_place(&mut c_vals[..end], epilogue.is_gelu(), residual.as_ref().map(|r| r.f32()));
