@@ -3,13 +3,15 @@
 //! parsed as JSON grounding (boxes and points in image pixels).
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::time::Instant;
 
 use visionllm_gpu::{DType, Device, Recorder, Tensor};
 use visionllm_qwen3vl::generate::MAX_NEW_TOKENS;
+use visionllm_qwen3vl::instruct::BOXES_ONLY_NOTE;
 use visionllm_qwen3vl::{Grid, Prompt, Qwen3Vl};
-use visionllm_tasks::chat_request::{chat_request, grounded_instances, ChatAnswer};
+use visionllm_tasks::chat_request::ChatAnswer;
 use visionllm_tasks::label_record::instance_json;
 use visionllm_tasks::parse::grounding_json::parse_grounding;
 use visionllm_tasks::ImageSize;
@@ -33,15 +35,13 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
     // message, a system message asking for JSON boxes or points when it asks for places) and
     // prints the instances the app draws; --prompt: the user message alone, as given.
     let instruction = args.value("--instruction")?;
-    let (prompt_text, system, request) = match instruction {
-        Some(text) => {
-            if args.has("--prompt") || args.has("--system") {
-                return Err("--instruction chooses the messages: it cannot be combined with --prompt or --system".into());
-            }
-            let request = chat_request(&text)?;
-            (request.user.clone(), request.system.map(str::to_owned), Some(request))
+    let prompt_args = match &instruction {
+        Some(_) if args.has("--prompt") || args.has("--system") => {
+            return Err("--instruction chooses the messages: it cannot be combined with --prompt or --system".into());
         }
-        None => (args.required("--prompt")?, args.value("--system")?, None),
+        // Refused before the model loads when empty or over-long.
+        Some(text) => Qwen3Vl::chat_request(text).map(|_| None).map_err(|e| e.to_string())?,
+        None => Some((args.required("--prompt")?, args.value("--system")?)),
     };
     // Greedy is the only decoding this family has; the flag is accepted so one command line
     // works for both families.
@@ -69,35 +69,30 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
 
     let img = open_image(&image_path)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
-    let (patches, grid) = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
-    let prompt = model.prompt(system.as_deref(), &prompt_text, grid).map_err(|e| e.to_string())?;
-    lap("preprocess", &device);
-
-    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |_, _| std::ops::ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
-    lap("generate", &device);
-    let text = model.chat.decode(&generated.ids).map_err(|e| e.to_string())?;
-    let result = parse_grounding(&text, ImageSize { width: w as u32, height: h as u32 });
-
-    if let Some(dir) = dump {
-        write_dump(&model, &patches, grid, &prompt, &dir)?;
-    }
-    let decode_s = timings["generate"] / 1000.0;
-    if let Some(request) = request {
-        let (explanation, text_answer) = match request.answer {
-            ChatAnswer::Boxes { segment: false } => ("asked Qwen3-VL as written, for JSON boxes", false),
-            ChatAnswer::Boxes { segment: true } => ("asked Qwen3-VL as written, for JSON boxes (masks need Florence-2's region-to-segmentation, which the app links when both models are stored; boxes only here)", false),
-            ChatAnswer::Points => ("asked Qwen3-VL as written, for JSON points", false),
-            ChatAnswer::Text => ("asked Qwen3-VL as written, for a text answer", true),
-        };
-        let instances: Vec<serde_json::Value> = grounded_instances(&result).iter().map(instance_json).collect();
+    let size = ImageSize { width: w as u32, height: h as u32 };
+    let Some((prompt_text, system)) = prompt_args else {
+        // The app's path for family #2 (`Qwen3Vl::run_instruction`), so both print the same.
+        let instruction = instruction.unwrap_or_default();
+        let run = pollster::block_on(model.run_instruction(img.as_raw(), size, &instruction, max_new, &mut |_| ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
+        crate::backend::wait_idle(&device);
+        timings.insert("preprocess", run.timings.preprocess_ms);
+        timings.insert("generate", run.timings.first_token_ms + run.timings.decode_ms);
+        if let Some(dir) = dump {
+            let (patches, grid) = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
+            write_dump(&model, &patches, grid, &run.prompt, &dir)?;
+        }
+        let note = (run.request.answer == (ChatAnswer::Boxes { segment: true })).then_some(BOXES_ONLY_NOTE);
+        let text_answer = run.request.answer == ChatAnswer::Text;
+        let instances: Vec<serde_json::Value> = run.reply.instances.iter().map(instance_json).collect();
         let out = serde_json::json!({
-            "instruction": request.user,
-            "explanation": explanation,
-            "system": request.system,
+            "instruction": run.request.user,
+            "explanation": run.explanation,
+            "note": note,
+            "system": run.request.system,
             "instances": instances,
-            "text": if text_answer { serde_json::json!(text) } else { serde_json::Value::Null },
-            "generated_text": text,
-            "token_ids": generated.ids,
+            "text": if text_answer { serde_json::json!(run.reply.generated_text) } else { serde_json::Value::Null },
+            "generated_text": run.reply.generated_text,
+            "token_ids": run.ids,
             "timings_ms": timings,
             "backend": device.backend_name(),
             "backend_reason": backend_reason,
@@ -105,7 +100,20 @@ pub fn run(args: &mut Args, model_dir: &Path) -> Result<(), String> {
         });
         println!("{}", if json { out.to_string() } else { serde_json::to_string_pretty(&out).map_err(|e| e.to_string())? });
         return Ok(());
+    };
+    let (patches, grid) = model.pixel_values(img.as_raw(), w, h).map_err(|e| e.to_string())?;
+    let prompt = model.prompt(system.as_deref(), &prompt_text, grid).map_err(|e| e.to_string())?;
+    lap("preprocess", &device);
+
+    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |_| ControlFlow::Continue(()))).map_err(|e| e.to_string())?;
+    lap("generate", &device);
+    let text = model.chat.decode(&generated.ids).map_err(|e| e.to_string())?;
+    let result = parse_grounding(&text, size);
+
+    if let Some(dir) = dump {
+        write_dump(&model, &patches, grid, &prompt, &dir)?;
     }
+    let decode_s = timings["generate"] / 1000.0;
     if json {
         let out = serde_json::json!({
             "model_type": "qwen3_vl",

@@ -12,7 +12,9 @@ use visionllm_gpu::Recorder;
 
 use web_time::Duration;
 
-use crate::generate::{Generated, StepReporter};
+use visionllm_modelkit::StepReporter;
+
+use crate::generate::Generated;
 use crate::language::DecoderState;
 use crate::model::{Florence2, ModelError, Result};
 

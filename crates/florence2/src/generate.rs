@@ -1,14 +1,16 @@
 //! Generation, the one path every caller takes (the browser worker, `visionllm run`, `visionllm
 //! eval`, the reference tests): encode the prompt with the image features, then decode with plain
-//! greedy (argmax on the GPU, one token id read back per step), greedy with each token's
-//! log-probability (one id and one f32 read back per step) or beam search with the reference's
-//! semantics (transformers 5 `_beam_search`). After every step `on_step` sees the answer so far
-//! and may stop the loop, which is how the app shows a growing answer and cancels between tokens.
+//! greedy (modelkit's loop, shared with Qwen3-VL: argmax on the device, one token id read back
+//! per step), greedy with each token's log-probability (one id and one f32 read back per step) or
+//! beam search with the reference's semantics (transformers 5 `_beam_search`). After every step
+//! `on_step` sees the answer so far and may stop the loop, which is how the app shows a growing
+//! answer and cancels between tokens.
 
 use std::ops::ControlFlow;
 
-use visionllm_gpu::ops::{embedding, logprobs, topk};
+use visionllm_gpu::ops::topk;
 use visionllm_gpu::{Recorder, Tensor};
+use visionllm_modelkit::{greedy, GreedyLimits, StepReporter};
 use web_time::{Duration, Instant};
 
 use crate::language::DecoderState;
@@ -47,17 +49,9 @@ impl Decoding {
     }
 }
 
-/// What `on_step` sees after each decoder step.
-#[derive(Clone, Copy, Debug)]
-pub struct Step<'a> {
-    /// The answer so far, decoder start token first: for greedy every id chosen, for beam search
-    /// the best hypothesis still running (it may change completely at the next step).
-    pub ids: &'a [u32],
-    /// Steps taken (tokens generated per hypothesis).
-    pub new_tokens: usize,
-    /// Time since the decoder started (the encoder's time is not included).
-    pub elapsed: Duration,
-}
+/// What `on_step` sees after each decoder step (modelkit's, shared with Qwen3-VL): `ids` is the
+/// answer so far, decoder start token first.
+pub use visionllm_modelkit::Step;
 
 /// The generated sequence as the reference's `generate` returns it: decoder start token first.
 #[derive(Clone, Debug)]
@@ -79,20 +73,6 @@ pub struct Generated {
 impl Generated {
     pub fn new_tokens(&self) -> usize {
         self.ids.len().saturating_sub(1)
-    }
-}
-
-/// Counts steps and time for `on_step`, so greedy and beam search report the same way.
-pub(crate) struct StepReporter<'f> {
-    started: Instant,
-    steps: usize,
-    on_step: &'f mut dyn FnMut(&Step) -> ControlFlow<()>,
-}
-
-impl StepReporter<'_> {
-    pub(crate) fn report(&mut self, ids: &[u32]) -> ControlFlow<()> {
-        self.steps += 1;
-        (self.on_step)(&Step { ids, new_tokens: self.steps, elapsed: self.started.elapsed() })
     }
 }
 
@@ -121,7 +101,7 @@ impl Florence2 {
 
         // The positions bound every buffer the loop sizes (KV caches, ids), whatever was asked.
         let max_len = max_new_tokens.saturating_add(1).min(self.cfg.text_config.max_position_embeddings);
-        let mut reporter = StepReporter { started: Instant::now(), steps: 0, on_step };
+        let mut reporter = StepReporter::new(on_step);
         let mut rec = Recorder::new(&self.device);
         let state = self.language.start(&mut rec, &encoded, max_len)?;
         let mut generated = match decoding {
@@ -133,56 +113,16 @@ impl Florence2 {
             }
         };
         generated.encode_time = encode_time;
-        generated.decode_time = reporter.started.elapsed();
+        generated.decode_time = reporter.elapsed();
         Ok(generated)
     }
 
-    async fn greedy(&self, mut rec: Recorder<'_>, mut state: DecoderState, max_len: usize, scores: bool, reporter: &mut StepReporter<'_>) -> Result<Generated> {
+    /// Greedy decoding through modelkit's loop: each step feeds the last id to the decoder.
+    async fn greedy(&self, rec: Recorder<'_>, mut state: DecoderState, max_len: usize, scores: bool, reporter: &mut StepReporter<'_>) -> Result<Generated> {
         let t = &self.cfg.text_config;
-        let mut ids = vec![t.decoder_start_token_id];
-        let mut logprobs_out = Vec::new();
-        let mut stopped = false;
-        while ids.len() < max_len {
-            let logits = self.language.step(&mut rec, &mut state, &ids[ids.len() - 1..], &mut |_, _| {})?;
-            // The id is the argmax of the logits themselves (not of the log-probs, where rounding
-            // could tie two logits), so the ids never depend on `scores`.
-            let next = topk::argmax(&mut rec, &logits)?;
-            let staged_logprob = if scores {
-                let (_, vocab) = logits.dims2();
-                let lp = logprobs::search_log_probs(&mut rec, &logits, &[0.0], None, &[])?;
-                let picked = embedding::embedding(&mut rec, &lp.reshape(&[vocab, 1]), &next)?;
-                Some(rec.stage_read(&picked)?)
-            } else {
-                None
-            };
-            let staged = rec.stage_read(&next)?;
-            rec.submit();
-            let id = staged.read_u32(&self.device).await?[0];
-            if let Some(s) = staged_logprob {
-                let lp = s.read_f32(&self.device).await?[0];
-                if !lp.is_finite() {
-                    return Err(ModelError::Numerics(format!("log-probability {lp} at step {}: the logits overflowed", ids.len() - 1)));
-                }
-                logprobs_out.push(lp);
-            }
-            self.device.check_alive()?;
-            ids.push(id);
-            if reporter.report(&ids).is_break() {
-                stopped = true;
-                break;
-            }
-            if id == t.eos_token_id {
-                break;
-            }
-            rec = Recorder::new(&self.device);
-        }
-        Ok(Generated {
-            ids,
-            score: None,
-            token_logprobs: scores.then_some(logprobs_out),
-            stopped,
-            encode_time: Duration::ZERO,
-            decode_time: Duration::ZERO,
-        })
+        let limits = GreedyLimits { max_len, stop_ids: &[t.eos_token_id], scores };
+        let mut step = |rec: &mut Recorder, ids: &[u32]| self.language.step(rec, &mut state, &ids[ids.len() - 1..], &mut |_, _| {});
+        let run = greedy(rec, vec![t.decoder_start_token_id], limits, reporter, &mut step).await?;
+        Ok(Generated { ids: run.ids, score: None, token_logprobs: run.token_logprobs, stopped: run.stopped, encode_time: Duration::ZERO, decode_time: Duration::ZERO })
     }
 }

@@ -1,7 +1,7 @@
 //! BART encoder-decoder (post-LN), as Florence-2 uses it: learned positions with offset 2 that
 //! count the image tokens, `layernorm_embedding` after the sum, no final LayerNorm, `lm_head`
-//! tied to `shared` without bias. The decoder keeps a self-attention KV cache per layer that grows
-//! by one row per step; cross-attention K/V are computed once per image.
+//! tied to `shared` without bias. The decoder keeps a self-attention KV cache per layer (modelkit's)
+//! that grows by one row per step; cross-attention K/V are computed once per image.
 
 use std::sync::Arc;
 
@@ -10,6 +10,8 @@ use visionllm_gpu::ops::linear::Epilogue;
 use visionllm_gpu::{DType, Recorder, Tensor};
 
 use crate::config::TextConfig;
+use visionllm_modelkit::KvCache;
+
 use crate::load::{norm, Linear, Loader, Norm};
 use crate::model::{ModelError, Result};
 use crate::vision::Tap;
@@ -89,15 +91,12 @@ pub struct LanguageModel {
     dtype: DType,
 }
 
-/// Per-sequence decoder state: self-attention caches per layer ([max_len, d], the first `len`
-/// rows valid) and the cross-attention K/V of the encoder output (shared between beams).
+/// Per-sequence decoder state: the self-attention caches per layer and the cross-attention K/V
+/// of the encoder output (shared between beams).
 #[derive(Clone)]
 pub struct DecoderState {
-    self_k: Vec<Tensor>,
-    self_v: Vec<Tensor>,
+    cache: KvCache,
     cross: Arc<Vec<(Tensor, Tensor)>>,
-    pub len: usize,
-    pub max_len: usize,
 }
 
 impl LanguageModel {
@@ -195,40 +194,35 @@ impl LanguageModel {
         if max_len > self.cfg.max_position_embeddings {
             return Err(ModelError::Input(format!("{max_len} decoder positions requested, the model has {}", self.cfg.max_position_embeddings)));
         }
-        let d = self.cfg.d_model;
         let mut cross = Vec::new();
-        let (mut self_k, mut self_v) = (Vec::new(), Vec::new());
         for layer in &self.dec_layers {
             let k = layer.cross.k.forward(rec, encoded)?;
             let v = layer.cross.v.forward(rec, encoded)?;
             cross.push((k, v));
-            self_k.push(rec.zeros(&[max_len, d], self.dtype));
-            self_v.push(rec.zeros(&[max_len, d], self.dtype));
         }
-        Ok(DecoderState { self_k, self_v, cross: Arc::new(cross), len: 0, max_len })
+        let cache = KvCache::new(rec, self.dec_layers.len(), max_len, self.cfg.d_model, self.dtype);
+        Ok(DecoderState { cache, cross: Arc::new(cross) })
     }
 
     /// Feed `ids` at the next positions; returns logits [ids.len(), V].
     pub fn step(&self, rec: &mut Recorder, state: &mut DecoderState, ids: &[u32], tap: Tap) -> Result<Tensor> {
         let (n, d) = (ids.len(), self.cfg.d_model);
-        if n == 0 || state.len + n > state.max_len {
-            return Err(ModelError::Input(format!("decoder step of {n} tokens at position {} exceeds {}", state.len, state.max_len)));
-        }
+        state.cache.check_room(n)?;
+        let at = state.cache.len();
         let id_tensor = rec.upload_u32(&[n], ids);
         let x = embedding::embedding_as(rec, &self.shared, &id_tensor, self.dtype)?;
-        let pos = copy::slice(rec, &self.dec_pos, &[POSITION_OFFSET + state.len, 0], &[n, d])?;
+        let pos = copy::slice(rec, &self.dec_pos, &[POSITION_OFFSET + at, 0], &[n, d])?;
         let x = elementwise::add(rec, &x, &pos)?;
         let mut x = self.dec_norm.forward(rec, &x)?;
         tap("decoder.embeddings", &x);
         let heads = self.cfg.decoder_attention_heads;
-        let total = state.len + n;
+        let total = at + n;
         for (i, layer) in self.dec_layers.iter().enumerate() {
             let a = &layer.attn;
             let q = a.q.forward(rec, &x)?;
             let (k, v) = (a.k.forward(rec, &x)?, a.v.forward(rec, &x)?);
-            attention::kv_cache_append(rec, &state.self_k[i], &k, state.len)?;
-            attention::kv_cache_append(rec, &state.self_v[i], &v, state.len)?;
-            let h = attention::causal_self_attention(rec, &q, &state.self_k[i], &state.self_v[i], total, heads)?;
+            let (kc, vc) = state.cache.append(rec, i, &k, &v)?;
+            let h = attention::causal_self_attention(rec, &q, kc, vc, total, heads)?;
             x = project_add_norm(rec, &a.o, &h, &x, &layer.attn_norm)?;
             let c = &layer.cross;
             let (ck, cv) = &state.cross[i];
@@ -238,23 +232,12 @@ impl LanguageModel {
             x = layer.ffn.forward_add_norm(rec, &x, &layer.ffn_norm)?;
             tap(&format!("decoder.layer{i}"), &x);
         }
-        state.len = total;
+        state.cache.advance(n)?;
         Ok(qmatmul::linear(rec, &x, &self.shared, None)?)
     }
 
     /// A copy of `state` whose caches are new buffers (beam search reorders by copying).
     pub fn fork(&self, rec: &mut Recorder, state: &DecoderState) -> Result<DecoderState> {
-        let dup = |rec: &mut Recorder, t: &Tensor| -> Result<Tensor> {
-            let n = rec.alloc(&t.shape, t.dtype);
-            rec.copy_into(t, &n, 0)?;
-            Ok(n)
-        };
-        Ok(DecoderState {
-            self_k: state.self_k.iter().map(|t| dup(rec, t)).collect::<Result<_>>()?,
-            self_v: state.self_v.iter().map(|t| dup(rec, t)).collect::<Result<_>>()?,
-            cross: state.cross.clone(),
-            len: state.len,
-            max_len: state.max_len,
-        })
+        Ok(DecoderState { cache: state.cache.fork(rec)?, cross: state.cross.clone() })
     }
 }

@@ -1,7 +1,9 @@
 //! What every model family on the runtime shares (layering floor 3's common ground, so a second
 //! family does not copy the first): the error type, a loader that reads weights by name and
-//! uploads them (quantized matmul weights stay quantized), and the small layers built from them.
+//! uploads them (quantized matmul weights stay quantized), the small layers built from them, and
+//! generation's common parts (a KV cache, the step hook, the greedy loop).
 
+pub mod generate;
 pub mod layers;
 pub mod loader;
 pub mod pillow_resize;
@@ -11,6 +13,7 @@ use thiserror::Error;
 use visionllm_gpu::BackendError;
 use visionllm_weights::WeightsError;
 
+pub use generate::{greedy, GreedyLimits, GreedyRun, KvCache, OnStep, Step, StepReporter};
 pub use layers::{LayerNorm, Linear, RmsNorm};
 pub use loader::Loader;
 pub use table::RowSplitTable;

@@ -1,11 +1,9 @@
-//! Greedy generation: prefill, then one decode step per token, the argmax read back each step
-//! (the next step needs it), stopping at an end-of-sequence id or the token budget.
+//! Greedy generation through modelkit's loop (the one Florence-2 uses): the vision tower and the
+//! prefill in one submission, then one decode step per token, the argmax read back each step (the
+//! next step needs it), stopping at an end-of-sequence id, the token budget or the step hook.
 
-use std::ops::ControlFlow;
-
-use visionllm_gpu::ops::topk::argmax;
 use visionllm_gpu::Recorder;
-use visionllm_modelkit::{ModelError, Result};
+use visionllm_modelkit::{greedy, GreedyLimits, ModelError, OnStep, Result, StepReporter};
 
 use crate::model::{Prompt, Qwen3Vl};
 use crate::positions::Grid;
@@ -17,57 +15,34 @@ pub struct Generated {
     /// Generated ids only (the prompt excluded), the end-of-sequence id included when reached.
     pub ids: Vec<u32>,
     pub prompt_len: usize,
-    /// The callback asked to stop (a cancelled job): `ids` are those made until then.
+    /// The step hook asked to stop (a cancelled job): `ids` are those made until then.
     pub stopped: bool,
 }
 
-/// Sees each generated id as it comes (a streaming answer) with all ids so far; `Break` stops
-/// generation after that token (the worker's Cancel).
-pub type OnToken<'a> = &'a mut dyn FnMut(u32, &[u32]) -> ControlFlow<()>;
-
 impl Qwen3Vl {
-    /// Greedy ids for an instruction about the image's patches; `on_token` sees each id as it
-    /// comes (a streaming answer) and may stop generation.
-    pub async fn generate_greedy(&self, patches: &[f32], grid: Grid, system: Option<&str>, instruction: &str, max_new_tokens: usize, on_token: OnToken<'_>) -> Result<Generated> {
+    /// Greedy ids for an instruction about the image's patches; `on_step` sees the ids so far
+    /// after each token (a streaming answer) and may stop generation.
+    pub async fn generate_greedy(&self, patches: &[f32], grid: Grid, system: Option<&str>, instruction: &str, max_new_tokens: usize, on_step: OnStep<'_>) -> Result<Generated> {
         let prompt = self.prompt(system, instruction, grid)?;
-        self.generate_from_prompt(patches, &prompt, max_new_tokens, on_token).await
+        self.generate_from_prompt(patches, &prompt, max_new_tokens, on_step).await
     }
 
-    /// [`Self::generate_greedy`] for a prompt already made.
-    pub async fn generate_from_prompt(&self, patches: &[f32], prompt: &Prompt, max_new_tokens: usize, on_token: OnToken<'_>) -> Result<Generated> {
+    /// [`Self::generate_greedy`] for a prompt already made. `Step::ids` are the generated ids.
+    pub async fn generate_from_prompt(&self, patches: &[f32], prompt: &Prompt, max_new_tokens: usize, on_step: OnStep<'_>) -> Result<Generated> {
         if max_new_tokens == 0 || max_new_tokens > MAX_NEW_TOKENS {
             return Err(ModelError::Input(format!("max new tokens {max_new_tokens}: must be 1..={MAX_NEW_TOKENS}")));
         }
-        let device = self.device().clone();
-        let mut rec = Recorder::new(&device);
+        let mut rec = Recorder::new(self.device());
         let image = self.image_features(&mut rec, patches, prompt.grid, &mut |_, _| {})?;
         let mut state = self.start(&mut rec, prompt, max_new_tokens);
-        let logits = self.prefill(&mut rec, &mut state, prompt, &image, &mut |_, _| {})?;
-        let mut next = read_argmax(rec, &logits).await?;
-        let mut ids = Vec::new();
-        let mut stopped = false;
-        loop {
-            ids.push(next);
-            if on_token(next, &ids).is_break() {
-                stopped = true;
-                break;
-            }
-            if self.eos_ids().contains(&next) || ids.len() == max_new_tokens {
-                break;
-            }
-            let mut rec = Recorder::new(&device);
-            let logits = self.decode_step(&mut rec, &mut state, prompt, ids.len() - 1, next)?;
-            next = read_argmax(rec, &logits).await?;
-        }
-        Ok(Generated { ids, prompt_len: prompt.ids.len(), stopped })
+        // The first step is the prompt with the image; every later one the last id at its position.
+        let mut step = |rec: &mut Recorder, ids: &[u32]| match ids.last() {
+            None => self.prefill(rec, &mut state, prompt, &image, &mut |_, _| {}),
+            Some(&last) => self.decode_step(rec, &mut state, prompt, ids.len() - 1, last),
+        };
+        let limits = GreedyLimits { max_len: max_new_tokens, stop_ids: self.eos_ids(), scores: false };
+        let mut reporter = StepReporter::new(on_step);
+        let run = greedy(rec, Vec::new(), limits, &mut reporter, &mut step).await?;
+        Ok(Generated { ids: run.ids, prompt_len: prompt.ids.len(), stopped: run.stopped })
     }
-}
-
-async fn read_argmax(mut rec: Recorder<'_>, logits: &visionllm_gpu::Tensor) -> Result<u32> {
-    let best = argmax(&mut rec, logits)?;
-    let staged = rec.stage_read(&best)?;
-    let device = rec.device();
-    rec.submit();
-    let v = staged.read_u32(device).await?;
-    v.first().copied().ok_or_else(|| ModelError::Numerics("argmax returned nothing".into()))
 }

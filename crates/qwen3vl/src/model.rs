@@ -146,7 +146,7 @@ impl Qwen3Vl {
     /// The prompt through the decoder (image rows replaced, DeepStack added): logits [1, vocab]
     /// of its last position.
     pub fn prefill(&self, rec: &mut Recorder, state: &mut DecoderState, prompt: &Prompt, image: &VisionOutput, tap: Tap) -> Result<Tensor> {
-        if state.len != 0 {
+        if !state.is_empty() {
             return Err(ModelError::Input("prefill on a decoder state that already holds tokens".into()));
         }
         let (cos, sin) = text_rotary(&prompt.positions, self.text.head_dim, self.cfg.text_config.rope_parameters.rope_theta, self.cfg.text_config.rope_parameters.mrope_section);

@@ -10,7 +10,7 @@ use visionllm_gpu::ops::elementwise;
 use visionllm_gpu::ops::linear::Epilogue;
 use visionllm_gpu::ops::rope::rope;
 use visionllm_gpu::{DType, Recorder, Tensor};
-use visionllm_modelkit::{Linear, Loader, ModelError, Result, RmsNorm, RowSplitTable, Tap};
+use visionllm_modelkit::{KvCache, Linear, Loader, ModelError, Result, RmsNorm, RowSplitTable, Tap};
 
 use crate::config::Qwen3VlConfig;
 
@@ -43,12 +43,21 @@ pub(crate) struct TextModel {
     pub vocab: usize,
 }
 
-/// Where a sequence stands: one K and V cache [max_len, kv_heads * head_dim] per layer, and how
-/// many rows of them are filled.
+/// Where a sequence stands: modelkit's KV cache, one K and V [max_len, kv_heads * head_dim] per
+/// layer, and how many rows of them are filled.
 pub struct DecoderState {
-    caches: Vec<(Tensor, Tensor)>,
-    pub len: usize,
-    pub max_len: usize,
+    cache: KvCache,
+}
+
+impl DecoderState {
+    /// Positions filled.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
 }
 
 /// The prompt's image: which rows hold image tokens and what goes there.
@@ -89,9 +98,7 @@ impl TextModel {
 
     /// Empty caches for up to `max_len` positions.
     pub fn start(&self, rec: &mut Recorder, max_len: usize, dtype: DType) -> DecoderState {
-        let kvc = self.kv_heads * self.head_dim;
-        let caches = self.layers.iter().map(|_| (rec.zeros(&[max_len, kvc], dtype), rec.zeros(&[max_len, kvc], dtype))).collect();
-        DecoderState { caches, len: 0, max_len }
+        DecoderState { cache: KvCache::new(rec, self.layers.len(), max_len, self.kv_heads * self.head_dim, dtype) }
     }
 
     /// Run `ids` (the prompt, or one generated token) at the next rows of the caches, with
@@ -99,9 +106,7 @@ impl TextModel {
     /// Returns the logits of the last position [1, vocab].
     pub fn forward(&self, rec: &mut Recorder, state: &mut DecoderState, ids: &[u32], cos: &Tensor, sin: &Tensor, image: Option<ImageRows>, tap: Tap) -> Result<Tensor> {
         let l = ids.len();
-        if l == 0 || state.len + l > state.max_len {
-            return Err(ModelError::Input(format!("{l} tokens after {} of {} cache rows", state.len, state.max_len)));
-        }
+        state.cache.check_room(l)?;
         if let Some(&bad) = ids.iter().find(|&&t| t as usize >= self.vocab) {
             return Err(ModelError::Input(format!("token id {bad} is outside the vocabulary of {}", self.vocab)));
         }
@@ -115,7 +120,7 @@ impl TextModel {
             kv_cache_append(rec, &x, img.embeds, img.start)?;
         }
         tap("prefill.inputs_embeds", &x);
-        let at = state.len;
+        let at = state.cache.len();
         for (i, layer) in self.layers.iter().enumerate() {
             let h = layer.input_norm.forward(rec, &x)?;
             let q = layer.q.forward(rec, &h)?;
@@ -125,9 +130,7 @@ impl TextModel {
             let k = layer.k_norm.forward(rec, &k.reshape(&[l * kv, hd]))?.reshape(&[l, kv * hd]);
             let k = rope(rec, &k, cos, sin, hd, kv * hd)?;
             let v = layer.v.forward(rec, &h)?;
-            let (kc, vc) = &state.caches[i];
-            kv_cache_append(rec, kc, &k, at)?;
-            kv_cache_append(rec, vc, &v, at)?;
+            let (kc, vc) = state.cache.append(rec, i, &k, &v)?;
             let attn = causal_grouped_attention(rec, &q, kc, vc, at + l, heads, kv)?;
             x = layer.o.forward_with(rec, &attn, Epilogue::Residual(&x))?;
             let h = layer.post_norm.forward(rec, &x)?;
@@ -149,7 +152,7 @@ impl TextModel {
             }
             tap(&format!("prefill.layer{i}"), &x);
         }
-        state.len += l;
+        state.cache.advance(l)?;
         let normed = self.norm.forward(rec, &x)?;
         tap("prefill.last_hidden_state", &normed);
         let last = slice(rec, &normed, &[l - 1, 0], &[1, self.d])?;

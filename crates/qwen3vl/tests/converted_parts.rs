@@ -46,8 +46,8 @@ fn run(device: &Device, dir: &Path, case: &Case, max_new: usize) -> (Vec<u32>, V
     rec.submit();
     let logits = pollster::block_on(staged.read_f32(device)).unwrap();
     let mut streamed = Vec::new();
-    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |t, _| {
-        streamed.push(t);
+    let generated = pollster::block_on(model.generate_from_prompt(&patches, &prompt, max_new, &mut |step| {
+        streamed.push(*step.ids.last().expect("a step has made an id"));
         std::ops::ControlFlow::Continue(())
     }))
     .unwrap();

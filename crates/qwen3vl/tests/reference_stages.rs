@@ -117,17 +117,54 @@ fn greedy_ids_equal_the_reference() {
         let (patches, g) = model.pixel_values(&rgb, w, h).unwrap();
         let want = case.ids("greedy_ids");
         let mut streamed = Vec::new();
-        let out = pollster::block_on(model.generate_greedy(&patches, g, case.system().as_deref(), &case.prompt_text(), want.len(), &mut |t, _| {
-            streamed.push(t);
+        let out = pollster::block_on(model.generate_greedy(&patches, g, case.system().as_deref(), &case.prompt_text(), want.len(), &mut |step| {
+            assert_eq!(step.new_tokens, step.ids.len(), "one id per step");
+            streamed.push(*step.ids.last().expect("a step has made an id"));
             std::ops::ControlFlow::Continue(())
         })).unwrap();
         assert_eq!(out.ids, want, "{name}: greedy ids");
         assert_eq!(streamed, want, "{name}: streamed ids");
         assert!(!out.stopped);
         // A callback that stops after three tokens (the worker's Cancel) gets their prefix.
-        let stop = |_: u32, so_far: &[u32]| if so_far.len() == 3 { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) };
+        let stop = |step: &visionllm_qwen3vl::Step| if step.ids.len() == 3 { std::ops::ControlFlow::Break(()) } else { std::ops::ControlFlow::Continue(()) };
         let out = pollster::block_on(model.generate_greedy(&patches, g, case.system().as_deref(), &case.prompt_text(), want.len(), &mut { stop })).unwrap();
         assert!(out.stopped, "{name}");
         assert_eq!(out.ids, want[..3], "{name}: stopped after three");
+    }
+}
+
+#[test]
+fn an_instruction_is_the_chat_request_through_greedy_decoding() {
+    use visionllm_qwen3vl::{ChatReply, Qwen3Vl};
+    use visionllm_tasks::chat_request::{ChatAnswer, BOXES_SYSTEM};
+    use visionllm_tasks::ImageSize;
+    let name = CASES[0];
+    for device in devices() {
+        let case = Case::open(name);
+        let model = case.model_on(&device, DType::F32);
+        let (w, h, rgb) = case.image();
+        let size = ImageSize { width: w as u32, height: h as u32 };
+        let mut steps = 0;
+        let wall = std::time::Instant::now();
+        let run = pollster::block_on(model.run_instruction(&rgb, size, "  find the cat and the dog ", 6, &mut |step| {
+            steps = step.new_tokens;
+            std::ops::ControlFlow::Continue(())
+        }))
+        .unwrap();
+        let wall_ms = wall.elapsed().as_secs_f64() * 1000.0;
+        // Independently: the system message the request names, the trimmed words, greedy ids.
+        let (patches, g) = model.pixel_values(&rgb, w, h).unwrap();
+        let direct = pollster::block_on(model.generate_greedy(&patches, g, Some(BOXES_SYSTEM), "find the cat and the dog", 6, &mut |_| std::ops::ControlFlow::Continue(()))).unwrap();
+        assert_eq!(run.request.answer, ChatAnswer::Boxes { segment: false }, "{name}");
+        assert_eq!(run.ids, direct.ids, "{name}: the instruction's ids are greedy's on the chat request");
+        assert_eq!(steps, run.ids.len(), "{name}: the hook saw every step");
+        assert_eq!(run.reply, ChatReply::read(model.chat.decode(&direct.ids).unwrap(), size), "{name}: the reply is the decoded ids, read");
+        assert!(run.explanation.contains("JSON boxes"), "{}", run.explanation);
+        let t = run.timings;
+        assert!(t.first_token_ms > 0.0 && t.preprocess_ms > 0.0, "{t:?}: the vision tower, prefill and preprocessing take time");
+        assert!(t.preprocess_ms + t.first_token_ms + t.decode_ms <= wall_ms, "{t:?}: the stages fit in the call's {wall_ms} ms");
+        assert!(!run.stopped);
+        // An empty instruction is refused before anything runs.
+        assert!(Qwen3Vl::chat_request("   ").is_err());
     }
 }

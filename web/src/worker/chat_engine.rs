@@ -1,15 +1,15 @@
-//! One job on model family #2 (Qwen3-VL): the instruction goes to the model as written
-//! (`tasks::chat_request` only adds a system message asking for JSON boxes or points when the
-//! instruction asks for places); the answer streams token by token as `JobUpdate`s, its JSON
-//! grounding parsed as it grows (a box shows once its object closes); Cancel stops after the
-//! current token. Asked to segment, the final boxes go to a stored Florence-2 for their masks
-//! (`segmenter`).
+//! One job on model family #2 (Qwen3-VL) through `Qwen3Vl::run_instruction`, the path the CLI
+//! takes too: the instruction goes to the model as written (`tasks::chat_request` only adds a
+//! system message asking for JSON boxes or points when the instruction asks for places); the
+//! answer streams token by token as `JobUpdate`s, its JSON grounding parsed as it grows (a box
+//! shows once its object closes); Cancel stops after the current token. Asked to segment, the
+//! final boxes go to a stored Florence-2 for their masks (`segmenter`).
 
 use std::ops::ControlFlow;
 
-use visionllm_qwen3vl::Qwen3Vl;
-use visionllm_tasks::chat_request::{chat_request, grounded_instances, ChatAnswer, ChatRequest};
-use visionllm_tasks::parse::grounding_json::parse_grounding;
+use visionllm_qwen3vl::instruct::explanation;
+use visionllm_qwen3vl::{ChatReply, Qwen3Vl, Step};
+use visionllm_tasks::chat_request::{ChatAnswer, ChatRequest};
 use visionllm_tasks::{Geometry, ImageSize, RouteOptions};
 
 use super::segmenter::masks_for_boxes;
@@ -27,24 +27,14 @@ pub struct ChatJob<'a> {
     pub decoding: DecodingMode,
 }
 
-fn explanation(request: &ChatRequest) -> String {
-    let asked = match request.answer {
-        ChatAnswer::Boxes { .. } => "for JSON boxes (bbox_2d)",
-        ChatAnswer::Points => "for JSON points (point_2d)",
-        ChatAnswer::Text => "for a text answer",
-    };
-    format!("Qwen3-VL reads the instruction as written; asked {asked}")
-}
-
-fn chat_run(request: &ChatRequest, text: String, size: ImageSize, new_tokens: usize) -> ChatRun {
-    let instances = grounded_instances(&parse_grounding(&text, size));
-    ChatRun { system: request.system.map(str::to_owned), answer: request.answer, generated_text: text, instances, new_tokens, note: None }
+fn chat_run(request: &ChatRequest, reply: ChatReply, new_tokens: usize) -> ChatRun {
+    ChatRun { system: request.system.map(str::to_owned), answer: request.answer, generated_text: reply.generated_text, instances: reply.instances, new_tokens, note: None }
 }
 
 fn result(job: &ChatJob, request: &ChatRequest, chat: ChatRun, status: JobStatus, timings: Timings) -> JobResult {
     JobResult {
         instruction: job.instruction.to_string(),
-        explanation: explanation(request),
+        explanation: explanation(request.answer),
         fallback: false,
         options: RouteOptions { geometry: Geometry::Box, max_instances: None, class_filter: Vec::new() },
         image_width: job.size.width,
@@ -59,53 +49,44 @@ fn result(job: &ChatJob, request: &ChatRequest, chat: ChatRun, status: JobStatus
 
 /// `Ok(None)` when the job was cancelled (the page keeps what the last update showed).
 pub async fn run_chat_job(state: &WorkerState, model: &Qwen3Vl, job: ChatJob<'_>) -> Result<Option<JobResult>, String> {
-    let request = chat_request(job.instruction)?;
-    let stage = |stage: Stage| progress(Progress { job: Some(job.job), stage, done: 0, total: Some(1), elapsed_ms: 0.0 });
-    let mut timings = Timings::default();
-    let t0 = now_ms();
-    stage(Stage::Preprocess);
-    let (w, h) = (job.size.width as usize, job.size.height as usize);
-    let (patches, grid) = model.pixel_values(job.rgb, w, h).map_err(|e| e.to_string())?;
-    let prompt = model.prompt(request.system, &request.user, grid).map_err(|e| e.to_string())?;
-    timings.preprocess_ms = now_ms() - t0;
-    stage(Stage::Vision);
-
-    let started = now_ms();
+    let request = Qwen3Vl::chat_request(job.instruction).map_err(|e| e.to_string())?;
+    progress(Progress { job: Some(job.job), stage: Stage::Vision, done: 0, total: Some(1), elapsed_ms: 0.0 });
     let mut last_update = f64::NEG_INFINITY;
-    let mut first_token_at = None;
-    let mut on_token = |_: u32, ids: &[u32]| {
+    let mut on_step = |step: &Step| {
         let t = now_ms();
-        first_token_at.get_or_insert(t);
         if t - last_update >= UPDATE_INTERVAL_MS {
             last_update = t;
-            progress(Progress { job: Some(job.job), stage: Stage::Decode, done: ids.len() as u64, total: Some(job.max_new_tokens as u64), elapsed_ms: t - started });
-            if let Ok(text) = model.chat.decode(ids) {
+            let elapsed_ms = step.elapsed.as_secs_f64() * 1000.0;
+            progress(Progress { job: Some(job.job), stage: Stage::Decode, done: step.ids.len() as u64, total: Some(job.max_new_tokens as u64), elapsed_ms });
+            if let Ok(text) = model.chat.decode(step.ids) {
                 let mut live = Timings::default();
-                live.decode_tokens = ids.len();
-                live.decode_ms = t - started;
-                let chat = chat_run(&request, text, job.size, ids.len());
+                live.decode_tokens = step.ids.len();
+                live.decode_ms = elapsed_ms;
+                let chat = chat_run(&request, ChatReply::read(text, job.size), step.ids.len());
                 post(&FromWorker::JobUpdate { job: job.job, result: result(&job, &request, chat, JobStatus::Running, live) }, None);
             }
         }
         if state.cancelled(job.job) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
     };
-    let generated = model.generate_from_prompt(&patches, &prompt, job.max_new_tokens, &mut on_token).await.map_err(|e| e.to_string())?;
-    if generated.stopped {
+    let run = model.run_instruction(job.rgb, job.size, job.instruction, job.max_new_tokens, &mut on_step).await.map_err(|e| e.to_string())?;
+    if run.stopped {
         return Ok(None);
     }
-    let end = now_ms();
     // The vision tower and prefill run before the first token: charged to "vision".
-    let first = first_token_at.unwrap_or(end);
-    timings.vision_ms = first - started;
-    timings.decode_ms = end - first;
-    timings.decode_tokens = generated.ids.len();
-    let mut text = model.chat.decode(&generated.ids).map_err(|e| e.to_string())?;
+    let timings = Timings {
+        preprocess_ms: run.timings.preprocess_ms,
+        vision_ms: run.timings.first_token_ms,
+        decode_ms: run.timings.decode_ms,
+        decode_tokens: run.ids.len(),
+        ..Timings::default()
+    };
     // `?test-hooks`: an answer the test chose replaces the (random) model's, after it streamed,
     // so a test can check the parse and the drawing of a known JSON answer.
-    if let Some(injected) = state.injected_answer.borrow_mut().take() {
-        text = injected;
-    }
-    let mut chat = chat_run(&request, text, job.size, generated.ids.len());
+    let reply = match state.injected_answer.borrow_mut().take() {
+        Some(injected) => ChatReply::read(injected, job.size),
+        None => run.reply,
+    };
+    let mut chat = chat_run(&request, reply, run.ids.len());
     if request.answer == (ChatAnswer::Boxes { segment: true }) {
         // The boxes show while their masks are made.
         post(&FromWorker::JobUpdate { job: job.job, result: result(&job, &request, chat.clone(), JobStatus::Running, timings.clone()) }, None);

@@ -50,7 +50,7 @@ pub async fn warm_up(loaded: &LoadedModel, software: bool) -> Result<(), String>
         Family::Qwen3Vl(model) => {
             let (patches, grid) = model.pixel_values(&rgb, SIDE as usize, SIDE as usize).map_err(|e| e.to_string())?;
             let prompt = model.prompt(None, "hi", grid).map_err(|e| e.to_string())?;
-            let mut ignore = |_: u32, _: &[u32]| ControlFlow::Continue(());
+            let mut ignore = |_: &visionllm_qwen3vl::Step| ControlFlow::Continue(());
             return model.generate_from_prompt(&patches, &prompt, 2, &mut ignore).await.map(|_| ()).map_err(|e| e.to_string());
         }
     };
