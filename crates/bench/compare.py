@@ -8,6 +8,10 @@ each stage's time on both sides and the ratio ours/PyTorch (below 1: we are fast
 --backend cpu runs our CPU backend on --threads threads (PyTorch gets the same count); --weights
 is ours only (PyTorch runs f32 weights, the reference's own precision).
 
+--size qwen3vl-2b --source DIR: `visionllm-bench qwen` (DIR converted to --weights, default q4, or
+already converted) against `pytorch_peer.py --size qwen3vl-2b` (f32, the bf16 source --peer-source,
+default DIR) on our prompt ids and grid: vision, prefill, time to the first token, decode per token.
+
 --ours / --peer read saved JSON lines instead of running that side (each run takes minutes).
 Run from anywhere; the engine side is `cargo run --release -p visionllm-bench` at the repository root.
 """
@@ -19,6 +23,7 @@ import sys
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../.."))
 STAGES = ("vision_ms", "encoder_ms", "decode_ms_per_token", "first_step_ms")
+QWEN_STAGES = ("vision_ms", "prefill_ms", "first_token_ms", "decode_ms_per_token")
 
 
 def lines(text):
@@ -49,7 +54,11 @@ def main():
     ap.add_argument("--ours")
     ap.add_argument("--peer")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--source", help="qwen3vl-2b: the checkpoint directory ours reads")
+    ap.add_argument("--peer-source", help="qwen3vl-2b: the bf16 checkpoint PyTorch reads (default --source)")
     a = ap.parse_args()
+    if a.size == "qwen3vl-2b":
+        return qwen(a)
     common = ["--size", a.size, "--image-size", a.image_size, "--tokens", a.tokens, "--json"]
     if a.ours:
         ours = lines(open(a.ours).read())
@@ -87,6 +96,47 @@ def main():
             if k in r:
                 v = r[k]
                 print(f"  {k:<22} {v['ours']:>12.1f} {v['pytorch']:>12.1f} {v['ratio']:>12.2f}x")
+
+
+def qwen(a):
+    """Qwen3-VL-2B: ours first (its prompt ids and grid go to the peer), then PyTorch."""
+    import tempfile
+    if not a.source and not a.ours:
+        sys.exit("--size qwen3vl-2b needs --source DIR (or --ours FILE and --peer FILE)")
+    if a.ours:
+        ours_text = open(a.ours).read()
+    else:
+        env = dict(os.environ, XDG_RUNTIME_DIR=os.environ.get("XDG_RUNTIME_DIR", "/tmp"))
+        mine = ["--source", a.source, "--image-size", a.image_size, "--tokens", a.tokens, "--backend", a.backend, "--json"]
+        if a.backend == "cpu":
+            mine += ["--threads", a.threads]
+        if a.weights:
+            mine += ["--weights", a.weights]
+        ours_text = "\n".join(json.dumps(r) for r in run(["cargo", "run", "--release", "-q", "-p", "visionllm-bench", "--", "qwen"] + mine, env))
+    o = lines(ours_text)[-1]
+    if a.peer:
+        p = lines(open(a.peer).read())[-1]
+    else:
+        with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+            f.write(ours_text)
+        p = run([sys.executable, "crates/bench/pytorch_peer.py", "--size", "qwen3vl-2b", "--source", a.peer_source or a.source,
+                 "--ours", f.name, "--tokens", a.tokens, "--threads", a.threads, "--json"])[-1]
+        os.unlink(f.name)
+    row = {"model": "qwen3vl-2b", "image": o["image"], "grid": o["grid"], "prompt_tokens": [o["prompt_tokens"], p["prompt_tokens"]],
+           "tokens": [o["tokens"], p["tokens"]], "ours": f"{o['adapter']}, {o['precision']}", "peer": f"{p['adapter']}, {p['precision']}",
+           "peak_rss_bytes": {"ours": o["peak_rss_bytes"], "pytorch": p["peak_rss_bytes"]}}
+    for k in QWEN_STAGES:
+        row[k] = {"ours": o[k], "pytorch": p[k], "ratio": round(o[k] / p[k], 3)}
+    if a.json:
+        print(json.dumps(row))
+        return
+    print(f"qwen3vl-2b at {row['image']} (grid {row['grid']}), prompt {row['prompt_tokens']} tokens, tokens ours/pytorch {row['tokens'][0]}/{row['tokens'][1]}")
+    print(f"  ours: {row['ours']}\n  peer: {row['peer']}")
+    print(f"  {'stage':<22} {'ours ms':>12} {'pytorch ms':>12} {'ours/pytorch':>13}")
+    for k in QWEN_STAGES:
+        v = row[k]
+        print(f"  {k:<22} {v['ours']:>12.1f} {v['pytorch']:>12.1f} {v['ratio']:>12.2f}x")
+    print(f"  {'peak RSS (GB)':<22} {o['peak_rss_bytes'] / 1e9:>12.2f} {p['peak_rss_bytes'] / 1e9:>12.2f}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,16 @@ a CPU: GPU submits, dispatches and bytes).
     python3 crates/bench/pytorch_peer.py --size base [--json] [--image-size 768] [--tokens 20]
                                          [--threads 2] [--runs 1] [--warmup-size 192]
     python3 crates/bench/pytorch_peer.py --size demo [--json] [--threads 2] [--runs 3]
+    python3 crates/bench/pytorch_peer.py --size qwen3vl-2b --source DIR --ours OURS.jsonl [--json]
+                                         [--tokens 20] [--threads 2] [--runs 1]
+
+`--size qwen3vl-2b` is `visionllm-bench qwen`'s peer: the reference Qwen3VLForConditionalGeneration
+loaded from the same random checkpoint (tests/e2e/make_random_checkpoint.py qwen3vl-2b DIR) in
+float32, fed the prompt ids and patch grid that our run wrote (`prompt_ids`, `grid` in OURS.jsonl,
+so the shapes are the same; the pixel values are random, only time is compared); greedy
+`generate` with exactly --tokens new tokens, timed per token by a stopping criterion: the first
+token is the vision tower and the prefill, every later one a decode step. The vision tower is also
+timed alone.
 
 `--size demo` is `visionllm-bench model --size demo`'s peer: the embedded demo model's own
 weights (public/models/demo, Q8 values dequantized exactly by training/demo/read_converted.py),
@@ -188,9 +198,74 @@ def demo(args):
     print(json.dumps(out) if args.json else "\n".join(f"  {k:<22} {v}" for k, v in out.items()))
 
 
+def qwen(args):
+    """Qwen3-VL-2B, greedy, on our prompt and grid (see the module docs)."""
+    import statistics
+    import torch
+    import transformers
+    from transformers import Qwen3VLForConditionalGeneration, StoppingCriteria, StoppingCriteriaList
+    torch.set_num_threads(args.threads)
+    ours = [json.loads(l) for l in open(args.ours) if l.strip().startswith("{")][-1]
+    prompt_ids, (gt, gh, gw) = ours["prompt_ids"], ours["grid"]
+    start = time.perf_counter()
+    model = Qwen3VLForConditionalGeneration.from_pretrained(args.source, dtype=torch.float32).eval()
+    print(f"loaded {args.source} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    v = model.config.vision_config
+    patch_len = v.in_channels * v.temporal_patch_size * v.patch_size * v.patch_size
+    gen = torch.Generator().manual_seed(0)
+    pixel_values = torch.randn(gt * gh * gw, patch_len, generator=gen)
+    grid_thw = torch.tensor([[gt, gh, gw]])
+    input_ids = torch.tensor([prompt_ids])
+    mask = torch.ones_like(input_ids)
+
+    class StepClock(StoppingCriteria):  # called once per generated token
+        def __init__(self):
+            self.times = []
+
+        def __call__(self, input_ids, scores, **kwargs):
+            self.times.append(time.perf_counter())
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool)
+
+    def once(tokens):
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            model.model.get_image_features(pixel_values=pixel_values, image_grid_thw=grid_thw)
+            vision_ms = (time.perf_counter() - t0) * 1000
+            clock = StepClock()
+            t0 = time.perf_counter()
+            seq = model.generate(input_ids=input_ids, attention_mask=mask, pixel_values=pixel_values, image_grid_thw=grid_thw,
+                                 max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, num_beams=1,
+                                 stopping_criteria=StoppingCriteriaList([clock]))
+        first = (clock.times[0] - t0) * 1000
+        steps = len(clock.times) - 1
+        return dict(vision_ms=vision_ms, first_token_ms=first, prefill_ms=first - vision_ms,
+                    decode_ms_per_token=(clock.times[-1] - clock.times[0]) * 1000 / max(steps, 1),
+                    tokens=seq.shape[-1] - input_ids.shape[-1])
+
+    once(2)
+    rows = [once(args.tokens) for _ in range(args.runs)]
+    out = {
+        "model": f"qwen3vl-2b (random weights), transformers {transformers.__version__}",
+        "adapter": f"PyTorch {torch.__version__} CPU, {args.threads} threads",
+        "threads": args.threads,
+        "precision": "f32/f32",
+        "decoding": "greedy",
+        "image": ours["image"],
+        "grid": [gt, gh, gw],
+        "prompt_tokens": len(prompt_ids),
+        **{k: round(statistics.median(r[k] for r in rows), 3) for k in ("vision_ms", "first_token_ms", "prefill_ms", "decode_ms_per_token")},
+        "tokens": rows[0]["tokens"],
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "runs": len(rows),
+    }
+    print(json.dumps(out) if args.json else "\n".join(f"  {k:<22} {v}" for k, v in out.items()))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--size", default="base", choices=["base", "large", "demo"])
+    ap.add_argument("--size", default="base", choices=["base", "large", "demo", "qwen3vl-2b"])
+    ap.add_argument("--source", help="qwen3vl-2b: the random checkpoint directory")
+    ap.add_argument("--ours", help="qwen3vl-2b: our JSON line (prompt_ids, grid, image)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--image-size", type=int, default=768)
     ap.add_argument("--tokens", type=int, default=20)
@@ -200,6 +275,10 @@ def main():
     args = ap.parse_args()
     if args.size == "demo":
         return demo(args)
+    if args.size == "qwen3vl-2b":
+        if not (args.source and args.ours):
+            ap.error("--size qwen3vl-2b needs --source DIR and --ours FILE")
+        return qwen(args)
 
     import statistics
     import torch

@@ -19,6 +19,7 @@ QWEN_FIX = os.path.join(ROOT, "tests", "fixtures", "qwen3vl")
 # Qwen3-VL-2B-Instruct's published geometry (tests/reference/qwen3vl/full_size_keys.py).
 QWEN_2B_TEXT = {"hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28, "num_attention_heads": 16,
                 "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936, "max_position_embeddings": 262144}
+QWEN_2B_PIXELS = {"longest_edge": 16777216, "shortest_edge": 65536}
 QWEN_2B_VISION = {"depth": 24, "hidden_size": 1024, "intermediate_size": 4096, "num_heads": 16, "out_hidden_size": 2048,
                   "num_position_embeddings": 2304, "deepstack_visual_indexes": [5, 11, 17]}
 
@@ -67,8 +68,13 @@ def qwen3vl_2b(out):
     config["vision_config"].update(QWEN_2B_VISION)
     config["dtype"] = "bfloat16"
     json.dump(config, open(os.path.join(out, "config.json"), "w"), indent=2)
-    for f in ("tokenizer.json", "preprocessor_config.json", "chat_template.jinja", "tokenizer_config.json", "generation_config.json"):
+    for f in ("tokenizer.json", "chat_template.jinja", "tokenizer_config.json", "generation_config.json"):
         shutil.copy(os.path.join(tiny, f), os.path.join(out, f))
+    # The published processor's pixel bounds (the tiny fixture's would shrink a 448 image to 8x8
+    # patches): a 448x448 image stays 448x448, 28x28 patches, 196 image tokens.
+    pre = json.load(open(os.path.join(tiny, "preprocessor_config.json")))
+    pre["size"] = QWEN_2B_PIXELS
+    json.dump(pre, open(os.path.join(out, "preprocessor_config.json"), "w"), indent=2)
     print(f"{out}: {len(keys)} tensors, {total / 1e9:.2f} GB")
 
 

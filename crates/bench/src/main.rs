@@ -4,6 +4,8 @@
 //!   visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N]
 //!                   [--runs N] [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4]
 //!                   [--backend gpu|cpu] [--threads N]
+//!   visionllm-bench qwen --source DIR [--weights f32|q8|q4] [--image-size N] [--tokens N]
+//!                   [--runs N] [--backend gpu|cpu] [--threads N] [--json]
 //!
 //! JSON goes to stdout, progress to stderr.
 
@@ -13,6 +15,7 @@ mod inputs;
 mod kernels;
 mod model;
 mod ours;
+mod qwen;
 mod random_model;
 mod stages;
 mod timing;
@@ -22,7 +25,9 @@ use visionllm_weights::Stored;
 
 const USAGE: &str = "usage: visionllm-bench kernels [--quick] [--only NAME] [--json]
        visionllm-bench model --size base|large|demo [--json] [--image-size N] [--tokens N] [--runs N]
-                       [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4] [--backend gpu|cpu] [--threads N]";
+                       [--warmup-size N] [--dtype f32|f16] [--weights f32|q8|q4] [--backend gpu|cpu] [--threads N]
+       visionllm-bench qwen --source DIR [--weights f32|q8|q4] [--image-size N] [--tokens N] [--runs N]
+                       [--backend gpu|cpu] [--threads N] [--json]";
 
 /// `--flag` present / `--key value` taken, the rest refused: a typo must not silently run the
 /// default benchmark for minutes.
@@ -54,6 +59,20 @@ impl Args {
             Some(a) => Err(format!("unknown argument {a}")),
             None => Ok(()),
         }
+    }
+}
+
+/// `--backend gpu|cpu` (default gpu) and, for the CPU, `--threads N`.
+fn backend(args: &mut Args) -> Result<Device, String> {
+    match args.value("--backend")?.as_deref() {
+        None | Some("gpu") => Ok(Device::Gpu(Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?)),
+        Some("cpu") => {
+            if let Some(n) = args.number("--threads")? {
+                visionllm_gpu::cpu::set_threads(n).map_err(|e| format!("--threads {n}: {e}"))?;
+            }
+            Ok(Device::cpu())
+        }
+        Some(other) => Err(format!("--backend {other}: gpu or cpu")),
     }
 }
 
@@ -98,18 +117,25 @@ fn run() -> Result<(), String> {
                 },
                 json,
             };
-            let device = match args.value("--backend")?.as_deref() {
-                None | Some("gpu") => Device::Gpu(Gpu::new_blocking(Overrides::NONE).map_err(|e| e.to_string())?),
-                Some("cpu") => {
-                    if let Some(n) = args.number("--threads")? {
-                        visionllm_gpu::cpu::set_threads(n).map_err(|e| format!("--threads {n}: {e}"))?;
-                    }
-                    Device::cpu()
-                }
-                Some(other) => return Err(format!("--backend {other}: gpu or cpu")),
-            };
+            let device = backend(&mut args)?;
             args.done()?;
             model::run(&device, &opts)
+        }
+        "qwen" => {
+            let opts = qwen::Opts {
+                source: args.value("--source")?.ok_or("qwen needs --source DIR (make_random_checkpoint.py qwen3vl-2b DIR)")?.into(),
+                weights: match args.value("--weights")?.as_deref() {
+                    None => Stored::Q4,
+                    Some(w) => Stored::parse(w).ok_or(format!("--weights {w}: f32, f16, q8 or q4"))?,
+                },
+                image: args.number("--image-size")?.unwrap_or(448),
+                tokens: args.number("--tokens")?.unwrap_or(20),
+                runs: args.number("--runs")?.unwrap_or(1),
+                json,
+            };
+            let device = backend(&mut args)?;
+            args.done()?;
+            qwen::run(&device, &opts)
         }
         other => Err(format!("unknown command {other}")),
     }

@@ -177,7 +177,7 @@ impl Drop for Source {
 }
 
 /// How a converted checkpoint stores its matmul weights (`manifest.json`: quantization.matmul).
-fn stored_matmul(dir: &Path) -> Option<String> {
+pub fn stored_matmul(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
     let manifest: Value = serde_json::from_str(&text).ok()?;
     manifest["quantization"]["matmul"].as_str().map(str::to_string)

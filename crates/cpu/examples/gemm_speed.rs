@@ -1,6 +1,7 @@
 //! GFLOP/s of the dense and quantized linear kernels at model shapes, on 2 threads:
-//! `cargo run --release -p visionllm-cpu --example gemm_speed [M,K,N ...]` (THREADS=n to change).
-//! (Speed is measured here, not in the tests.)
+//! `cargo run --release -p visionllm-cpu --example gemm_speed [M,K,N ...]` (THREADS=n to change;
+//! JSON=1: one JSON object per shape, what `crates/bench/gemm_compare.py` reads to print PyTorch's
+//! matmul on the same shapes beside it). (Speed is measured here, not in the tests.)
 
 use std::time::Instant;
 
@@ -30,8 +31,13 @@ fn time(mut f: impl FnMut()) -> f64 {
 fn main() {
     let threads = std::env::var("THREADS").ok().and_then(|t| t.parse().ok()).unwrap_or(2);
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("thread pool");
-    println!("threads: {}", visionllm_cpu::par::threads());
-    let mut shapes = vec![(577, 768, 768), (577, 768, 3072), (577, 3072, 768), (1, 768, 50265), (1, 2048, 6144), (4, 2048, 6144), (64, 2048, 6144)];
+    let json = std::env::var("JSON").is_ok_and(|v| v == "1");
+    if !json {
+        println!("threads: {}", visionllm_cpu::par::threads());
+    }
+    // Florence-2-base's encoder and lm_head, Qwen3-VL-2B's vision MLP (784 patches of a 448 image),
+    // decoder MLP at prefill (210 prompt tokens) and decode, and 4 or 64 rows of it.
+    let mut shapes = vec![(577, 768, 768), (577, 768, 3072), (577, 3072, 768), (1, 768, 50265), (784, 1024, 4096), (210, 2048, 6144), (1, 2048, 6144), (4, 2048, 6144), (64, 2048, 6144)];
     // Optional arguments M,K,N replace the list.
     let args: Vec<(usize, usize, usize)> = std::env::args()
         .skip(1)
@@ -43,7 +49,9 @@ fn main() {
     if !args.is_empty() {
         shapes = args;
     }
-    println!("{:>5} {:>5} {:>6} | {:>12} {:>12} {:>12}", "m", "k", "n", "f32 GFLOP/s", "Q8 GFLOP/s", "Q4 GFLOP/s");
+    if !json {
+        println!("{:>5} {:>5} {:>6} | {:>12} {:>12} {:>12}", "m", "k", "n", "f32 GFLOP/s", "Q8 GFLOP/s", "Q4 GFLOP/s");
+    }
     for (m, k, n) in shapes {
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         let mut rnd = || {
@@ -63,9 +71,14 @@ fn main() {
         let q4 = quantize(DType::Q4, n, k, &w);
         let t8 = time(|| drop(std::hint::black_box(qlinear(&x, &q8, DType::Q8, Some(&bias), m, n, k))));
         let t4 = time(|| drop(std::hint::black_box(qlinear(&x, &q4, DType::Q4, Some(&bias), m, n, k))));
-        println!("{m:>5} {k:>5} {n:>6} | {:>12.1} {:>12.1} {:>12.1}", flops / dense / 1e9, flops / t8 / 1e9, flops / t4 / 1e9);
+        let (f32_gflops, q8_gflops, q4_gflops) = (flops / dense / 1e9, flops / t8 / 1e9, flops / t4 / 1e9);
+        if json {
+            println!(r#"{{"m":{m},"k":{k},"n":{n},"threads":{threads},"f32_gflops":{f32_gflops:.2},"q8_gflops":{q8_gflops:.2},"q4_gflops":{q4_gflops:.2}}}"#);
+        } else {
+            println!("{m:>5} {k:>5} {n:>6} | {f32_gflops:>12.1} {q8_gflops:>12.1} {q4_gflops:>12.1}");
+        }
     }
-    if std::env::var("ATTENTION").is_ok_and(|v| v == "0") {
+    if json || std::env::var("ATTENTION").is_ok_and(|v| v == "0") {
         return;
     }
     // Attention at model shapes (4 * nq * nk * head_dim flops per head and group).
