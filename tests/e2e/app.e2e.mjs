@@ -1,4 +1,4 @@
-// End-to-end test of the built site (dist/) in headless Chromium with SwiftShader WebGPU.
+// End-to-end test of the built site (dist/) in headless Chromium on SwiftShader WebGPU (`?backend=gpu`).
 // Drops a generated scene (public/examples/scene-*.png, made by `visionllm scene`, with its ground
 // truth beside it), types "find the red circles", waits for the answer of the embedded demo model,
 // and checks that every true red circle is found (box IoU >= 0.5) and the canvas: pixels inside
@@ -148,12 +148,15 @@ try {
       if (line && window.progressSeen.at(-1) !== line) window.progressSeen.push(line);
     }).observe(document, { subtree: true, childList: true, characterData: true });
   });
-  await page.goto(APP_URL);
+  // The WebGPU path, chosen in the address: on SwiftShader (a software adapter) the app would pick
+  // the CPU backend by itself (tests/e2e/cpu.e2e.mjs covers that path).
+  await page.goto(`${APP_URL}?backend=gpu`);
   await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
+  check((await page.locator('[data-testid=backend]').textContent()) === 'GPU (WebGPU)', 'backend=gpu in the address runs the model on WebGPU');
   console.log(`model ready after ${((Date.now() - t0) / 1000).toFixed(1)} s: ${await page.locator('[data-testid=model-status]').innerText()}`);
   const seen = await page.evaluate(() => window.progressSeen);
   const compiled = seen.findIndex((l) => l.includes('Compiling the GPU kernels'));
-  check(compiled > 0 && compiled > seen.findIndex((l) => l.includes('Loading weights')),
+  check(compiled > 0 && compiled > seen.findIndex((l) => l.includes('Loading the weights')),
     `the kernels are compiled after the weights load and before the model is ready (${seen.map((l) => l.split(':')[0]).filter((l, i, a) => a.indexOf(l) === i).join(' -> ')})`);
   console.log(`capabilities: ${(await page.locator('[data-testid=capabilities] summary').innerText()).trim()}`);
   fs.mkdirSync(SHOTS, { recursive: true });

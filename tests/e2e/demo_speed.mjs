@@ -1,9 +1,9 @@
 // A benchmark, not a test (it asserts nothing about time): how long the embedded demo model takes
-// in this headless Chromium (WebGPU on SwiftShader) for "find the red circles" on
-// public/examples/scene-1000006005.png with fast (greedy) decoding, once per kernel tiling forced
-// through the page query (`?tiling=workgroup|registers`, see crates/gpu/src/caps.rs): a first run
-// (pipelines compiled on first use) and warm runs after it. Prints one JSON line per run, then the
-// warm ratio workgroup / registers.
+// in this headless Chromium for "find the red circles" on public/examples/scene-1000006005.png with
+// fast (greedy) decoding, on each backend forced through the page query, in one browser run:
+// WebGPU on SwiftShader with each kernel tiling (`?backend=gpu&tiling=workgroup|registers`, see
+// crates/gpu/src/caps.rs) and the CPU backend (`?backend=cpu`, WebAssembly SIMD, one thread): a
+// first run and warm runs after it. Prints one JSON line per run, then the warm ratios.
 //
 // Usage: bash tests/e2e/bench.sh demo_speed   (builds and serves dist/ as run.sh does)
 import { fail, finish, launch, runInstruction } from './harness.mjs';
@@ -23,8 +23,8 @@ const runOnce = () => runInstruction(page, { pngPath: SCENE, instruction: 'find 
 
 const warm = {};
 try {
-  for (const tiling of ['workgroup', 'registers']) {
-    await page.goto(`${APP_URL}?tiling=${tiling}`);
+  for (const [tiling, query] of [['workgroup', 'backend=gpu&tiling=workgroup'], ['registers', 'backend=gpu&tiling=registers'], ['cpu', 'backend=cpu']]) {
+    await page.goto(`${APP_URL}?${query}`);
     await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
     await page.locator('[data-testid=decoding]').selectOption('fast');
     const adapter = (await page.locator('[data-testid=capabilities] summary').innerText()).trim();
@@ -36,6 +36,10 @@ try {
   }
   if (warm.workgroup && warm.registers) {
     console.log(`warm wall time: workgroup ${warm.workgroup} ms, registers ${warm.registers} ms (ratio ${(warm.workgroup / warm.registers).toFixed(2)}x)`);
+  }
+  if (warm.cpu) {
+    const gpu = Math.min(warm.workgroup ?? Infinity, warm.registers ?? Infinity);
+    console.log(`warm wall time: CPU backend ${warm.cpu} ms, SwiftShader (best tiling) ${gpu} ms: CPU / SwiftShader ${(warm.cpu / gpu).toFixed(2)}x`);
   }
 } catch (e) {
   fail(e);

@@ -101,7 +101,8 @@ async function run(instruction) {
 
 try {
   const app = new URL(APP_URL);
-  app.search = '?test-hooks';
+  // The GPU path (a device to lose); on SwiftShader the app would pick the CPU by itself.
+  app.search = '?test-hooks&backend=gpu';
   await page.goto(app.href);
   await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
   check(workers.length === 1, `one worker at the start (${workers.length})`);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+const CHROMIUM_ARGS = ['--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--no-first-run', '--disable-quic', '--no-sandbox', '--disable-dev-shm-usage'];
 
 let failures = 0;
@@ -17,15 +17,16 @@ export const check = (ok, what) => { console.log(`${ok ? 'ok  ' : 'FAIL'} ${what
 /** An exception that ended a script's checks early counts as a failure. */
 export const fail = (e) => { console.log(`FAIL ${e.stack || e}`); failures++; };
 
-/** Headless Chromium with WebGPU and a fresh profile under the temp dir (`tag` names it);
- *  `extraArgs` are more Chromium flags (the fake camera's). */
-export async function launch(tag, { extraArgs = [], ...options } = {}) {
+/** Headless Chromium with WebGPU (`webgpu: false`: without it, as a browser that has none) and a
+ *  fresh profile under the temp dir (`tag` names it); `extraArgs` are more Chromium flags (the
+ *  fake camera's). */
+export async function launch(tag, { extraArgs = [], webgpu = true, ...options } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), `visionllm-${tag}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     ...options,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
+    args: [...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...CHROMIUM_ARGS, ...extraArgs],
   });
   return { context, profile };
 }

@@ -21,6 +21,9 @@ APP_URL="$APP_URL" node tests/e2e/faults.e2e.mjs
 node tests/e2e/qwen.e2e.mjs
 # The CLI: the batch test merges the page's JSON Lines with it, the weights test converts with it.
 cargo build -q --locked -p visionllm-cli
+# Without WebGPU (and on SwiftShader, where Automatic picks it): the CPU backend in the worker
+# draws what the native CPU backend draws; batch, backend switch, offline.
+APP_URL="$APP_URL" VISIONLLM_BIN="$ROOT/target/debug/visionllm" node tests/e2e/cpu.e2e.mjs
 # Many images (a folder, a reload mid-batch, resume, exports), a video, the fake camera.
 APP_URL="$APP_URL" VISIONLLM_BIN="$ROOT/target/debug/visionllm" node tests/e2e/batch.e2e.mjs
 # The weights path (OPFS cache, resume, faults, repositories, Cache API), with its own

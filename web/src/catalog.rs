@@ -34,6 +34,16 @@ pub struct CatalogModel {
     /// See `ModelFiles::region_tasks` (false for the shapes demo).
     #[serde(default = "yes")]
     pub region_tasks: bool,
+    /// What a model that knows little knows (the shapes demo), said beside its answers.
+    #[serde(default)]
+    pub knows: Option<String>,
+    /// The model to offer beside its answers, one click away (the demo offers Florence-2-base).
+    #[serde(default)]
+    pub upgrade: Option<String>,
+    /// Bytes the model takes in browser storage once loaded, where the download is not that
+    /// (quantized while downloading).
+    #[serde(default)]
+    pub stored_bytes: Option<u64>,
 }
 
 /// serde's default for flags that hold unless a file says otherwise.

@@ -2,6 +2,7 @@
 //! model), which share the message protocol. The pure UI logic (results, palette, catalog,
 //! image limits, export) has no DOM and is covered by wasm-bindgen tests.
 
+pub mod backend_choice;
 pub mod batch;
 pub mod catalog;
 pub mod envelope;

@@ -9,11 +9,14 @@
 use serde::{Deserialize, Serialize};
 use visionllm_tasks::{BoundingBox, RouteOptions};
 
+pub use crate::backend_choice::{BackendChoice, Compute};
+
 /// Bump when a message changes shape (2: `TestHook`, `Crashed`, `Notice`; 3: `Run::decoding`,
 /// `JobUpdate`, structured `TaskRun`, `JobResult::status`; 4: `TaskRun` and `Timings` are the model's
 /// own `CallAnswer` (with the beam score) and `JobTimings`; 6: `JobResult::chat` and
-/// `ModelFiles::chat_files` for model family #2; 7: `Stage::Masks`).
-pub const PROTOCOL_VERSION: u32 = 7;
+/// `ModelFiles::chat_files` for model family #2; 7: `Stage::Masks`; 8: `Init::backend`,
+/// `DeviceReady` with the backend in `CapabilityReport`, no `GpuUnavailable`).
+pub const PROTOCOL_VERSION: u32 = 8;
 
 /// Least time between two `JobUpdate`s of a job: a fast GPU makes ~100 tokens a second, and the
 /// page need not redraw for each.
@@ -23,8 +26,13 @@ pub const UPDATE_INTERVAL_MS: f64 = 80.0;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ToWorker {
-    /// Open the GPU device. `overrides` is the page query (`?no-f16&no-subgroups`).
-    Init { overrides: String },
+    /// Open the device: `backend` is the user's stored choice (`backend_choice`); `overrides` is
+    /// the page query (`?no-f16&no-subgroups`, `backend=cpu` wins over the stored choice).
+    Init {
+        overrides: String,
+        #[serde(default)]
+        backend: BackendChoice,
+    },
     /// Download (or read from cache) and load a model; replaces the loaded one.
     LoadModel { model: ModelFiles },
     /// Run an instruction on an image. `bytes` carries RGBA pixels, `width * height * 4` long.
@@ -86,10 +94,9 @@ pub struct ModelFiles {
 pub enum FromWorker {
     /// The worker's module loaded and is listening (sent before `Init`).
     Alive,
-    /// The device is open.
-    GpuReady { caps: CapabilityReport },
-    /// No usable WebGPU adapter or device: the page shows what to do.
-    GpuUnavailable { reason: String },
+    /// The device is open: a WebGPU device, or the CPU backend (always there: without WebGPU
+    /// the model runs on the CPU), and why that one.
+    DeviceReady { caps: CapabilityReport },
     Progress(Progress),
     /// `wasm_heap` is the worker's wasm memory after loading; wasm memory never shrinks, so this
     /// is the peak of the load.
@@ -134,7 +141,7 @@ impl Stage {
         match self {
             Stage::Download => "Downloading model",
             Stage::Convert => "Downloading and quantizing model",
-            Stage::Load => "Loading weights onto the GPU",
+            Stage::Load => "Loading the weights",
             Stage::Compile => "Compiling the GPU kernels",
             Stage::Preprocess => "Preparing the image",
             Stage::Vision => "Looking at the image",
@@ -160,6 +167,14 @@ pub struct Progress {
 /// What the capability panel shows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CapabilityReport {
+    /// What the model runs on, the choice it came from, and why.
+    pub compute: Compute,
+    pub choice: BackendChoice,
+    pub why: String,
+    /// The CPU backend's threads (1: the single-threaded build, ARCHITECTURE.md "Backends").
+    pub threads: usize,
+    /// On the CPU: the WebGPU adapter that was there and not used (a software one).
+    pub unused_adapter: Option<String>,
     pub adapter: String,
     pub backend: String,
     pub device_type: String,
@@ -188,9 +203,10 @@ pub enum DecodingMode {
 impl DecodingMode {
     pub const ALL: [DecodingMode; 2] = [DecodingMode::Accurate, DecodingMode::Fast];
 
-    /// Accurate on a real GPU; fast on a software (fallback) adapter, where each step is slow.
-    pub fn default_for(fallback_adapter: bool) -> DecodingMode {
-        if fallback_adapter {
+    /// Accurate on a real GPU; fast on a software (fallback) adapter or the CPU, where each step
+    /// costs more.
+    pub fn default_for(slow_device: bool) -> DecodingMode {
+        if slow_device {
             DecodingMode::Fast
         } else {
             DecodingMode::Accurate

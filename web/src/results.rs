@@ -68,3 +68,21 @@ pub fn display(result: &JobResult) -> Display {
     }
     out
 }
+
+/// Said instead of an empty answer: a finished job that drew nothing and said nothing found
+/// nothing, and the user should read that, with what was looked for (the classes the instruction
+/// named, else the phrases the task calls read, else the instruction).
+pub fn nothing_found(result: &JobResult, shown: &Display) -> Option<String> {
+    if result.status != crate::messages::JobStatus::Done || !shown.items.is_empty() || shown.texts.iter().any(|t| !t.text.trim().is_empty()) {
+        return None;
+    }
+    let phrases: Vec<&str> = result.runs.iter().filter_map(|r| r.call.text_input.as_deref()).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let what = if !result.options.class_filter.is_empty() {
+        result.options.class_filter.join(", ")
+    } else if !phrases.is_empty() {
+        phrases.join(", ")
+    } else {
+        result.instruction.trim().to_string()
+    };
+    Some(format!("Nothing found for \u{201c}{what}\u{201d}."))
+}

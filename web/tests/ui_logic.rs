@@ -207,3 +207,104 @@ fn chat_answers_become_items_texts_and_records() {
     assert_eq!(d.items.len(), 1);
     assert_eq!(d.texts.iter().map(|t| t.task.as_str()).collect::<Vec<_>>(), ["note"]);
 }
+
+#[wasm_bindgen_test]
+fn the_backend_follows_the_choice_and_the_adapter() {
+    use visionllm_web::backend_choice::{decide, BackendChoice as C, Compute, GpuFound as F};
+    let hardware = F::Adapter { name: "NVIDIA RTX".into(), software: false };
+    let software = F::Adapter { name: "SwiftShader Device (Subzero)".into(), software: true };
+    let table = [
+        (C::Auto, hardware.clone(), Compute::WebGpu),
+        (C::Auto, software.clone(), Compute::Cpu),
+        (C::Auto, F::NoApi, Compute::Cpu),
+        (C::Auto, F::Failed("no adapter".into()), Compute::Cpu),
+        (C::Gpu, hardware.clone(), Compute::WebGpu),
+        (C::Gpu, software.clone(), Compute::WebGpu),
+        (C::Gpu, F::NoApi, Compute::Cpu),
+        (C::Gpu, F::Failed("no adapter".into()), Compute::Cpu),
+        (C::Cpu, F::NotAsked, Compute::Cpu),
+        (C::Cpu, hardware, Compute::Cpu),
+    ];
+    for (choice, found, want) in table {
+        let (got, why) = decide(choice, &found);
+        assert_eq!(got, want, "{choice:?} with {found:?}");
+        assert!(!why.is_empty(), "{choice:?} with {found:?} says why");
+    }
+    // The software adapter is named in the reason, so the user sees what was passed over.
+    assert!(decide(C::Auto, &software).1.contains("SwiftShader"));
+    assert!(decide(C::Auto, &F::NoApi).1.contains("no WebGPU"));
+    // Browsers may hide the name; wgpu's long "no adapter" message is cut to its first clause.
+    assert_eq!(decide(C::Auto, &F::Adapter { name: " ".into(), software: true }).1, "the only WebGPU adapter is a software emulation; the CPU backend runs the same model faster on these cores");
+    assert_eq!(decide(C::Auto, &F::Failed("no GPU adapter available (No suitable graphics adapter found; ...)".into())).1, "WebGPU gave no device (no GPU adapter available)");
+}
+
+#[wasm_bindgen_test]
+fn backend_names_and_the_query_override_parse_any_text_without_panicking() {
+    use visionllm_web::backend_choice::BackendChoice as C;
+    for c in C::ALL {
+        assert_eq!(C::parse(c.as_str()), Some(c));
+    }
+    assert_eq!(C::from_query("?test-hooks&backend=cpu"), Some(C::Cpu));
+    assert_eq!(C::from_query("backend=gpu&no-f16"), Some(C::Gpu));
+    assert_eq!(C::from_query("?backend=CPU"), None, "names are exact");
+    assert_eq!(C::from_query("?backend="), None);
+    assert_eq!(C::from_query("?mybackend=cpu"), None, "only the backend key");
+    assert_eq!(C::default(), C::Auto);
+    // Any text (seeded: every run the same): never a panic, and only the three names parse.
+    let mut next = common::xorshift(0x9e37_79b9_7f4a_7c15);
+    let pieces = ["backend=", "cpu", "gpu", "auto", "&", "?", "=", "é", "猫", "\u{0}", "🦀", " ", "backend", "=cpu&"];
+    for _ in 0..2000 {
+        let n = (next() % 8) as usize;
+        let text: String = (0..n)
+            .map(|_| match next() % 3 {
+                0 => pieces[(next() % pieces.len() as u64) as usize].to_string(),
+                1 => char::from_u32((next() % 0x11_0000) as u32).map(String::from).unwrap_or_default(),
+                _ => ((next() % 95) as u8 + 32).to_string(),
+            })
+            .collect();
+        if let Some(c) = C::from_query(&text) {
+            assert!(text.contains(&format!("backend={}", c.as_str())), "{text:?}");
+        }
+        assert!(C::parse(&text).is_none() || C::ALL.iter().any(|c| c.as_str() == text));
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_small_image_is_fitted_to_the_panel_and_drawn_at_the_screens_density() {
+    use visionllm_web::ui::image_view::fitted_size;
+    // A 224 scene in a 700-pixel panel of a 1000-pixel window on a 2x screen: scaled up.
+    let ((w, h), (bw, bh)) = fitted_size(224, 224, 700.0, 1000.0, 2.0);
+    assert_eq!((w, h), (700.0, 700.0));
+    assert_eq!((bw, bh), (1400, 1400), "device pixels: crisp on a 2x screen");
+    // A tall photo is held to 75% of the window's height, its aspect kept.
+    let ((w, h), _) = fitted_size(1000, 2000, 700.0, 800.0, 1.0);
+    assert_eq!((w, h), (300.0, 600.0));
+    // A huge image on a dense screen: the backing store is capped, the aspect kept.
+    let (_, (bw, bh)) = fitted_size(8000, 4000, 3000.0, 4000.0, 3.0);
+    assert_eq!((bw, bh), (4096, 2048));
+    // Before the panel is laid out: the image's own size; a bad ratio counts as 1.
+    assert_eq!(fitted_size(640, 480, 0.0, 0.0, f64::NAN), ((640.0, 480.0), (640, 480)));
+}
+
+#[wasm_bindgen_test]
+fn an_empty_answer_says_nothing_was_found_for_what_was_asked() {
+    use visionllm_web::messages::JobStatus;
+    use visionllm_web::results::nothing_found;
+    // "find the cat": the model answered no box; what was looked for is named.
+    let mut r = job("find the cat", &[(Task::OpenVocabularyDetection, Some("cat"), "</s><s></s>")]);
+    r.status = JobStatus::Done;
+    assert_eq!(nothing_found(&r, &display(&r)).as_deref(), Some("Nothing found for \u{201c}cat\u{201d}."));
+    // The class filter, when the instruction named classes, is what was looked for.
+    r.options.class_filter = vec!["cat".into(), "dog".into()];
+    assert_eq!(nothing_found(&r, &display(&r)).as_deref(), Some("Nothing found for \u{201c}cat, dog\u{201d}."));
+    // Something drawn, or a text said, or still running: no such line.
+    let mut found = job("find the cat", &[(Task::OpenVocabularyDetection, Some("cat"), "</s><s>cat<loc_10><loc_20><loc_30><loc_40></s>")]);
+    found.status = JobStatus::Done;
+    assert_eq!(nothing_found(&found, &display(&found)), None, "{:?}", display(&found));
+    let mut caption = job("caption", &[(Task::Caption, None, "</s><s>a red star.</s>")]);
+    caption.status = JobStatus::Done;
+    assert_eq!(nothing_found(&caption, &display(&caption)), None);
+    let mut running = r.clone();
+    running.status = JobStatus::Running;
+    assert_eq!(nothing_found(&running, &display(&running)), None);
+}

@@ -1,18 +1,19 @@
 //! The root component: starts the worker and the catalog, loads the default model as soon as
-//! both the GPU and the catalog are ready, and lays out the panels.
+//! both the device (a GPU or the CPU: the worker decides) and the catalog are ready, and lays out
+//! the panels.
 
 use leptos::prelude::*;
 
 use super::batch_panel::BatchPanel;
 use super::batch_runner::Batch;
 use super::camera::{Camera, CameraView};
-use super::capability_panel::{browser_has_webgpu, CapabilityPanel, NoWebGpu};
+use super::capability_panel::{CapabilityPanel, NoEngine};
 use super::image_view::ImageView;
 use super::input_panel::{listen_for_paste, InputPanel};
 use super::instruction_box::InstructionBox;
 use super::model_panel::{fetch_catalog, load_selected, model_name, ModelPanel, ProgressBar};
 use super::results_panel::ResultsPanel;
-use super::state::{AppState, GpuStatus, ModelStatus};
+use super::state::{AppState, DeviceStatus, ModelStatus};
 use super::worker_client::WorkerClient;
 
 pub fn start() {
@@ -35,9 +36,6 @@ fn MessageBar(message: RwSignal<Option<String>>, class: &'static str, role: &'st
 
 #[component]
 fn App() -> impl IntoView {
-    if !browser_has_webgpu() {
-        return view! { <NoWebGpu reason="navigator.gpu is missing".to_string() /> }.into_any();
-    }
     let state = AppState::new();
     let worker = WorkerClient::spawn(state);
     fetch_catalog(state);
@@ -48,19 +46,19 @@ fn App() -> impl IntoView {
 
     // The app opens ready to work: the default (embedded) model loads once, when both are ready.
     Effect::new(move |_| {
-        let gpu_ready = matches!(state.gpu.get(), GpuStatus::Ready(_));
-        if gpu_ready && state.catalog.with(|c| c.is_some()) && state.model.get_untracked() == ModelStatus::None {
+        let device_ready = matches!(state.device.get(), DeviceStatus::Ready(_));
+        if device_ready && state.catalog.with(|c| c.is_some()) && state.model.get_untracked() == ModelStatus::None {
             load_selected(state, worker);
         }
     });
 
     view! {
-        {move || match state.gpu.get() {
-            GpuStatus::Unavailable(reason) => view! { <NoWebGpu reason=reason /> }.into_any(),
+        {move || match state.device.get() {
+            DeviceStatus::Unavailable(reason) => view! { <NoEngine reason=reason /> }.into_any(),
             _ => view! {
                 <header>
                     <h1>"VisionLLM Web"</h1>
-                    <p class="tagline">"Florence-2 in your browser, on your GPU. Nothing is uploaded."</p>
+                    <p class="tagline">"Florence-2 in your browser, on your GPU or CPU. Nothing is uploaded."</p>
                     <p class="status" data-testid="model-status" data-ready=move || state.model_ready().to_string()>
                         {move || match state.model.get() {
                             ModelStatus::Loaded { id, .. } => format!("Ready: {}", model_name(state, &id)),
@@ -83,9 +81,9 @@ fn App() -> impl IntoView {
                         </Show>
                     </section>
                     <aside>
-                        <ResultsPanel state=state />
+                        <ResultsPanel state=state worker=worker />
                         <ModelPanel state=state worker=worker />
-                        <CapabilityPanel state=state />
+                        <CapabilityPanel state=state worker=worker />
                     </aside>
                 </main>
             }.into_any(),

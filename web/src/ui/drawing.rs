@@ -28,7 +28,14 @@ pub fn draw(target: &HtmlCanvasElement, source: &HtmlCanvasElement, overlay: &Ov
     let scale = w / source.width().max(1) as f64;
     ctx.set_image_smoothing_enabled(true);
     let _ = ctx.draw_image_with_html_canvas_element_and_dw_and_dh(source, 0.0, 0.0, w, h);
-    draw_items(&ctx, w, h, scale, overlay);
+    draw_items(&ctx, w, h, scale, pixel_ratio(target), overlay);
+}
+
+/// Device pixels per CSS pixel of a canvas on the page (1 for one that is not, the PNG export's):
+/// lines and labels are sized in CSS pixels, so they look the same on any screen.
+fn pixel_ratio(target: &HtmlCanvasElement) -> f64 {
+    let css = target.client_width() as f64;
+    if css >= 1.0 { (target.width() as f64 / css).clamp(0.25, 8.0) } else { 1.0 }
 }
 
 /// Clear `target` and draw only the overlay, for an image `image_width` pixels wide shown beneath
@@ -37,40 +44,42 @@ pub fn draw_over(target: &HtmlCanvasElement, image_width: u32, overlay: &Overlay
     let Some(ctx) = super::image_input::context_2d(target) else { return };
     let (w, h) = (target.width() as f64, target.height() as f64);
     ctx.clear_rect(0.0, 0.0, w, h);
-    draw_items(&ctx, w, h, w / image_width.max(1) as f64, overlay);
+    draw_items(&ctx, w, h, w / image_width.max(1) as f64, pixel_ratio(target), overlay);
 }
 
-fn draw_items(ctx: &CanvasRenderingContext2d, w: f64, h: f64, scale: f64, overlay: &Overlay) {
-    let line = (w.min(h) / 250.0).max(2.0).round();
+fn draw_items(ctx: &CanvasRenderingContext2d, w: f64, h: f64, scale: f64, ratio: f64, overlay: &Overlay) {
+    let line = (w.min(h) / 250.0).max(2.0 * ratio).round();
+    let font = (line * 6.0).clamp(11.0 * ratio, 28.0 * ratio);
     for item in overlay.items.iter().filter(|i| !overlay.hidden.contains(&i.class)) {
         let hovered = overlay.hovered == Some(item.id);
         let rgb = colour_for(overlay.classes, &item.class);
         match &item.shape {
-            Shape::Box(b) => draw_box(ctx, b.normalized(), scale, line, rgb, hovered, &item.label),
+            Shape::Box(b) => draw_box(ctx, b.normalized(), scale, line, font, rgb, hovered, &item.label),
             Shape::Polygons(parts) => {
                 for p in parts {
-                    draw_polygon(ctx, &p.points, scale, rgb, hovered);
+                    draw_polygon(ctx, &p.points, scale, ratio, rgb, hovered);
                 }
             }
-            Shape::Quad(q) => draw_polygon(ctx, q, scale, rgb, hovered),
-            Shape::Point(p) => draw_marker(ctx, *p, scale, line, rgb, hovered, &item.label),
+            Shape::Quad(q) => draw_polygon(ctx, q, scale, ratio, rgb, hovered),
+            Shape::Point(p) => draw_marker(ctx, *p, scale, line, font, rgb, hovered, &item.label),
         }
     }
     if let Some(r) = overlay.region {
         let r = r.normalized();
         ctx.save();
-        ctx.set_line_width(2.0);
-        let _ = ctx.set_line_dash(&js_sys::Array::of2(&JsValue::from(6.0), &JsValue::from(4.0)));
+        ctx.set_line_width(2.0 * ratio);
+        let _ = ctx.set_line_dash(&js_sys::Array::of2(&JsValue::from(6.0 * ratio), &JsValue::from(4.0 * ratio)));
         ctx.set_stroke_style_str("#ffffff");
         ctx.stroke_rect(r.x1 as f64 * scale, r.y1 as f64 * scale, r.width() as f64 * scale, r.height() as f64 * scale);
-        ctx.set_line_dash_offset(6.0);
+        ctx.set_line_dash_offset(6.0 * ratio);
         ctx.set_stroke_style_str("#000000");
         ctx.stroke_rect(r.x1 as f64 * scale, r.y1 as f64 * scale, r.width() as f64 * scale, r.height() as f64 * scale);
         ctx.restore();
     }
 }
 
-fn draw_box(ctx: &CanvasRenderingContext2d, b: BoundingBox, scale: f64, line: f64, rgb: (u8, u8, u8), hovered: bool, label: &str) {
+#[allow(clippy::too_many_arguments)]
+fn draw_box(ctx: &CanvasRenderingContext2d, b: BoundingBox, scale: f64, line: f64, font: f64, rgb: (u8, u8, u8), hovered: bool, label: &str) {
     let (x, y, w, h) = (b.x1 as f64 * scale, b.y1 as f64 * scale, b.width() as f64 * scale, b.height() as f64 * scale);
     if w < 1.0 || h < 1.0 {
         return;
@@ -87,7 +96,6 @@ fn draw_box(ctx: &CanvasRenderingContext2d, b: BoundingBox, scale: f64, line: f6
     // Inset by half the line so the stroke stays inside the box.
     ctx.stroke_rect(x + lw / 2.0, y + lw / 2.0, (w - lw).max(0.0), (h - lw).max(0.0));
     if !label.is_empty() {
-        let font = (line * 6.0).clamp(11.0, 28.0);
         ctx.set_font(&format!("600 {font}px system-ui, sans-serif"));
         let text_w = ctx.measure_text(label).map(|m| m.width()).unwrap_or(0.0);
         ctx.set_fill_style_str(&css(rgb, 0.85));
@@ -98,7 +106,7 @@ fn draw_box(ctx: &CanvasRenderingContext2d, b: BoundingBox, scale: f64, line: f6
     ctx.restore();
 }
 
-fn draw_polygon(ctx: &CanvasRenderingContext2d, points: &[Point], scale: f64, rgb: (u8, u8, u8), hovered: bool) {
+fn draw_polygon(ctx: &CanvasRenderingContext2d, points: &[Point], scale: f64, ratio: f64, rgb: (u8, u8, u8), hovered: bool) {
     if points.len() < 3 {
         return;
     }
@@ -113,14 +121,15 @@ fn draw_polygon(ctx: &CanvasRenderingContext2d, points: &[Point], scale: f64, rg
     ctx.fill();
     // Clip to the polygon so the outline, too, stays inside the mask.
     ctx.clip();
-    ctx.set_line_width(if hovered { 4.0 } else { 2.0 });
+    ctx.set_line_width(if hovered { 4.0 * ratio } else { 2.0 * ratio });
     ctx.set_stroke_style_str(&css(rgb, 1.0));
     ctx.stroke();
     ctx.restore();
 }
 
 /// A pointed-at place: a filled dot ringed in white (visible on any colour), its label beside it.
-fn draw_marker(ctx: &CanvasRenderingContext2d, p: Point, scale: f64, line: f64, rgb: (u8, u8, u8), hovered: bool, label: &str) {
+#[allow(clippy::too_many_arguments)]
+fn draw_marker(ctx: &CanvasRenderingContext2d, p: Point, scale: f64, line: f64, font: f64, rgb: (u8, u8, u8), hovered: bool, label: &str) {
     let (x, y) = (p.x as f64 * scale, p.y as f64 * scale);
     let r = line * if hovered { 4.0 } else { 3.0 };
     ctx.save();
@@ -132,7 +141,6 @@ fn draw_marker(ctx: &CanvasRenderingContext2d, p: Point, scale: f64, line: f64, 
     ctx.set_stroke_style_str("#ffffff");
     ctx.stroke();
     if !label.is_empty() {
-        let font = (line * 6.0).clamp(11.0, 28.0);
         ctx.set_font(&format!("600 {font}px system-ui, sans-serif"));
         let text_w = ctx.measure_text(label).map(|m| m.width()).unwrap_or(0.0);
         ctx.set_fill_style_str(&css(rgb, 0.85));

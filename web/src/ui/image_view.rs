@@ -1,6 +1,9 @@
-//! The image with its results drawn on top. Redraws whenever the image, the results, the
-//! hovered item, the class toggles or the region change. Mouse: hover highlights an item (and
-//! its list entry); in region mode, dragging marks the region for region tasks.
+//! The image with its results drawn on top, fitted to the panel (a 224-pixel scene is drawn as
+//! large as a photo: up or down to the panel's width, at most 75% of the window's height), its
+//! canvas at the screen's own pixel density so boxes, labels and masks stay crisp. Redraws whenever
+//! the image, the results, the hovered item, the class toggles or the region change; the size
+//! changes only with a new image or a resized window. Mouse: hover highlights an item (and its
+//! list entry); in region mode, dragging marks the region for region tasks; both in image pixels.
 
 use leptos::prelude::*;
 use visionllm_tasks::BoundingBox;
@@ -11,12 +14,26 @@ use super::state::AppState;
 use crate::palette::classes_in_order;
 use crate::results::{display, Display};
 
-/// Longest side of the on-screen canvas; larger images are drawn scaled (exports are full size).
-const MAX_DISPLAY_SIDE: u32 = 2048;
+/// Longest side of the on-screen canvas in device pixels (exports are full size).
+const MAX_DISPLAY_SIDE: f64 = 4096.0;
+/// The image may take this much of the window's height.
+const MAX_HEIGHT_SHARE: f64 = 0.75;
 
-pub fn display_size(width: u32, height: u32) -> (u32, u32) {
-    let scale = (MAX_DISPLAY_SIDE as f64 / width.max(height) as f64).min(1.0);
-    (((width as f64 * scale).round() as u32).max(1), ((height as f64 * scale).round() as u32).max(1))
+/// The canvas for a `width` x `height` image in a panel `panel_width` CSS pixels wide in a window
+/// `window_height` high on a screen of `pixel_ratio` device pixels per CSS pixel: its CSS size
+/// (the image fitted, up or down, keeping its aspect) and its backing size in device pixels.
+/// A panel not laid out yet (width 0) shows the image at its own size.
+pub fn fitted_size(width: u32, height: u32, panel_width: f64, window_height: f64, pixel_ratio: f64) -> ((f64, f64), (u32, u32)) {
+    let (w, h) = (width.max(1) as f64, height.max(1) as f64);
+    let mut css = if panel_width >= 1.0 { (panel_width, panel_width * h / w) } else { (w, h) };
+    let max_h = window_height * MAX_HEIGHT_SHARE;
+    if max_h >= 1.0 && css.1 > max_h {
+        css = (max_h * w / h, max_h);
+    }
+    let ratio = if pixel_ratio.is_finite() && pixel_ratio > 0.0 { pixel_ratio } else { 1.0 };
+    let shrink = (MAX_DISPLAY_SIDE / (css.0.max(css.1) * ratio)).min(1.0);
+    let backing = (((css.0 * ratio * shrink).round() as u32).max(1), ((css.1 * ratio * shrink).round() as u32).max(1));
+    (css, backing)
 }
 
 /// Items, classes in colour order, for the current result.
@@ -54,16 +71,37 @@ fn image_point(canvas: &HtmlCanvasElement, e: &MouseEvent, width: u32, height: u
 #[component]
 pub fn ImageView(state: AppState) -> impl IntoView {
     let canvas_ref = NodeRef::<leptos::html::Canvas>::new();
+    let panel_ref = NodeRef::<leptos::html::Div>::new();
     let drag_start = RwSignal::new(None::<(f32, f32)>);
+    // Bumped when the window is resized: the canvas is fitted again.
+    let resized = RwSignal::new(0u32);
+    if let Some(window) = web_sys::window() {
+        let on_resize = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || resized.update(|n| *n = n.wrapping_add(1)));
+        let _ = window.add_event_listener_with_callback("resize", wasm_bindgen::JsCast::unchecked_ref(on_resize.as_ref()));
+        // The listener lives as long as the page.
+        on_resize.forget();
+    }
+    // The fitted size: only a new image or a resized window change it (not a result, which may
+    // add a scrollbar), so what is drawn keeps its pixels while answers come.
+    let fitted = Memo::new(move |_| {
+        resized.track();
+        let info = state.image.get()?;
+        let window = web_sys::window()?;
+        let panel = panel_ref.get().map(|p| p.client_width() as f64).unwrap_or(0.0);
+        let window_height = window.inner_height().ok().and_then(|h| h.as_f64()).unwrap_or(0.0);
+        Some((info.serial, fitted_size(info.width, info.height, panel, window_height, window.device_pixel_ratio())))
+    });
 
     Effect::new(move |_| {
         let Some(canvas) = canvas_ref.get() else { return };
-        let Some(info) = state.image.get() else { return };
-        let (w, h) = display_size(info.width, info.height);
+        let Some((_, ((css_w, css_h), (w, h)))) = fitted.get() else { return };
         if canvas.width() != w || canvas.height() != h {
             canvas.set_width(w);
             canvas.set_height(h);
         }
+        let style = wasm_bindgen::JsCast::unchecked_ref::<web_sys::HtmlElement>(&*canvas).style();
+        let _ = style.set_property("width", &format!("{css_w:.1}px"));
+        let _ = style.set_property("height", &format!("{css_h:.1}px"));
         render(state, &canvas, true);
     });
 
@@ -100,7 +138,7 @@ pub fn ImageView(state: AppState) -> impl IntoView {
     };
 
     view! {
-        <div class="image-view">
+        <div class="image-view" node_ref=panel_ref>
             <Show when=move || state.image.get().is_some() fallback=|| view! { <div class="placeholder">"No image yet"</div> }>
                 <canvas
                     node_ref=canvas_ref

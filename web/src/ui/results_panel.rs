@@ -7,7 +7,10 @@ use super::categories_picker::CategoriesPicker;
 use super::download::{download_canvas_png, download_text};
 use super::image_input::new_canvas;
 use super::image_view::{current_display, render};
-use super::state::AppState;
+use super::model_panel::load_selected;
+use super::state::{AppState, ModelStatus};
+use super::worker_client::WorkerClient;
+use crate::catalog::human_bytes;
 use crate::export::{coco_document, transformers_document};
 use crate::messages::{JobResult, JobStatus};
 use crate::palette::{colour_for, css};
@@ -63,8 +66,42 @@ fn timings_line(r: &JobResult) -> String {
     )
 }
 
+/// Beside the answers of a model that knows little (the shapes demo: its catalog entry says what it
+/// knows and which model to offer): what it knows, and that model one click away.
 #[component]
-pub fn ResultsPanel(state: AppState) -> impl IntoView {
+fn ModelHint(state: AppState, worker: WorkerClient) -> impl IntoView {
+    let hint = move || {
+        let ModelStatus::Loaded { id, .. } = state.model.get() else { return None };
+        state.catalog.with(|c| {
+            let c = c.as_ref()?;
+            let loaded = c.models.iter().find(|m| m.id == id)?;
+            let knows = loaded.knows.clone()?;
+            let offer = loaded.upgrade.as_ref().and_then(|u| c.models.iter().find(|m| &m.id == u && m.available)).cloned();
+            Some((knows, offer))
+        })
+    };
+    move || {
+        hint().map(|(knows, offer)| {
+            view! {
+                <p class="model-hint" data-testid="model-hint">
+                    {format!("This demo model knows only {knows}; on anything else its answers mean nothing. ")}
+                    {offer.map(|m| {
+                        let size = m.stored_bytes.or(m.size_bytes).map(|b| format!(", {} in this browser", human_bytes(b))).unwrap_or_default();
+                        let label = format!("Use {}{size}", m.name);
+                        let id = m.id.clone();
+                        view! {
+                            <button class="link" data-testid="upgrade-model" disabled=move || state.job.get().is_some()
+                                on:click=move |_| { state.selected_model.set(id.clone()); load_selected(state, worker); }>{label}</button>
+                        }
+                    })}
+                </p>
+            }
+        })
+    }
+}
+
+#[component]
+pub fn ResultsPanel(state: AppState, worker: WorkerClient) -> impl IntoView {
     let shown = move || current_display(state);
     view! {
         <Show when=move || state.result.get().is_some()>
@@ -78,6 +115,9 @@ pub fn ResultsPanel(state: AppState) -> impl IntoView {
                     <p class="answer-status" data-testid="answer-status">{status_line(r)}</p>
                     <p class="timings" data-testid="timings">{timings_line(r)}</p>
                 }))}
+                {move || state.result.with(|r| r.as_ref().and_then(|r| crate::results::nothing_found(r, &shown().0)))
+                    .map(|line| view! { <p class="nothing-found" data-testid="nothing-found">{line}</p> })}
+                <ModelHint state=state worker=worker />
                 {move || shown().0.texts.into_iter().map(|t| view! {
                     <div class="text-answer"><span class="task">{t.task}</span><p data-testid="text-answer">{t.text}</p></div>
                 }).collect_view()}

@@ -8,16 +8,17 @@ use visionllm_tasks::BoundingBox;
 use web_sys::HtmlCanvasElement;
 
 use crate::catalog::Catalog;
-use crate::messages::{CapabilityReport, DecodingMode, JobResult, Progress};
+use crate::messages::{BackendChoice, CapabilityReport, Compute, DecodingMode, JobResult, Progress};
 
 /// Where the decoding choice is remembered (localStorage).
 const DECODING_KEY: &str = "visionllm.decoding";
 
+/// The worker's device: opening, open (a WebGPU device or the CPU backend, in the report), or the
+/// worker itself could not start (the page explains what to do).
 #[derive(Clone, Debug, PartialEq)]
-pub enum GpuStatus {
+pub enum DeviceStatus {
     Starting,
     Ready(CapabilityReport),
-    /// No WebGPU, or no adapter/device: the page explains what to do.
     Unavailable(String),
 }
 
@@ -48,7 +49,7 @@ pub enum JobEnd {
 
 #[derive(Clone, Copy)]
 pub struct AppState {
-    pub gpu: RwSignal<GpuStatus>,
+    pub device: RwSignal<DeviceStatus>,
     pub catalog: RwSignal<Option<Catalog>>,
     /// Where remote models come from (the catalog's `{host}`).
     pub host: RwSignal<String>,
@@ -92,7 +93,7 @@ pub struct AppState {
 impl AppState {
     pub fn new() -> Self {
         AppState {
-            gpu: RwSignal::new(GpuStatus::Starting),
+            device: RwSignal::new(DeviceStatus::Starting),
             catalog: RwSignal::new(None),
             host: RwSignal::new(String::new()),
             selected_model: RwSignal::new(String::new()),
@@ -119,11 +120,11 @@ impl AppState {
     }
 
     /// The decoding the next job uses: the user's choice, else accurate on a real GPU and fast on
-    /// a software adapter.
+    /// a software adapter or the CPU.
     pub fn decoding_mode(&self) -> DecodingMode {
         self.decoding.get().unwrap_or_else(|| {
-            let fallback = matches!(self.gpu.get(), GpuStatus::Ready(caps) if caps.fallback);
-            DecodingMode::default_for(fallback)
+            let slow = matches!(self.device.get(), DeviceStatus::Ready(caps) if caps.fallback || caps.compute == Compute::Cpu);
+            DecodingMode::default_for(slow)
         })
     }
 
@@ -160,6 +161,19 @@ impl AppState {
 
     pub fn model_ready(&self) -> bool {
         matches!(self.model.get(), ModelStatus::Loaded { .. })
+    }
+}
+
+/// The backend the user chose in the capability panel (`Auto` until they do).
+pub fn stored_backend() -> BackendChoice {
+    let stored = || web_sys::window()?.local_storage().ok()??.get_item(crate::backend_choice::STORAGE_KEY).ok()?;
+    stored().and_then(|s| BackendChoice::parse(&s)).unwrap_or_default()
+}
+
+/// Remember the backend choice (a browser without storage forgets it at reload).
+pub fn store_backend(choice: BackendChoice) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.set_item(crate::backend_choice::STORAGE_KEY, choice.as_str());
     }
 }
 

@@ -11,9 +11,9 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::state::{AppState, GpuStatus, JobEnd, ModelStatus};
+use super::state::{stored_backend, store_backend, AppState, DeviceStatus, JobEnd, ModelStatus};
 use crate::envelope;
-use crate::messages::{FromWorker, JobStatus, ModelFiles, ToWorker};
+use crate::messages::{BackendChoice, FromWorker, JobStatus, ModelFiles, ToWorker};
 use crate::recovery::{self, RestartBudget};
 
 /// Copyable handle (the worker itself is not `Send`, so it lives in local storage).
@@ -29,6 +29,8 @@ pub struct WorkerClient {
     restarts: StoredValue<RestartBudget>,
     /// Why the previous worker stopped, while its replacement starts and reloads the model.
     restarting: StoredValue<Option<String>>,
+    /// The user switched the backend: the new worker reloads the model, and no crash is reported.
+    switching: StoredValue<bool>,
 }
 
 impl WorkerClient {
@@ -42,6 +44,7 @@ impl WorkerClient {
             model: StoredValue::new(None),
             restarts: StoredValue::new(RestartBudget::default()),
             restarting: StoredValue::new(None),
+            switching: StoredValue::new(false),
         };
         client.start(state);
         client.expose_test_hook();
@@ -70,7 +73,7 @@ impl WorkerClient {
         options.set_type(WorkerType::Module);
         let worker = match Worker::new_with_options("./worker_loader.js", &options) {
             Ok(worker) => worker,
-            Err(_) => return state.gpu.set(GpuStatus::Unavailable("this browser cannot start module workers".into())),
+            Err(_) => return state.device.set(DeviceStatus::Unavailable("this browser cannot start module workers".into())),
         };
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             if self.generation.get_value() != generation {
@@ -91,7 +94,7 @@ impl WorkerClient {
                 let reason = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty());
                 self.restart(state, reason.unwrap_or_else(|| "an uncaught error in the worker".into()));
             } else {
-                state.gpu.set(GpuStatus::Unavailable("the inference worker failed to start (see the console)".into()));
+                state.device.set(DeviceStatus::Unavailable("the inference worker failed to start (see the console)".into()));
             }
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -130,6 +133,27 @@ impl WorkerClient {
         self.start(state);
     }
 
+    /// Run on `choice` from now on (remembered per browser): a new worker opens that backend and
+    /// reloads the model from browser storage; the image, instruction and answer stay. Refused
+    /// while a job runs (its answer would be lost).
+    pub fn switch_backend(self, state: AppState, choice: BackendChoice) {
+        if state.job.get_untracked().is_some() {
+            return state.error.set(Some("a job is running: switch the backend when it has finished (or cancel it)".into()));
+        }
+        store_backend(choice);
+        if let Some(old) = self.worker.try_update_value(|w| w.take()).flatten() {
+            old.terminate();
+        }
+        self.generation.update_value(|g| *g += 1);
+        self.switching.set_value(true);
+        state.device.set(DeviceStatus::Starting);
+        state.progress.set(None);
+        if let Some(id) = self.model.with_value(|m| m.as_ref().map(|m| m.id.clone())) {
+            state.model.set(ModelStatus::Loading { id });
+        }
+        self.start(state);
+    }
+
     pub fn send(&self, message: &ToWorker, bytes: Option<ArrayBuffer>) {
         if let ToWorker::LoadModel { model } = message {
             self.model.set_value(Some(model.clone()));
@@ -147,12 +171,20 @@ impl WorkerClient {
             FromWorker::Alive => {
                 self.alive.set_value(true);
                 let query = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-                self.send(&ToWorker::Init { overrides: query }, None);
+                self.send(&ToWorker::Init { overrides: query, backend: stored_backend() }, None);
             }
-            FromWorker::GpuReady { caps } => {
-                state.gpu.set(GpuStatus::Ready(caps));
+            FromWorker::DeviceReady { caps } => {
+                state.device.set(DeviceStatus::Ready(caps));
+                // A new worker after a backend switch: load the model the old one had.
+                if self.switching.get_value() {
+                    self.switching.set_value(false);
+                    if let Some(model) = self.model.get_value() {
+                        state.model.set(ModelStatus::Loading { id: model.id.clone() });
+                        self.send(&ToWorker::LoadModel { model }, None);
+                    }
+                }
                 // A replacement worker: load the model the crashed one had (or was loading).
-                if let Some(reason) = self.restarting.get_value() {
+                else if let Some(reason) = self.restarting.get_value() {
                     match self.model.get_value() {
                         Some(model) => {
                             state.model.set(ModelStatus::Loading { id: model.id.clone() });
@@ -165,7 +197,6 @@ impl WorkerClient {
                     }
                 }
             }
-            FromWorker::GpuUnavailable { reason } => state.gpu.set(GpuStatus::Unavailable(reason)),
             FromWorker::Progress(p) => state.progress.set(Some(p)),
             FromWorker::ModelLoaded { id, load_ms, bytes, wasm_heap } => {
                 state.progress.set(None);

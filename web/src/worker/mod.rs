@@ -1,4 +1,5 @@
-//! The inference worker: owns the GPU device, the weights and the model. The page talks to it
+//! The inference worker: owns the device (a WebGPU device or the CPU backend, `device_open`), the
+//! weights and the model. The page talks to it
 //! only through messages (`crate::messages`); nothing here touches the DOM.
 //!
 //! One job runs at a time. Messages keep arriving while a job awaits the GPU (every decode step
@@ -7,6 +8,7 @@
 
 mod cache_api;
 mod chat_engine;
+mod device_open;
 mod engine;
 mod fetch;
 mod hf_convert;
@@ -21,22 +23,23 @@ mod tab_lock;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::Arc;
 
 use js_sys::ArrayBuffer;
-use visionllm_gpu::{Gpu, Overrides};
+use visionllm_gpu::{Device, Gpu, Overrides};
 use wasm_bindgen::prelude::*;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
 use crate::envelope;
-use crate::messages::{CachedModel, CapabilityReport, FromWorker, JobResult, ModelFiles, Progress, Stage, ToWorker};
+use crate::messages::{BackendChoice, CachedModel, FromWorker, JobResult, ModelFiles, Progress, Stage, ToWorker};
 use crate::recovery;
 use model_loader::LoadedModel;
 
 /// What the worker holds between messages.
 #[derive(Default)]
 pub(crate) struct WorkerState {
-    gpu: RefCell<Option<Arc<Gpu>>>,
+    device: RefCell<Option<Device>>,
+    /// The choice the device was opened for, to open a lost GPU's replacement the same way.
+    choice: Cell<BackendChoice>,
     model: RefCell<Option<Rc<LoadedModel>>>,
     /// The stored Florence-2 that outlines family #2's boxes (`segmenter`), by id, once loaded.
     segmenter: RefCell<Option<(String, Rc<LoadedModel>)>>,
@@ -157,29 +160,25 @@ pub fn start() {
 
 fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>) {
     match message {
-        ToWorker::Init { overrides } => wasm_bindgen_futures::spawn_local(async move {
+        ToWorker::Init { overrides, backend } => wasm_bindgen_futures::spawn_local(async move {
             shard_cache::prefer_cache_api(overrides.split(['&', '?']).any(|kv| kv == "storage=cache"));
             state.test_hooks.set(recovery::test_hooks_enabled(&overrides));
             *state.overrides.borrow_mut() = overrides.clone();
-            match Gpu::new(Overrides::from_query(&overrides)).await {
-                Ok(gpu) => {
-                    let caps = capability_report(&gpu);
-                    *state.gpu.borrow_mut() = Some(gpu);
-                    post(&FromWorker::GpuReady { caps }, None);
-                }
-                Err(e) => post(&FromWorker::GpuUnavailable { reason: e.to_string() }, None),
-            }
+            state.choice.set(backend);
+            let (device, caps) = device_open::open(backend, &overrides).await;
+            *state.device.borrow_mut() = Some(device);
+            post(&FromWorker::DeviceReady { caps }, None);
         }),
         ToWorker::LoadModel { model } => {
-            if state.gpu.borrow().is_none() {
-                return post(&FromWorker::Error { job: None, message: "the GPU is not ready yet".into() }, None);
+            if state.device.borrow().is_none() {
+                return post(&FromWorker::Error { job: None, message: "the device is not open yet".into() }, None);
             }
             let Some(busy) = Busy::take(&state, None) else {
                 return post(&FromWorker::Error { job: None, message: "busy: wait for the current job to finish".into() }, None);
             };
             wasm_bindgen_futures::spawn_local(async move {
-                let loaded = match usable_gpu(&state).await {
-                    Ok((gpu, _)) => load_onto(&state, &gpu, &model).await.map(|_| ()),
+                let loaded = match usable_device(&state).await {
+                    Ok((device, _)) => load_onto(&state, &device, &model).await.map(|_| ()),
                     Err(message) => Err(message),
                 };
                 if let Err(message) = loaded {
@@ -230,10 +229,10 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
             }
             match action.as_str() {
                 "panic" => panic!("test hook: a deliberate panic in the worker"),
-                "lose-device" => match state.gpu.borrow().clone() {
+                "lose-device" => match state.device.borrow().as_ref().and_then(Device::gpu) {
                     // The device-lost callback marks the `Gpu` lost; the next job re-creates it.
                     Some(gpu) => gpu.device.destroy(),
-                    None => post(&FromWorker::Error { job: None, message: "test hook: there is no GPU device to lose".into() }, None),
+                    None => post(&FromWorker::Error { job: None, message: "test hook: there is no GPU device to lose (the model runs on the CPU)".into() }, None),
                 },
                 other => match (other.strip_prefix("answer:"), other.strip_prefix("mask-answer:")) {
                     (Some(answer), _) => *state.injected_answer.borrow_mut() = Some(answer.to_string()),
@@ -245,40 +244,42 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
     }
 }
 
-/// The GPU to work on: the current one, or a new one when the device was lost (driver reset,
-/// `destroy()`). The second value is why it was lost when it was re-created: the caller must then
-/// reload the model (its buffers died with the old device).
-async fn usable_gpu(state: &WorkerState) -> Result<(Arc<Gpu>, Option<String>), String> {
-    let Some(gpu) = state.gpu.borrow().clone() else {
-        return Err("the GPU is not ready yet".into());
+/// The device to work on: the current one, or, for a GPU whose device was lost (driver reset,
+/// `destroy()`), a new one. The second value is why it was lost when it was re-created: the caller
+/// must then reload the model (its buffers died with the old device). The CPU is never lost.
+async fn usable_device(state: &WorkerState) -> Result<(Device, Option<String>), String> {
+    let Some(device) = state.device.borrow().clone() else {
+        return Err("the device is not open yet".into());
     };
-    let Some(reason) = gpu.lost_reason() else {
-        return Ok((gpu, None));
+    let Some(reason) = device.gpu().and_then(|g| g.lost_reason()) else {
+        return Ok((device, None));
     };
     // The old model's buffers belong to the dead device; free them before making a new one.
     state.model.borrow_mut().take();
     state.segmenter.borrow_mut().take();
-    drop(gpu);
+    drop(device);
     let overrides = state.overrides.borrow().clone();
     // On failure the lost `Gpu` stays in place, so the next job tries again.
     let gpu = Gpu::new(Overrides::from_query(&overrides))
         .await
         .map_err(|e| format!("the GPU device was lost ({reason}) and could not be re-created: {e}. Reload the page."))?;
-    *state.gpu.borrow_mut() = Some(gpu.clone());
-    post(&FromWorker::GpuReady { caps: capability_report(&gpu) }, None);
-    Ok((gpu, Some(reason)))
+    let caps = device_open::gpu_report(&gpu, state.choice.get(), format!("re-created after the device was lost ({reason})"));
+    let device = Device::Gpu(gpu);
+    *state.device.borrow_mut() = Some(device.clone());
+    post(&FromWorker::DeviceReady { caps }, None);
+    Ok((device, Some(reason)))
 }
 
-/// Load `files` onto `gpu` inside out-of-memory and validation error scopes, make it the current
-/// model and tell the page (`ModelLoaded`); the error is the message to show.
-async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> Result<Rc<LoadedModel>, String> {
+/// Load `files` onto `device` (on a GPU inside out-of-memory and validation error scopes), make it
+/// the current model and tell the page (`ModelLoaded`); the error is the message to show.
+async fn load_onto(state: &WorkerState, device: &Device, files: &ModelFiles) -> Result<Rc<LoadedModel>, String> {
     // Drop the old model (and the segmenter it may have borrowed) first so their GPU buffers are
     // freed before the new upload; a segmenter is loaded again when a segmentation asks for it.
     state.model.borrow_mut().take();
     state.segmenter.borrow_mut().take();
     let t0 = now_ms();
-    let scope = gpu.error_scope("loading the model");
-    let loaded = model_loader::load_model(&visionllm_gpu::Device::Gpu(gpu.clone()), files).await;
+    let scope = device.error_scope("loading the model");
+    let loaded = model_loader::load_model(device, files).await;
     // A GPU error (out of memory while uploading) explains a failed load better than its symptom.
     let loaded = match (scope.finish().await, loaded) {
         (Err(e), _) => return Err(format!("loading {}: {e}", files.id)),
@@ -286,12 +287,15 @@ async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> R
         (Ok(()), Ok(loaded)) => Rc::new(loaded),
     };
     // Compile the pipelines now, while the page still says the model is loading, not on the
-    // user's first instruction. Its failure is not the user's: logged, and a real job reports its own.
-    progress(Progress { job: None, stage: Stage::Compile, done: 0, total: None, elapsed_ms: 0.0 });
-    let scope = gpu.error_scope("compiling the kernels");
-    let warm = engine::warm_up(&loaded, gpu.caps.adapter.is_software).await;
-    if let Err(e) = scope.finish().await.map_err(|e| e.to_string()).and(warm) {
-        web_sys::console::warn_1(&format!("warm-up run after loading {}: {e}", files.id).into());
+    // user's first instruction. Its failure is not the user's: logged, and a real job reports its
+    // own. The CPU backend has nothing to compile.
+    if let Some(gpu) = device.gpu() {
+        progress(Progress { job: None, stage: Stage::Compile, done: 0, total: None, elapsed_ms: 0.0 });
+        let scope = gpu.error_scope("compiling the kernels");
+        let warm = engine::warm_up(&loaded, gpu.caps.adapter.is_software).await;
+        if let Err(e) = scope.finish().await.map_err(|e| e.to_string()).and(warm) {
+            web_sys::console::warn_1(&format!("warm-up run after loading {}: {e}", files.id).into());
+        }
     }
     *state.model.borrow_mut() = Some(loaded.clone());
     *state.model_files.borrow_mut() = Some(files.clone());
@@ -303,7 +307,7 @@ async fn load_onto(state: &WorkerState, gpu: &Arc<Gpu>, files: &ModelFiles) -> R
 /// One job inside error scopes, after re-creating a lost device and reloading the model from
 /// browser storage if needed (the user is told with a `Notice`). `Ok(None)`: cancelled.
 async fn run_on_usable_device(state: &WorkerState, input: engine::JobInput) -> Result<Option<JobResult>, String> {
-    let (gpu, recreated) = usable_gpu(state).await?;
+    let (device, recreated) = usable_device(state).await?;
     let current = state.model.borrow().clone();
     let model = match current {
         Some(model) if recreated.is_none() => model,
@@ -311,17 +315,17 @@ async fn run_on_usable_device(state: &WorkerState, input: engine::JobInput) -> R
             let Some(files) = state.model_files.borrow().clone() else {
                 return Err("no model is loaded yet".into());
             };
-            let model = load_onto(state, &gpu, &files).await?;
+            let model = load_onto(state, &device, &files).await?;
             if let Some(reason) = &recreated {
                 post(&FromWorker::Notice { message: recovery::device_notice(reason) }, None);
             }
             model
         }
     };
-    let scope = gpu.error_scope("the job");
+    let scope = device.error_scope("the job");
     let result = engine::run_job(state, &model, input).await;
     match scope.finish().await {
-        Err(e) if gpu.is_lost() => Err(format!("{e}; it will be re-created and the model reloaded on the next run")),
+        Err(e) if device.is_lost() => Err(format!("{e}; it will be re-created and the model reloaded on the next run")),
         Err(e) => Err(e.to_string()),
         Ok(()) => result,
     }
@@ -331,24 +335,5 @@ async fn post_cache() {
     match shard_cache::list().await {
         Ok(list) => post(&FromWorker::Cache { models: list.into_iter().map(|(id, bytes)| CachedModel { id, bytes }).collect() }, None),
         Err(message) => post(&FromWorker::Error { job: None, message }, None),
-    }
-}
-
-fn capability_report(gpu: &Gpu) -> CapabilityReport {
-    let c = &gpu.caps;
-    CapabilityReport {
-        // Browsers may hide the adapter's name (wgpu's web backend reports it empty).
-        adapter: if c.adapter.name.trim().is_empty() { "WebGPU adapter (name not disclosed)".into() } else { c.adapter.name.clone() },
-        backend: c.adapter.backend.clone(),
-        device_type: c.adapter.device_type.clone(),
-        driver: c.adapter.driver.clone(),
-        fallback: c.adapter.is_software,
-        f16: c.f16,
-        f16_offered: c.adapter_f16,
-        subgroups: c.subgroups,
-        max_buffer_mib: c.limits.max_buffer_size >> 20,
-        max_binding_mib: (c.limits.max_storage_buffer_binding_size as u64) >> 20,
-        max_workgroup_storage_kib: (c.limits.max_compute_workgroup_storage_size as u64) >> 10,
-        summary: c.describe(),
     }
 }

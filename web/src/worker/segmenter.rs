@@ -65,10 +65,10 @@ async fn segmenter(state: &WorkerState) -> Result<Option<(String, Rc<LoadedModel
     if let Some(loaded) = state.segmenter.borrow().clone() {
         return Ok(Some(loaded));
     }
-    let gpu = state.gpu.borrow().clone().ok_or("the GPU is not ready")?;
+    let device = state.device.borrow().clone().ok_or("the device is not open yet")?;
     let mut failures = Vec::new();
     for files in stored().await? {
-        match model_loader::load_model(&visionllm_gpu::Device::Gpu(gpu.clone()), &files).await {
+        match model_loader::load_model(&device, &files).await {
             Ok(loaded) if matches!(loaded.family, Family::Florence2 { .. }) => {
                 let loaded = (files.id.clone(), Rc::new(loaded));
                 *state.segmenter.borrow_mut() = Some(loaded.clone());
