@@ -19,6 +19,10 @@
 // then the medians of the warm runs, the ratio, and each engine's peak memory: the resident size
 // of Chromium's processes (all of them, and the GPU process, where SwiftShader's buffers live)
 // sampled every 200 ms while that engine loads and runs, less what they held before it started.
+// BENCH_BACKENDS (default "cpu,gpu"): ours on each backend in turn (`?backend=`: the CPU backend in
+// WebAssembly SIMD, then WebGPU); PEER_DEVICES (default "wasm,webgpu"): the peer on each device
+// (onnxruntime-web's wasm backend is single-threaded here: the page is not cross-origin isolated,
+// as ours is not). The ratios compare each of ours with each peer, and our CPU with our WebGPU.
 import { check, chromiumRss, fail, finish, launch, runInstruction } from './harness.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -90,69 +94,76 @@ async function offerExportedModel() {
   });
 }
 
-const ours = [];
-const peer = [];
+const BACKENDS = (process.env.BENCH_BACKENDS || 'cpu,gpu').split(',').filter(Boolean);
+const PEER_DEVICES = (process.env.PEER_DEVICES || 'wasm,webgpu').split(',').filter(Boolean);
+const warm = (rows, key) => median(rows.slice(1).map((r) => r[key]).filter((v) => Number.isFinite(v)));
+const engines = {};
 try {
-  // Ours first: the app's page, the exported model, its default kernels for this adapter.
   await offerExportedModel();
-  const oursMemory = memoryWatch();
-  await page.goto(`${APP_URL}?max-new-tokens=${inputs.max_new_tokens}`);
-  await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
-  await page.locator('[data-testid=decoding]').selectOption('fast');
-  const adapter = (await page.locator('[data-testid=capabilities] summary').innerText()).trim();
   const want = referenceBoxes(inputs.reference_text, inputs.image_size);
-  for (let run = 0; run < RUNS; run++) {
-    const r = await oursOnce();
-    if (run === 0) {
-      const wantText = plainText(inputs.reference_text);
-      if (wantText) {
-        check(plainText(r.text) === wantText, `ours: the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
-      } else {
-        // A random model may answer with ids the small test tokenizer has no text for: then only
-        // the count can be compared here (ids equal to the reference are proven on the fixtures).
-        check(r.tokens === inputs.reference_ids.length - 1, `ours: ${r.tokens} tokens, as transformers' greedy ids (their text is empty: ids outside the tokenizer)`);
+  let adapter = '';
+  for (const backend of BACKENDS) {
+    // Ours: the app's page, the exported model, the backend forced in the address.
+    const rows = [];
+    const memory = memoryWatch();
+    await page.goto(`${APP_URL}?max-new-tokens=${inputs.max_new_tokens}&backend=${backend}`);
+    await page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: TIMEOUT });
+    await page.locator('[data-testid=decoding]').selectOption('fast');
+    adapter = (await page.locator('[data-testid=capabilities] summary').innerText()).trim();
+    for (let run = 0; run < RUNS; run++) {
+      const r = await oursOnce();
+      if (run === 0) {
+        const wantText = plainText(inputs.reference_text);
+        if (wantText) {
+          check(plainText(r.text) === wantText, `ours (${backend}): the text transformers' greedy ids give (${JSON.stringify(plainText(r.text))})`);
+        } else {
+          // A random model may answer with ids the small test tokenizer has no text for: then only
+          // the count can be compared here (ids equal to the reference are proven on the fixtures).
+          check(r.tokens === inputs.reference_ids.length - 1, `ours (${backend}): ${r.tokens} tokens, as transformers' greedy ids (their text is empty: ids outside the tokenizer)`);
+        }
+        const same = r.boxes.length === want.length && r.boxes.every((b, i) => b.every((v, j) => v === want[i][j]));
+        if (inputs.model === 'demo') check(same, `ours (${backend}): the boxes transformers' greedy ids give (${JSON.stringify(want)}; ours ${JSON.stringify(r.boxes)})`);
       }
-      const same = r.boxes.length === want.length && r.boxes.every((b, i) => b.every((v, j) => v === want[i][j]));
-      if (inputs.model === 'demo') check(same, `ours: the boxes transformers' greedy ids give (${JSON.stringify(want)}; ours ${JSON.stringify(r.boxes)})`);
+      delete r.text;
+      rows.push(r);
+      console.log(JSON.stringify({ ...r, engine: `ours-${backend}`, run, first: run === 0, adapter }));
     }
-    delete r.text;
-    ours.push(r);
-    console.log(JSON.stringify({ ...r, run, first: run === 0, adapter }));
+    engines[`ours_${backend}`] = { rows, memory: memory(), adapter };
+    await page.goto('about:blank');
+    await new Promise((r) => setTimeout(r, 3000));
   }
-
-  const oursPeak = oursMemory();
-  // The peer in the same browser (a fresh page: nothing of ours stays on the GPU).
-  await page.goto('about:blank');
-  await new Promise((r) => setTimeout(r, 3000));
-  const peerMemory = memoryWatch();
-  await page.goto(`${PEER_URL}?model=${encodeURIComponent(PEER_MODEL_PATH)}`);
-  await page.waitForFunction(() => typeof window.runPeer === 'function', null, { timeout: TIMEOUT });
-  for (let run = 0; run < RUNS; run++) {
-    const r = await page.evaluate(() => window.runPeer());
-    if (run === 0) check(JSON.stringify(r.ids) === JSON.stringify(r.reference_ids), `transformers.js: transformers' greedy ids (${r.ids.join(' ')})`);
-    peer.push(r);
-    delete r.reference_ids;
-    console.log(JSON.stringify({ ...r, run, first: run === 0, adapter }));
+  for (const device of PEER_DEVICES) {
+    // The peer in the same browser (a fresh page: nothing of ours stays on the GPU).
+    const rows = [];
+    const memory = memoryWatch();
+    await page.goto(`${PEER_URL}?model=${encodeURIComponent(PEER_MODEL_PATH)}&device=${device}`);
+    await page.waitForFunction(() => typeof window.runPeer === 'function', null, { timeout: TIMEOUT });
+    for (let run = 0; run < RUNS; run++) {
+      const r = await page.evaluate(() => window.runPeer());
+      if (run === 0) check(JSON.stringify(r.ids) === JSON.stringify(r.reference_ids), `transformers.js (${device}): transformers' greedy ids (${r.ids.join(' ')})`);
+      delete r.reference_ids;
+      rows.push(r);
+      console.log(JSON.stringify({ ...r, engine: `peer-${device}`, run, first: run === 0 }));
+    }
+    engines[`peer_${device}`] = { rows, memory: memory(), load_ms: rows[0].load_ms };
+    await page.goto('about:blank');
+    await new Promise((r) => setTimeout(r, 3000));
   }
-
-  const peerPeak = peerMemory();
-  const warm = (rows, key) => median(rows.slice(1).map((r) => r[key]).filter((v) => Number.isFinite(v)));
-  const summary = { adapter, model: inputs.model, runs_warm: RUNS - 1 };
-  for (const key of ['wall_ms', 'vision_ms', 'encoder_ms', 'decode_ms']) {
-    summary[`ours_${key}`] = warm(ours, key);
-    summary[`peer_${key}`] = warm(peer, key);
+  const summary = { adapter, model: inputs.model, image: inputs.image_size, runs_warm: RUNS - 1 };
+  for (const [name, e] of Object.entries(engines)) {
+    summary[name] = { first_wall_ms: e.rows[0].wall_ms, memory: e.memory, ...(e.adapter ? { adapter: e.adapter } : {}), ...(e.load_ms ? { load_ms: e.load_ms } : {}) };
+    for (const key of ['wall_ms', 'vision_ms', 'encoder_ms', 'decode_ms']) summary[name][key] = warm(e.rows, key);
   }
-  summary.ours_first_wall_ms = ours[0].wall_ms;
-  summary.peer_first_wall_ms = peer[0].wall_ms;
-  summary.peer_load_ms = peer[0].load_ms;
-  summary.ours_memory = oursPeak;
-  summary.peer_memory = peerPeak;
   // Ours includes the UI (routing, tokenizing, preprocessing, parsing, drawing); the peer's wall is
   // generate() alone on ready tensors: the comparison leans towards the peer.
-  summary.ratio_wall = Number((summary.ours_wall_ms / summary.peer_wall_ms).toFixed(3));
-  summary.ratio_first = Number((summary.ours_first_wall_ms / summary.peer_first_wall_ms).toFixed(3));
+  summary.ratios = {};
+  for (const a of Object.keys(engines).filter((n) => n.startsWith('ours_'))) {
+    for (const b of Object.keys(engines).filter((n) => n !== a)) {
+      summary.ratios[`${a}/${b}`] = Number((summary[a].wall_ms / summary[b].wall_ms).toFixed(3));
+    }
+  }
   console.log(JSON.stringify({ summary }));
-  console.log(`warm: ours ${summary.ours_wall_ms} ms, transformers.js ${summary.peer_wall_ms} ms: ours/peer ${summary.ratio_wall}x (goal <= 0.5x)`);
+  for (const [k, v] of Object.entries(summary.ratios)) console.log(`warm wall time ${k}: ${v}x`);
 } catch (e) {
   fail(e);
 }

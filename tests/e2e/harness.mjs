@@ -63,10 +63,20 @@ export async function runInstruction(page, { pngPath, name = 'scene.png', instru
   await page.waitForFunction((n) => document.querySelector('.image-view .caption')?.innerText.startsWith(n), name);
   await page.locator('[data-testid=instruction]').fill(instruction);
   const errorBefore = await page.evaluate(() => document.querySelector('[data-testid=error]')?.innerText ?? null);
+  // A mutation observer sees the answer start however fast the backend finishes it (the CPU
+  // backend answers the demo model between two polls).
+  await page.evaluate(() => {
+    window.__sawRunning = false;
+    window.__runWatch?.disconnect();
+    window.__runWatch = new MutationObserver(() => {
+      if (document.querySelector('[data-testid=results]')?.dataset.status === 'running') window.__sawRunning = true;
+    });
+    window.__runWatch.observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
   const t = Date.now();
   await page.locator('[data-testid=instruction]').press('Enter');
   // The answer starts, or the app says why not (then fail now, not after the timeout).
-  const running = page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout, polling: 10 });
+  const running = page.waitForFunction(() => window.__sawRunning, null, { timeout, polling: 10 });
   const refused = page.waitForFunction((before) => {
     const text = document.querySelector('[data-testid=error]')?.innerText;
     return text && text !== before ? text : null;

@@ -83,22 +83,26 @@ const texts = () => page.locator('[data-testid=text-answer]').allInnerTexts();
 /** Type `instruction`, press Enter, and wait for the answer; records the generated text of every
  *  running update seen on the way (the streaming answer). */
 async function run(instruction) {
+  // A mutation observer sees every state the results panel passes through, however fast the
+  // backend (the CPU answers a tiny model in a few milliseconds, between two animation frames).
   await page.evaluate(() => {
     window.__streamed = [];
-    const watch = () => {
+    window.__sawRunning = false;
+    window.__watch?.disconnect();
+    window.__watch = new MutationObserver(() => {
       const r = document.querySelector('[data-testid=results]');
       if (r?.dataset.status === 'running') {
+        window.__sawRunning = true;
         try { window.__streamed.push(JSON.parse(document.querySelector('[data-testid=result-json]').textContent).chat?.generated_text ?? null); } catch { /* mid-render */ }
       }
-      if (r?.dataset.status !== 'done') requestAnimationFrame(watch);
-    };
-    requestAnimationFrame(watch);
+    });
+    window.__watch.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
   });
   await page.locator('[data-testid=instruction]').fill(instruction);
   await page.locator('[data-testid=instruction]').press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid=results]')?.dataset.status === 'running', null, { timeout: TIMEOUT, polling: 10 });
+  await page.waitForFunction(() => window.__sawRunning, null, { timeout: TIMEOUT, polling: 10 });
   await page.locator('[data-testid=results][data-status=done]').waitFor({ state: 'attached', timeout: TIMEOUT });
-  return page.evaluate(() => window.__streamed);
+  return page.evaluate(() => { window.__watch.disconnect(); return window.__streamed; });
 }
 
 /** Choose a catalog model in the model panel and load it; waits until it is the ready model. */

@@ -1,6 +1,7 @@
-// transformers.js (@huggingface/transformers, WebGPU device, fp32) running the Florence-2 export of
-// crates/bench/export_onnx.py on the inputs the export wrote (inputs.json: prompt ids and pixel
-// values), greedy, page query `?model=/path/to/export/`. `window.runPeer()` loads the model once and returns one run's figures: wall time
+// transformers.js (@huggingface/transformers, fp32; WebGPU device, or `?device=wasm`: onnxruntime-web's
+// WebAssembly SIMD backend, threaded only where the page is cross-origin isolated) running the
+// Florence-2 export of crates/bench/export_onnx.py on the inputs the export wrote (inputs.json:
+// prompt ids and pixel values), greedy, page query `?model=/path/to/export/`. `window.runPeer()` loads the model once and returns one run's figures: wall time
 // of generate(), the time inside each ONNX session (vision_encoder = vision + projector,
 // embed_tokens, encoder_model, decoder_model_merged = every decoder step) and the generated ids.
 import { env, Florence2ForConditionalGeneration, Tensor } from './node_modules/@huggingface/transformers/dist/transformers.web.js';
@@ -10,6 +11,7 @@ const params = new URLSearchParams(location.search);
 // A path on this origin, not a URL: transformers.js treats URLs as remote (refused offline).
 const MODEL = new URL(params.get('model') || '../peer-model/', location.href).pathname.replace(/\/$/, '');
 const ORT = new URL('./node_modules/onnxruntime-web/dist/', location.href).href;
+const DEVICE = params.get('device') === 'wasm' ? 'wasm' : 'webgpu';
 
 env.allowRemoteModels = false;
 env.allowLocalModels = true;
@@ -39,7 +41,7 @@ function clockSessions(m) {
 async function load() {
   const t = performance.now();
   inputs = await (await fetch(`${MODEL}/inputs.json`)).json();
-  model = await Florence2ForConditionalGeneration.from_pretrained(MODEL, { device: 'webgpu', dtype: 'fp32' });
+  model = await Florence2ForConditionalGeneration.from_pretrained(MODEL, { device: DEVICE, dtype: 'fp32' });
   clockSessions(model);
   return performance.now() - t;
 }
