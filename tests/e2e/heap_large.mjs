@@ -10,7 +10,11 @@
 //   node tests/e2e/heap_large.mjs /tmp/qwen2b-src q4
 // Loads it twice (download into OPFS, then from OPFS) and prints the worker's wasm memory after
 // each load: wasm memory never shrinks, so that is the peak of the whole load.
-import { launch } from './harness.mjs';
+// BACKEND=cpu|gpu: the backend (`?backend=`; default: the app's choice). RUN=N: after the second
+// load, "find every car and person" on a generated RUN x RUN image (greedy, at most 20 new tokens):
+// the app's timings line and the worker's wasm heap after the job (the CPU backend's weights and
+// activations live there).
+import { launch, runInstruction } from './harness.mjs';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -48,21 +52,39 @@ const server = http.createServer((req, res) => {
   fs.createReadStream(file).pipe(res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const QUERY = `?max-new-tokens=20${process.env.BACKEND ? `&backend=${process.env.BACKEND}` : ''}`;
 const { context, profile } = await launch('heap');
 const page = context.pages()[0] || await context.newPage();
 const lines = [];
 page.on('console', (m) => { if (/wasm heap|stored in/.test(m.text())) { lines.push(m.text()); console.log(`[page] ${m.text()}`); } });
+page.on('worker', (w) => w.on('console', (m) => { if (/wasm heap/.test(m.text())) { lines.push(m.text()); console.log(`[worker] ${m.text()}`); } }));
 let status = 0;
 try {
   for (const visit of [QUANTIZE ? `download and quantize to ${QUANTIZE} into OPFS` : 'download into OPFS', 'from OPFS']) {
     const t = Date.now();
-    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    await page.goto(`http://127.0.0.1:${server.address().port}/${QUERY}`);
     const ready = page.locator('[data-testid=model-status][data-ready=true]').waitFor({ timeout: 1800000 }).then(() => 'ready');
     const error = page.locator('[data-testid=error]').waitFor({ timeout: 1800000 }).then(() => page.locator('[data-testid=error]').innerText());
     const outcome = await Promise.race([ready, error]);
     const heap = lines.filter((l) => l.includes('wasm heap')).pop();
     console.log(`${visit}: ${outcome} in ${((Date.now() - t) / 1000).toFixed(0)} s; ${heap}`);
     if (outcome !== 'ready') status = 1;
+  }
+  console.log(`backend: ${(await page.locator('[data-testid=capabilities] summary').innerText()).trim()}`);
+  if (process.env.RUN) {
+    const side = Number(process.env.RUN);
+    const png = path.join(fs.mkdtempSync(path.join(profile, 'img-')), 'image.png');
+    const { execFileSync } = await import('node:child_process');
+    // A plain gradient PNG of side x side (Python's zlib: no image library needed).
+    execFileSync('python3', ['-c', `import struct, sys, zlib
+s = ${side}
+raw = b''.join(b'\\x00' + bytes((x * 255 // s, y * 255 // s, 128) [c] for x in range(s) for c in range(3)) for y in range(s))
+chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d) & 0xffffffff)
+open(sys.argv[1], 'wb').write(b'\\x89PNG\\r\\n\\x1a\\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', s, s, 8, 2, 0, 0, 0)) + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))`, png]);
+    await page.locator('[data-testid=decoding]').selectOption('fast');
+    const r = await runInstruction(page, { pngPath: png, instruction: 'find every car and person', timeout: 1800000 });
+    await page.waitForTimeout(500);
+    console.log(`run at ${side}: ${JSON.stringify(r)}; ${await page.locator('[data-testid=timings]').innerText()}; ${lines.filter((l) => l.includes('wasm heap')).pop()}`);
   }
   // With COMPARE=<converted dir>: the browser's conversion must be the CLI's, shard for shard.
   if (QUANTIZE && process.env.COMPARE) {

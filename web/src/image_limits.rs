@@ -1,5 +1,6 @@
-//! What images the app accepts, checked before the pixels reach the worker. The limits keep a
-//! decoded image (width x height x 4 bytes) well inside a tab's memory.
+//! What images the app accepts, checked before the pixels reach the worker, and how one is fitted
+//! to the screen. The limits keep a decoded image (width x height x 4 bytes) well inside a tab's
+//! memory.
 
 /// Shared with the CLI (`visionllm run` refuses the same images).
 pub use visionllm_tasks::image_header::MAX_SIDE;
@@ -69,4 +70,27 @@ pub fn check_dimensions(width: u32, height: u32) -> Result<(), Rejection> {
         return Err(Rejection::TooManyPixels { width, height });
     }
     Ok(())
+}
+
+/// Displaying an image: the result canvas fits it to the panel (`ui::image_view`).
+/// Longest side of the on-screen canvas in device pixels (exports are full size).
+const MAX_DISPLAY_SIDE: f64 = 4096.0;
+/// The image may take this much of the window's height.
+const MAX_HEIGHT_SHARE: f64 = 0.75;
+
+/// The canvas for a `width` x `height` image in a panel `panel_width` CSS pixels wide in a window
+/// `window_height` high on a screen of `pixel_ratio` device pixels per CSS pixel: its CSS size
+/// (the image fitted, up or down, keeping its aspect) and its backing size in device pixels.
+/// A panel not laid out yet (width 0) shows the image at its own size.
+pub fn fitted_size(width: u32, height: u32, panel_width: f64, window_height: f64, pixel_ratio: f64) -> ((f64, f64), (u32, u32)) {
+    let (w, h) = (width.max(1) as f64, height.max(1) as f64);
+    let mut css = if panel_width >= 1.0 { (panel_width, panel_width * h / w) } else { (w, h) };
+    let max_h = window_height * MAX_HEIGHT_SHARE;
+    if max_h >= 1.0 && css.1 > max_h {
+        css = (max_h * w / h, max_h);
+    }
+    let ratio = if pixel_ratio.is_finite() && pixel_ratio > 0.0 { pixel_ratio } else { 1.0 };
+    let shrink = (MAX_DISPLAY_SIDE / (css.0.max(css.1) * ratio)).min(1.0);
+    let backing = (((css.0 * ratio * shrink).round() as u32).max(1), ((css.1 * ratio * shrink).round() as u32).max(1));
+    (css, backing)
 }

@@ -271,7 +271,7 @@ fn backend_names_and_the_query_override_parse_any_text_without_panicking() {
 
 #[wasm_bindgen_test]
 fn a_small_image_is_fitted_to_the_panel_and_drawn_at_the_screens_density() {
-    use visionllm_web::ui::image_view::fitted_size;
+    use visionllm_web::image_limits::fitted_size;
     // A 224 scene in a 700-pixel panel of a 1000-pixel window on a 2x screen: scaled up.
     let ((w, h), (bw, bh)) = fitted_size(224, 224, 700.0, 1000.0, 2.0);
     assert_eq!((w, h), (700.0, 700.0));

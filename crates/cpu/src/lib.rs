@@ -4,7 +4,8 @@
 //!
 //! - [`par`]: the thread policy (rayon with the `threads` feature, sequential otherwise);
 //! - [`math`]: vectorizable inner loops and scalar functions (exp, erfc-GELU, sigmoid) and the
-//!   runtime SIMD dispatch; `simd` (x86_64): explicit AVX2+FMA loops for the GEMVs;
+//!   runtime SIMD dispatch; `simd` (x86_64): explicit AVX2+FMA loops for the GEMVs; `simd_wasm`
+//!   (wasm32 with simd128): the Q8/Q4 GEMV loops in WebAssembly SIMD;
 //! - [`matmul`] (dense strided GEMM through the `gemm` crate, with the linear-layer epilogue),
 //!   [`qmatmul`] (Q8/Q4 linear: GEMV for decode, dequantized panels + gemm otherwise),
 //!   [`attention`] (fused, online softmax), [`channel_attention`], [`conv`], [`copy`],
@@ -18,6 +19,8 @@ pub mod par;
 pub mod math;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd_wasm;
 
 pub mod attention;
 pub mod channel_attention;

@@ -36,6 +36,13 @@ pub fn has_avx2() -> bool {
     }
 }
 
+/// Whether the explicit WebAssembly SIMD loops may run: built for wasm32 with simd128 (a
+/// build-time feature) and SIMD not switched off.
+#[inline(always)]
+pub fn has_wasm_simd() -> bool {
+    cfg!(all(target_arch = "wasm32", target_feature = "simd128")) && !PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Run `f` compiled for the best instruction set this CPU has.
 #[inline(always)]
 pub fn dispatch<R>(f: impl FnOnce() -> R) -> R {

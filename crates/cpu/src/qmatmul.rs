@@ -5,10 +5,10 @@
 //! Strategy, never dequantizing the whole matrix:
 //! - few rows (decode, beams, short prompts: rows <= [`GEMV_MAX_ROWS`]): a GEMV, parallel over
 //!   chunks of n. Each weight row's 32-value blocks are decoded in registers and multiplied
-//!   against the x rows, so the packed weight is streamed from memory once. On AVX2 CPUs an
-//!   explicit kernel (`simd`) sums each block's products before applying its scale, for groups of
-//!   up to 8 x rows while the packed row stays in L1; elsewhere a portable loop decodes values
-//!   times scale into lane accumulators.
+//!   against the x rows, so the packed weight is streamed from memory once. On AVX2 CPUs and in
+//!   wasm with simd128 an explicit kernel (`simd`, `simd_wasm`) sums each block's products before
+//!   applying its scale, for groups of up to 8 x rows while the packed row stays in L1; elsewhere
+//!   a portable loop decodes values times scale into lane accumulators.
 //! - many rows: panels of [`PANEL`] weight rows are dequantized into a thread-local f32 scratch
 //!   and multiplied by gemm (single-threaded per task), parallel over panels (and over row
 //!   chunks of x when there are too few panels to occupy the threads).
@@ -102,12 +102,11 @@ fn gemv(x: &[f32], words: &[u32], lay: &QuantLayout, bias: Option<&[f32]>, rows:
     for r in 0..rows {
         xp[r * kp..r * kp + k].copy_from_slice(&x[r * k..(r + 1) * k]);
     }
-    #[cfg(target_arch = "x86_64")]
-    let avx2 = math::has_avx2();
-    #[cfg(target_arch = "x86_64")]
-    if avx2 && lay.dtype == DType::Q4 {
-        // The AVX2 Q4 decode yields each block's even values, then its odd ones.
-        xp = crate::simd::q4_nibble_order(&xp);
+    // The explicit loops: AVX2+FMA (x86_64, detected at run time) or WebAssembly SIMD.
+    let explicit = math::has_avx2() || math::has_wasm_simd();
+    if explicit && lay.dtype == DType::Q4 {
+        // Their Q4 decode yields each block's even values, then its odd ones.
+        xp = q4_nibble_order(&xp);
     }
     let scale_at = lay.scale_offset_words();
     // Outputs computed column-major [n, rows] so each task owns a contiguous chunk, then
@@ -116,9 +115,9 @@ fn gemv(x: &[f32], words: &[u32], lay: &QuantLayout, bias: Option<&[f32]>, rows:
     let cols = par::chunk_len(n, 8, 16);
     par::par_chunks_mut(&mut out_t, cols * rows, |ci, chunk| {
         let j0 = ci * cols;
-        #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            gemv_avx2(&xp, kp, rows, words, lay, scale_at, j0, chunk);
+        #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
+        if explicit {
+            gemv_explicit(&xp, kp, rows, words, lay, scale_at, j0, chunk);
             return;
         }
         math::dispatch(#[inline(always)] || gemv_chunk(&xp, kp, words, lay, scale_at, rows, j0, chunk))
@@ -140,20 +139,39 @@ fn gemv(x: &[f32], words: &[u32], lay: &QuantLayout, bias: Option<&[f32]>, rows:
     out
 }
 
-/// [`gemv_chunk`] with the explicit AVX2 block decode (Q4 x in nibble order): per weight row,
-/// the scales once, then the decode-and-dot kernel for each group of up to 8 x rows (the packed
-/// row stays in L1 between groups).
-#[cfg(target_arch = "x86_64")]
+/// x's blocks of 32 reordered to the order the explicit Q4 loops decode values in: the even
+/// values (low nibbles) 0, 2, .., 30, then the odd ones 1, 3, .., 31.
+fn q4_nibble_order(x: &[f32]) -> Vec<f32> {
+    let mut out = vec![0f32; x.len()];
+    for (o, b) in out.chunks_exact_mut(32).zip(x.chunks_exact(32)) {
+        for i in 0..16 {
+            o[i] = b[2 * i];
+            o[16 + i] = b[2 * i + 1];
+        }
+    }
+    out
+}
+
+/// [`gemv_chunk`] with an explicit block decode (AVX2 or WebAssembly SIMD; Q4 x in nibble
+/// order): per weight row, the scales once, then the decode-and-dot kernel for each group of up
+/// to 8 x rows (the packed row stays in L1 between groups).
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 #[allow(clippy::too_many_arguments)]
-fn gemv_avx2(xp: &[f32], kp: usize, rows: usize, words: &[u32], lay: &QuantLayout, scale_at: usize, j0: usize, chunk: &mut [f32]) {
+fn gemv_explicit(xp: &[f32], kp: usize, rows: usize, words: &[u32], lay: &QuantLayout, scale_at: usize, j0: usize, chunk: &mut [f32]) {
     fn run<const R: usize>(xg: &[f32], kp: usize, dtype: DType, w: &[u32], scales: &[f32], out: &mut [f32]) {
         let xr: [&[f32]; R] = std::array::from_fn(|r| &xg[r * kp..(r + 1) * kp]);
-        // SAFETY: only called when math::has_avx2() holds.
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: on x86_64 only called when math::has_avx2() holds.
         let dots = unsafe {
             match dtype {
                 DType::Q8 => crate::simd::q8_row_dots(w, scales, xr),
                 _ => crate::simd::q4_row_dots(w, scales, xr),
             }
+        };
+        #[cfg(target_arch = "wasm32")]
+        let dots = match dtype {
+            DType::Q8 => crate::simd_wasm::q8_row_dots(w, scales, xr),
+            _ => crate::simd_wasm::q4_row_dots(w, scales, xr),
         };
         out.copy_from_slice(&dots);
     }

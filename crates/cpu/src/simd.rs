@@ -118,16 +118,3 @@ unsafe fn block_fma<const R: usize>(acc: &mut [__m256; R], q: &[__m256; 4], s: _
         acc[r] = _mm256_fmadd_ps(s, t, acc[r]);
     }
 }
-
-/// x's blocks of 32 reordered to the order [`q4_row_dots`] decodes values in: the even values
-/// (low nibbles) 0, 2, .., 30, then the odd ones 1, 3, .., 31.
-pub fn q4_nibble_order(x: &[f32]) -> Vec<f32> {
-    let mut out = vec![0f32; x.len()];
-    for (o, b) in out.chunks_exact_mut(32).zip(x.chunks_exact(32)) {
-        for i in 0..16 {
-            o[i] = b[2 * i];
-            o[16 + i] = b[2 * i + 1];
-        }
-    }
-    out
-}

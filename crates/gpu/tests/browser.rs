@@ -1,5 +1,6 @@
-//! The kernels in wasm on the browser's WebGPU (SwiftShader in headless Chromium here), compared
-//! with the same CPU twins as natively. Run with `cargo test --target wasm32-unknown-unknown`.
+//! The kernels in wasm on the browser's WebGPU (SwiftShader in headless Chromium here), and on the
+//! CPU backend in the same browser (what a page without WebGPU runs), compared with the same CPU
+//! twins as natively. Run with `cargo test --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
 
 use visionllm_gpu::{conformance, Device, Gpu, Overrides, Tiling};
@@ -13,6 +14,13 @@ async fn gpu() -> Device {
     // A software adapter (SwiftShader here) gets the barrier-free kernels unless forced.
     assert_eq!(gpu.caps.tiling, Tiling::for_adapter(gpu.caps.adapter.is_software), "{}", gpu.caps.describe());
     Device::Gpu(gpu)
+}
+
+/// The CPU backend (WebAssembly SIMD, one thread) in Chromium: the whole suite.
+#[wasm_bindgen_test]
+async fn every_kernel_on_the_cpu_backend_in_browser() {
+    let n = conformance::check_every_kernel(&Device::cpu(), 71).await.unwrap();
+    console_log!("cpu backend in Chromium: {n} cases match the twins");
 }
 
 #[wasm_bindgen_test]

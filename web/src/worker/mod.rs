@@ -214,7 +214,11 @@ fn handle(state: Rc<WorkerState>, message: ToWorker, bytes: Option<ArrayBuffer>)
             wasm_bindgen_futures::spawn_local(async move {
                 let rgba = js_sys::Uint8Array::new(&pixels).to_vec();
                 let input = engine::JobInput { job, width, height, rgba, instruction, region, decoding };
-                match run_on_usable_device(&state, input).await {
+                let outcome = run_on_usable_device(&state, input).await;
+                // wasm memory never shrinks: after a job it is the peak so far (on the CPU backend
+                // the weights and activations live there). For the memory measurements.
+                web_sys::console::log_1(&format!("job {job}: worker wasm heap {} bytes", wasm_heap_bytes()).into());
+                match outcome {
                     Ok(Some(result)) => post(&FromWorker::JobDone { job, result }, None),
                     Ok(None) => post(&FromWorker::JobCancelled { job }, None),
                     Err(message) => post(&FromWorker::Error { job: Some(job), message }, None),
@@ -299,8 +303,7 @@ async fn load_onto(state: &WorkerState, device: &Device, files: &ModelFiles) -> 
     }
     *state.model.borrow_mut() = Some(loaded.clone());
     *state.model_files.borrow_mut() = Some(files.clone());
-    let wasm_heap = wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as u64;
-    post(&FromWorker::ModelLoaded { id: files.id.clone(), load_ms: now_ms() - t0, bytes: loaded.bytes, wasm_heap }, None);
+    post(&FromWorker::ModelLoaded { id: files.id.clone(), load_ms: now_ms() - t0, bytes: loaded.bytes, wasm_heap: wasm_heap_bytes() }, None);
     Ok(loaded)
 }
 
@@ -336,4 +339,9 @@ async fn post_cache() {
         Ok(list) => post(&FromWorker::Cache { models: list.into_iter().map(|(id, bytes)| CachedModel { id, bytes }).collect() }, None),
         Err(message) => post(&FromWorker::Error { job: None, message }, None),
     }
+}
+
+/// The worker's wasm memory in bytes.
+fn wasm_heap_bytes() -> u64 {
+    wasm_bindgen::memory().unchecked_into::<js_sys::WebAssembly::Memory>().buffer().unchecked_into::<ArrayBuffer>().byte_length() as u64
 }

@@ -101,3 +101,29 @@ pub fn float_dtypes(device: &Device) -> Vec<DType> {
         vec![DType::F32]
     }
 }
+
+/// Every kernel family once on `device`, seeds from `seed` up: the number of cases that matched.
+/// The wasm runs of the CPU backend (in Node, `tests/cpu_wasm.rs`, and in Chromium,
+/// `tests/browser.rs`) use it; natively each family is its own test (`tests/kernels.rs`).
+pub async fn check_every_kernel(d: &Device, seed: u64) -> Result<usize, String> {
+    let mut n = 0;
+    n += matmul::check_matmul(d, seed).await?;
+    n += qmatmul::check_qmatmul(d, seed + 1).await?;
+    n += linear::check_linear(d, seed + 2).await?;
+    n += attention::check_window_attention(d, seed + 3).await?;
+    n += attention::check_attention(d, seed + 4).await?;
+    n += attention::check_causal_attention(d, seed + 5).await?;
+    n += attention::check_channel_attention(d, seed + 6).await?;
+    n += conv::check_conv(d, seed + 7).await?;
+    n += norm::check_layernorm(d, seed + 8).await?;
+    n += norm::check_rmsnorm(d, seed + 9).await?;
+    n += rope::check_rope(d, seed + 10).await?;
+    n += elementwise::check_elementwise(d, seed + 11).await?;
+    n += softmax::check_softmax(d, seed + 12).await?;
+    n += pool::check_mean_pool(d, seed + 13).await?;
+    n += embedding::check_embedding(d, seed + 14).await?;
+    n += copy::check_copy(d, seed + 15).await?;
+    n += topk::check_topk(d, seed + 16).await?;
+    n += logprobs::check_logprobs(d, seed + 17).await?;
+    Ok(n)
+}
