@@ -8,10 +8,9 @@ use std::sync::Arc;
 use visionllm_gpu::ops::{attention, copy, elementwise, embedding, qmatmul};
 use visionllm_gpu::ops::linear::Epilogue;
 use visionllm_gpu::{DType, Recorder, Tensor};
-
-use crate::config::TextConfig;
 use visionllm_modelkit::KvCache;
 
+use crate::config::TextConfig;
 use crate::load::{norm, Linear, Loader, Norm};
 use crate::model::{ModelError, Result};
 use crate::vision::Tap;

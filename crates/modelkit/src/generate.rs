@@ -39,11 +39,6 @@ impl KvCache {
         self.len == 0
     }
 
-    /// Positions the caches hold at most.
-    pub fn max_len(&self) -> usize {
-        self.max_len
-    }
-
     /// Whether `n` more positions fit; the error says where the step stood.
     pub fn check_room(&self, n: usize) -> Result<()> {
         if n == 0 || self.len.checked_add(n).is_none_or(|end| end > self.max_len) {

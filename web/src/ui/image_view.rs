@@ -10,8 +10,8 @@ use visionllm_tasks::BoundingBox;
 use web_sys::{HtmlCanvasElement, MouseEvent};
 
 use super::drawing::{draw, item_at, Overlay};
-use crate::image_limits::fitted_size;
 use super::state::AppState;
+use crate::image_limits::fitted_size;
 use crate::palette::classes_in_order;
 use crate::results::{display, Display};
 

@@ -105,11 +105,7 @@ impl WorkerClient {
     /// Replace a crashed worker. The image, the instruction and the last result are page state
     /// and stay; the running job (if any) is over.
     fn restart(self, state: AppState, reason: String) {
-        if let Some(old) = self.worker.try_update_value(|w| w.take()).flatten() {
-            old.terminate();
-        }
-        // The old worker's late events (its `error` after the panic) must not count again.
-        self.generation.update_value(|g| *g += 1);
+        self.stop_worker();
         if let Some(job) = state.job.get_untracked() {
             state.job_ended(job, JobEnd::Failed(format!("the engine stopped: {}", recovery::one_line(&reason, 200))));
         }
@@ -127,10 +123,32 @@ impl WorkerClient {
         }
         web_sys::console::warn_1(&format!("inference worker stopped ({reason}); starting a new one").into());
         self.restarting.set_value(Some(reason));
+        self.start_again(state);
+    }
+
+    /// Terminate the current worker; its late events (an `error` after a panic) carry an old
+    /// generation and are ignored.
+    fn stop_worker(self) {
+        if let Some(old) = self.worker.try_update_value(|w| w.take()).flatten() {
+            old.terminate();
+        }
+        self.generation.update_value(|g| *g += 1);
+    }
+
+    /// Start a new worker that will load the model the old one had (once its device is ready).
+    fn start_again(self, state: AppState) {
         if let Some(id) = self.model.with_value(|m| m.as_ref().map(|m| m.id.clone())) {
             state.model.set(ModelStatus::Loading { id });
         }
         self.start(state);
+    }
+
+    /// Send the model the page asked for last to a new worker; false when there was none.
+    fn reload_model(self, state: AppState) -> bool {
+        let Some(model) = self.model.get_value() else { return false };
+        state.model.set(ModelStatus::Loading { id: model.id.clone() });
+        self.send(&ToWorker::LoadModel { model }, None);
+        true
     }
 
     /// Run on `choice` from now on (remembered per browser): a new worker opens that backend and
@@ -141,17 +159,11 @@ impl WorkerClient {
             return state.error.set(Some("a job is running: switch the backend when it has finished (or cancel it)".into()));
         }
         store_backend(choice);
-        if let Some(old) = self.worker.try_update_value(|w| w.take()).flatten() {
-            old.terminate();
-        }
-        self.generation.update_value(|g| *g += 1);
+        self.stop_worker();
         self.switching.set_value(true);
         state.device.set(DeviceStatus::Starting);
         state.progress.set(None);
-        if let Some(id) = self.model.with_value(|m| m.as_ref().map(|m| m.id.clone())) {
-            state.model.set(ModelStatus::Loading { id });
-        }
-        self.start(state);
+        self.start_again(state);
     }
 
     pub fn send(&self, message: &ToWorker, bytes: Option<ArrayBuffer>) {
@@ -178,22 +190,13 @@ impl WorkerClient {
                 // A new worker after a backend switch: load the model the old one had.
                 if self.switching.get_value() {
                     self.switching.set_value(false);
-                    if let Some(model) = self.model.get_value() {
-                        state.model.set(ModelStatus::Loading { id: model.id.clone() });
-                        self.send(&ToWorker::LoadModel { model }, None);
-                    }
+                    self.reload_model(state);
                 }
                 // A replacement worker: load the model the crashed one had (or was loading).
                 else if let Some(reason) = self.restarting.get_value() {
-                    match self.model.get_value() {
-                        Some(model) => {
-                            state.model.set(ModelStatus::Loading { id: model.id.clone() });
-                            self.send(&ToWorker::LoadModel { model }, None);
-                        }
-                        None => {
-                            self.restarting.set_value(None);
-                            state.notice.set(Some(recovery::crash_notice(&reason, false)));
-                        }
+                    if !self.reload_model(state) {
+                        self.restarting.set_value(None);
+                        state.notice.set(Some(recovery::crash_notice(&reason, false)));
                     }
                 }
             }

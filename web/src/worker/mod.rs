@@ -1,6 +1,6 @@
 //! The inference worker: owns the device (a WebGPU device or the CPU backend, `device_open`), the
-//! weights and the model. The page talks to it
-//! only through messages (`crate::messages`); nothing here touches the DOM.
+//! weights and the model. The page talks to it only through messages (`crate::messages`); nothing
+//! here touches the DOM.
 //!
 //! One job runs at a time. Messages keep arriving while a job awaits the GPU (every decode step
 //! awaits a readback), so `Cancel` lands between stages or tokens and the job stops there (the
